@@ -1,0 +1,36 @@
+//! proto-core: the sans-IO, `no_std`, zero-copy protocol library under `tapd` and `stackclient`.
+//!
+//! It never touches a socket, a clock, a thread or a random source: those are handed in.
+//!
+//! - [`wire`]: typed zero-copy views over packet buffers, with checked constructors, setters,
+//!   emitters and precise validation errors, one module per protocol.
+//! - [`checksum`]: the Internet checksum (RFC 1071), its incremental update (RFC 1624) and the
+//!   IPv4/IPv6 pseudo-headers.
+//!
+//! # Example
+//!
+//! Parse an Ethernet frame down to its transport payload, verifying every checksum on the way:
+//!
+//! ```
+//! use proto_core::wire::{Frame, Transport};
+//! # let frame: &[u8] = &[
+//! #   0xff,0xff,0xff,0xff,0xff,0xff, 0x02,0,0,0,0,1, 0x08,0x00,
+//! #   0x45,0x00,0x00,0x1d, 0x00,0x00,0x40,0x00, 0x40,0x11,0x76,0x9d, 192,168,10,2, 192,168,10,255,
+//! #   0x30,0x39,0x00,0x35, 0x00,0x09,0x00,0x00, b'x',
+//! # ];
+//! let parsed = Frame::parse(frame).unwrap();
+//! parsed.verify_checksums().unwrap();
+//! if let Some(Transport::Udp(udp)) = parsed.transport {
+//!     assert_eq!(udp.dst_port(), 53);
+//! }
+//! assert_eq!(parsed.payload, b"x");
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod checksum;
+pub mod wire;

@@ -1,0 +1,1 @@
+//! stackclient: the userspace stack's runtime (links, driver, sockets).

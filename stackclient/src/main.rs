@@ -1,0 +1,2 @@
+//! stackclient command line.
+fn main() {}

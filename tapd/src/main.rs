@@ -1,0 +1,2 @@
+//! tapd: exposes a TAP device over HTTP. The daemon itself lands with issue 3.
+fn main() {}
