@@ -33,4 +33,5 @@
 extern crate std;
 
 pub mod checksum;
+pub mod pcap;
 pub mod wire;
