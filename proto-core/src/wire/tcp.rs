@@ -2026,6 +2026,65 @@ mod tests {
         assert_eq!(TcpSeqNumber(10) + 0x1_0000_0005usize, TcpSeqNumber(15));
     }
 
+    #[test]
+    fn etherparse_reads_every_emitted_option_layout() {
+        use etherparse::TcpOptionElement as E;
+        for mask in 0..16u8 {
+            for blocks in 0..=4usize {
+                let mut repr = full_repr();
+                repr.max_seg_size = (mask & 1 != 0).then_some(1460);
+                repr.timestamp = (mask & 2 != 0).then_some((0xdead_beef, 42));
+                repr.sack_permitted = mask & 4 != 0;
+                repr.window_scale = (mask & 8 != 0).then_some(9);
+                for (i, slot) in repr.sack_ranges.iter_mut().enumerate() {
+                    *slot = (i < blocks).then_some((i as u32 * 10, i as u32 * 10 + 5));
+                }
+                let mut buf = [0u8; 64];
+                let n = repr.emit(&mut buf, &v4());
+                let (h, payload) = etherparse::TcpHeader::from_slice(&buf[..n]).unwrap();
+                assert_eq!(payload, b"data");
+                assert_eq!(h.header_len(), repr.header_len());
+                let c = h
+                    .calc_checksum_ipv4_raw([192, 168, 10, 2], [192, 168, 10, 1], payload)
+                    .unwrap();
+                assert_eq!(c, h.checksum);
+                let mut theirs: Vec<_> = h
+                    .options_iterator()
+                    .map(|o| o.unwrap())
+                    .filter(|o| *o != E::Noop)
+                    .collect();
+                let mut want = Vec::new();
+                if let Some(mss) = repr.max_seg_size {
+                    want.push(E::MaximumSegmentSize(mss));
+                }
+                if repr.sack_permitted {
+                    want.push(E::SelectiveAcknowledgementPermitted);
+                }
+                if let Some((a, b)) = repr.timestamp {
+                    want.push(E::Timestamp(a, b));
+                }
+                if let Some(ws) = repr.window_scale {
+                    want.push(E::WindowScale(ws));
+                }
+                let sent = repr.sack_blocks_emitted();
+                assert!(sent >= blocks.min(2));
+                if sent > 0 {
+                    let mut rest = [None; 3];
+                    for (i, r) in rest.iter_mut().enumerate().take(sent - 1) {
+                        *r = repr.sack_ranges[i + 1];
+                    }
+                    want.push(E::SelectiveAcknowledgement(
+                        repr.sack_ranges[0].unwrap(),
+                        rest,
+                    ));
+                }
+                theirs.sort_by_key(|o| std::format!("{o:?}"));
+                want.sort_by_key(|o| std::format!("{o:?}"));
+                assert_eq!(theirs, want, "mask {mask} blocks {blocks}");
+            }
+        }
+    }
+
     fn exercise<T: AsRef<[u8]>>(p: &TcpPacket<T>) {
         let _ = (p.src_port(), p.dst_port(), p.seq_number(), p.ack_number());
         let _ = (
