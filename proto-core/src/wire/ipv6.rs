@@ -91,7 +91,12 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
     pub fn check_len(&self) -> Result<()> {
         let buf = self.buffer.as_ref();
         if buf.len() < HEADER_LEN {
-            return Err(Error::truncated(Proto::Ipv6, "header", HEADER_LEN, buf.len()));
+            return Err(Error::truncated(
+                Proto::Ipv6,
+                "header",
+                HEADER_LEN,
+                buf.len(),
+            ));
         }
         let version = buf[field::VER_TC_FLOW] >> 4;
         if version != 6 {
@@ -339,11 +344,9 @@ impl Ipv6Repr {
     /// Writes the header into the start of `buf` (at least 40 bytes) and returns 40; the
     /// payload goes after it. Panics if `payload_len` exceeds 65,535 (no jumbograms).
     pub fn emit(&self, buf: &mut [u8]) -> usize {
-        let payload_len =
-            u16::try_from(self.payload_len).expect("IPv6 payload length above 65535");
-        let word = (6 << 28)
-            | (u32::from(self.traffic_class) << 20)
-            | (self.flow_label & 0x000f_ffff);
+        let payload_len = u16::try_from(self.payload_len).expect("IPv6 payload length above 65535");
+        let word =
+            (6 << 28) | (u32::from(self.traffic_class) << 20) | (self.flow_label & 0x000f_ffff);
         put_be32(buf, field::VER_TC_FLOW, word);
         put_be16(buf, field::PAYLOAD_LEN, payload_len);
         buf[field::NEXT_HEADER] = self.next_header.into();

@@ -622,14 +622,22 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv6FragmentHeader<T> {
     #[inline]
     pub fn set_frag_offset(&mut self, offset: u16) {
         let m = u16::from(self.more_frags());
-        put_be16(self.buffer.as_mut(), field::OFFSET_FLAGS, (offset & 0xfff8) | m);
+        put_be16(
+            self.buffer.as_mut(),
+            field::OFFSET_FLAGS,
+            (offset & 0xfff8) | m,
+        );
     }
 
     /// Sets the M flag.
     #[inline]
     pub fn set_more_frags(&mut self, more: bool) {
         let v = be16(self.buffer.as_ref(), field::OFFSET_FLAGS) & !1;
-        put_be16(self.buffer.as_mut(), field::OFFSET_FLAGS, v | u16::from(more));
+        put_be16(
+            self.buffer.as_mut(),
+            field::OFFSET_FLAGS,
+            v | u16::from(more),
+        );
     }
 
     /// Sets the Identification.
