@@ -442,3 +442,345 @@ pub const fn link_local_from_mac(mac: EthernetAddress) -> Ipv6Addr {
     }
     Ipv6Addr::from_octets(o)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::string::ToString;
+    use std::vec::Vec;
+
+    // scapy: IPv6(src="2001:db8::1", dst="2001:db8::2", hlim=64, fl=0x12345)
+    //        / ICMPv6EchoRequest(id=0x1c2b, seq=1, data=bytes(range(0x10, 0x20)))
+    static ECHO_REQUEST: [u8; 64] = [
+        0x60, 0x01, 0x23, 0x45, 0x00, 0x18, 0x3a, 0x40, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x80, 0x00, 0x4f, 0x4b, 0x1c,
+        0x2b, 0x00, 0x01, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b,
+        0x1c, 0x1d, 0x1e, 0x1f,
+    ];
+    // scapy: IPv6(...)/IPv6ExtHdrHopByHop(options=[RouterAlert(value=0)])
+    //        / IPv6ExtHdrFragment(offset=0, m=1, id=0xdeadbeef)/UDP(sport=1234, dport=53)/b"hello"
+    static HBH_FRAG_UDP: [u8; 69] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x1d, 0x00, 0x40, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x2c, 0x00, 0x05, 0x02, 0x00,
+        0x00, 0x01, 0x00, 0x11, 0x00, 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef, 0x04, 0xd2, 0x00, 0x35,
+        0x00, 0x0d, 0x5b, 0x86, 0x68, 0x65, 0x6c, 0x6c, 0x6f,
+    ];
+    // scapy: IPv6(...)/IPv6ExtHdrRouting(addresses=["2001:db8::3"], segleft=1)
+    //        / IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\0\0\0\0")])
+    //        / IPv6ExtHdrFragment(offset=185, m=0, id=0x01020304, nh=17)/b"fragmentdata"
+    static RT_DEST_FRAG: [u8; 92] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x34, 0x2b, 0x40, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x3c, 0x02, 0x00, 0x01, 0x00,
+        0x00, 0x00, 0x00, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x03, 0x2c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x11, 0x00, 0x05,
+        0xc8, 0x01, 0x02, 0x03, 0x04, 0x66, 0x72, 0x61, 0x67, 0x6d, 0x65, 0x6e, 0x74, 0x64, 0x61,
+        0x74, 0x61,
+    ];
+
+    fn addr(s: &str) -> Ipv6Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parse_reads_every_field() {
+        let p = Ipv6Packet::new_checked(&ECHO_REQUEST[..]).unwrap();
+        assert_eq!(p.version(), 6);
+        assert_eq!(p.traffic_class(), 0);
+        assert_eq!(p.flow_label(), 0x12345);
+        assert_eq!(p.payload_len(), 24);
+        assert_eq!(p.total_len(), 64);
+        assert_eq!(p.next_header(), IpProtocol::Icmpv6);
+        assert_eq!(p.hop_limit(), 64);
+        assert_eq!(p.src_addr(), addr("2001:db8::1"));
+        assert_eq!(p.dst_addr(), addr("2001:db8::2"));
+        assert_eq!(
+            p.addr_pair(),
+            IpAddrPair::V6 {
+                src: addr("2001:db8::1"),
+                dst: addr("2001:db8::2")
+            }
+        );
+        assert_eq!(p.payload(), &ECHO_REQUEST[40..]);
+        assert_eq!(p.payload_slice(), &ECHO_REQUEST[40..]);
+        assert_eq!(p.ext_headers().count(), 0);
+        assert_eq!(p.ext_headers_slice().count(), 0);
+        let upper = p.upper_layer().unwrap();
+        assert_eq!(
+            upper,
+            UpperLayer {
+                protocol: IpProtocol::Icmpv6,
+                offset: 0,
+                fragment: None
+            }
+        );
+        assert!(upper.has_header());
+        assert_eq!(p.into_inner(), &ECHO_REQUEST[..]);
+    }
+
+    #[test]
+    fn repr_parses_emits_and_displays() {
+        let p = Ipv6Packet::new_checked(&ECHO_REQUEST[..]).unwrap();
+        let repr = Ipv6Repr::parse(&p).unwrap();
+        assert_eq!(
+            repr,
+            Ipv6Repr {
+                src_addr: addr("2001:db8::1"),
+                dst_addr: addr("2001:db8::2"),
+                next_header: IpProtocol::Icmpv6,
+                payload_len: 24,
+                hop_limit: 64,
+                traffic_class: 0,
+                flow_label: 0x12345,
+            }
+        );
+        assert_eq!(repr.buffer_len(), 40);
+        let mut out = [0xffu8; 40];
+        assert_eq!(repr.emit(&mut out), 40);
+        assert_eq!(out, ECHO_REQUEST[..40]);
+        assert_eq!(
+            repr.to_string(),
+            "IPv6 2001:db8::1 > 2001:db8::2 next ICMPv6 len 24 hlim 64 flow 0x12345"
+        );
+        // Round trip with a traffic class.
+        let repr = Ipv6Repr {
+            traffic_class: 0xb8,
+            ..repr
+        };
+        repr.emit(&mut out);
+        let back = Ipv6Repr::parse(&Ipv6Packet::new_unchecked(&out[..])).unwrap_err();
+        // 40 bytes but payload length 24: the buffer must hold the payload.
+        assert_eq!(
+            back.to_string(),
+            "IPv6: payload length 24 > buffer length 0"
+        );
+        let mut full = [0u8; 64];
+        repr.emit(&mut full);
+        let back = Ipv6Repr::parse(&Ipv6Packet::new_checked(&full[..]).unwrap()).unwrap();
+        assert_eq!(back, repr);
+    }
+
+    #[test]
+    fn setters_write_the_fields() {
+        let mut b = ECHO_REQUEST;
+        let mut p = Ipv6Packet::new_checked(&mut b[..]).unwrap();
+        p.set_traffic_class(0xfe);
+        assert_eq!(
+            (p.version(), p.traffic_class(), p.flow_label()),
+            (6, 0xfe, 0x12345)
+        );
+        p.set_flow_label(0xfffff);
+        assert_eq!(
+            (p.version(), p.traffic_class(), p.flow_label()),
+            (6, 0xfe, 0xfffff)
+        );
+        p.set_flow_label(0x1_00001);
+        assert_eq!(p.flow_label(), 1);
+        p.set_version(4);
+        assert_eq!((p.version(), p.traffic_class()), (4, 0xfe));
+        p.set_version(6);
+        p.set_payload_len(20);
+        p.set_next_header(IpProtocol::Udp);
+        p.set_hop_limit(1);
+        p.set_src_addr(addr("fe80::1"));
+        p.set_dst_addr(addr("ff02::1"));
+        p.payload_mut()[0] = 0xaa;
+        assert_eq!(p.payload_len(), 20);
+        assert_eq!(p.payload_mut().len(), 20);
+        assert_eq!(p.next_header(), IpProtocol::Udp);
+        assert_eq!(p.hop_limit(), 1);
+        assert_eq!(p.src_addr(), addr("fe80::1"));
+        assert_eq!(p.dst_addr(), addr("ff02::1"));
+        assert_eq!(p.payload()[0], 0xaa);
+        assert!(p.check_len().is_ok());
+    }
+
+    #[test]
+    fn truncations_and_bad_fields_are_rejected() {
+        for len in 0..ECHO_REQUEST.len() {
+            let e = Ipv6Packet::new_checked(&ECHO_REQUEST[..len]).unwrap_err();
+            if len < 40 {
+                assert!(e.is_truncated(), "{len}: {e}");
+            } else {
+                assert_eq!(
+                    e.to_string(),
+                    std::format!("IPv6: payload length 24 > buffer length {}", len - 40)
+                );
+            }
+        }
+        let e = Ipv6Packet::new_checked(&ECHO_REQUEST[..39]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "IPv6: header truncated: need 40 bytes, have 39"
+        );
+        let mut b = ECHO_REQUEST;
+        b[0] = 0x45;
+        let e = Ipv6Packet::new_checked(&b[..]).unwrap_err();
+        assert_eq!(e.to_string(), "IPv6: version 4 is invalid, expected 6");
+    }
+
+    #[test]
+    fn link_padding_is_not_payload() {
+        let mut b = [0u8; 70];
+        b[..64].copy_from_slice(&ECHO_REQUEST);
+        let p = Ipv6Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(p.payload(), &ECHO_REQUEST[40..]);
+        // Payload Length 0 is an empty payload (no jumbograms).
+        b[4] = 0;
+        b[5] = 0;
+        let p = Ipv6Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(p.payload(), &[] as &[u8]);
+    }
+
+    #[test]
+    fn upper_layer_walks_hop_by_hop_and_first_fragment() {
+        let p = Ipv6Packet::new_checked(&HBH_FRAG_UDP[..]).unwrap();
+        let upper = p.upper_layer().unwrap();
+        assert_eq!(
+            upper,
+            UpperLayer {
+                protocol: IpProtocol::Udp,
+                offset: 16,
+                fragment: Some(FragmentInfo {
+                    offset: 0,
+                    more: true,
+                    ident: 0xdead_beef
+                }),
+            }
+        );
+        assert!(upper.has_header());
+        // The UDP source port is at the offset.
+        assert_eq!(&p.payload()[upper.offset..upper.offset + 2], &[0x04, 0xd2]);
+        let kinds: Vec<_> = p.ext_headers().map(|h| h.unwrap().kind).collect();
+        assert_eq!(kinds, [IpProtocol::HopByHop, IpProtocol::Ipv6Frag]);
+    }
+
+    #[test]
+    fn upper_layer_of_a_non_first_fragment_has_no_header() {
+        let p = Ipv6Packet::new_checked(&RT_DEST_FRAG[..]).unwrap();
+        let upper = p.upper_layer().unwrap();
+        assert_eq!(
+            upper,
+            UpperLayer {
+                protocol: IpProtocol::Udp,
+                offset: 40,
+                fragment: Some(FragmentInfo {
+                    offset: 1480,
+                    more: false,
+                    ident: 0x0102_0304
+                }),
+            }
+        );
+        assert!(!upper.has_header());
+        assert_eq!(&p.payload()[upper.offset..], b"fragmentdata");
+    }
+
+    #[test]
+    fn upper_layer_errors_surface() {
+        // A Fragment header cut short by Payload Length.
+        let mut b = HBH_FRAG_UDP;
+        b[5] = 12;
+        let p = Ipv6Packet::new_checked(&b[..]).unwrap();
+        let e = p.upper_layer().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "IPv6 extension header: Fragment header truncated: need 8 bytes, have 4"
+        );
+        // ESP ends the walk at once.
+        b[6] = 50;
+        let p = Ipv6Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(p.upper_layer().unwrap().protocol, IpProtocol::Esp);
+    }
+
+    #[test]
+    fn address_helpers() {
+        let ll = addr("fe80::5054:ff:feab:cdef");
+        assert!(is_link_local(ll));
+        assert!(is_link_local(addr("febf::1")));
+        assert!(!is_link_local(addr("fec0::1")));
+        assert!(!is_link_local(addr("2001:db8::1")));
+        let sn = solicited_node(ll);
+        assert_eq!(sn, addr("ff02::1:ffab:cdef"));
+        assert!(is_solicited_node(sn));
+        assert!(!is_solicited_node(LINK_LOCAL_ALL_NODES));
+        assert_eq!(
+            multicast_mac(sn),
+            EthernetAddress([0x33, 0x33, 0xff, 0xab, 0xcd, 0xef])
+        );
+        assert_eq!(
+            multicast_mac(LINK_LOCAL_ALL_ROUTERS),
+            EthernetAddress([0x33, 0x33, 0, 0, 0, 2])
+        );
+        let mac = EthernetAddress([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
+        assert_eq!(link_local_from_mac(mac), addr("fe80::5054:ff:fe12:3456"));
+        assert_eq!(
+            interface_id(mac),
+            [0x50, 0x54, 0, 0xff, 0xfe, 0x12, 0x34, 0x56]
+        );
+        // A locally administered MAC gets the U/L bit cleared.
+        let local = EthernetAddress([0x02, 0, 0, 0, 0, 1]);
+        assert_eq!(link_local_from_mac(local), addr("fe80::ff:fe00:1"));
+    }
+
+    /// Reads every accessor of a checked packet; walks every iterator.
+    fn touch_everything(p: &Ipv6Packet<&[u8]>) {
+        let _ = (
+            p.version(),
+            p.traffic_class(),
+            p.flow_label(),
+            p.payload_len(),
+        );
+        let _ = (p.next_header(), p.hop_limit(), p.src_addr(), p.dst_addr());
+        let _ = (p.payload(), p.payload_slice(), p.addr_pair(), p.total_len());
+        let _ = Ipv6Repr::parse(p).unwrap();
+        if let Ok(upper) = p.upper_layer() {
+            assert!(upper.offset <= p.payload().len());
+            let _ = &p.payload()[upper.offset..];
+        }
+        let mut n = 0;
+        for header in p.ext_headers() {
+            n += 1;
+            assert!(n <= MAX_EXT_HEADERS + 1);
+            let Ok(header) = header else { continue };
+            let _ = (header.header_len(), header.routing(), header.next_header);
+            if let Some(f) = header.fragment() {
+                let _ = (f.next_header(), f.frag_offset(), f.more_frags(), f.ident());
+                let _ = Ipv6FragmentRepr::parse(&f).unwrap();
+            }
+            let mut m = 0;
+            for option in header.options() {
+                m += 1;
+                assert!(m <= header.header_len());
+                if let Ok(o) = option {
+                    let _ = (o.kind(), o.action(), o.may_change(), o.buffer_len());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_panic_on_truncations_and_corruptions() {
+        let values = [
+            0x00, 0x01, 0x02, 0x05, 0x07, 0x2b, 0x2c, 0x33, 0x3c, 0x80, 0xc2, 0xff,
+        ];
+        for fixture in [&ECHO_REQUEST[..], &HBH_FRAG_UDP[..], &RT_DEST_FRAG[..]] {
+            for len in 0..=fixture.len() {
+                if let Ok(p) = Ipv6Packet::new_checked(&fixture[..len]) {
+                    touch_everything(&p);
+                }
+            }
+            for at in 0..fixture.len() {
+                for v in values {
+                    let mut b = fixture.to_vec();
+                    b[at] = v;
+                    if let Ok(p) = Ipv6Packet::new_checked(&b[..]) {
+                        touch_everything(&p);
+                    }
+                }
+            }
+        }
+    }
+}
