@@ -708,3 +708,422 @@ impl fmt::Display for Ipv6FragmentRepr {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::string::ToString;
+    use std::vec::Vec;
+
+    /// Hop-by-Hop (Router Alert 0, PadN) + Fragment (offset 0, M, ident 0xdeadbeef), then UDP;
+    /// the payload of scapy's
+    /// `IPv6()/IPv6ExtHdrHopByHop(options=[RouterAlert()])/IPv6ExtHdrFragment(m=1, ..)/UDP()`.
+    static HBH_FRAG: [u8; 18] = [
+        0x2c, 0x00, 0x05, 0x02, 0x00, 0x00, 0x01, 0x00, 0x11, 0x00, 0x00, 0x01, 0xde, 0xad, 0xbe,
+        0xef, 0x04, 0xd2,
+    ];
+
+    /// Routing (type 0, segments left 1, one address) + Destination Options (PadN 4) +
+    /// Fragment (offset 1480, ident 0x01020304) + fragment data.
+    static RT_DEST_FRAG: [u8; 42] = [
+        0x3c, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x2c, 0x00, 0x01, 0x04, 0x00, 0x00,
+        0x00, 0x00, 0x11, 0x00, 0x05, 0xc8, 0x01, 0x02, 0x03, 0x04, b'f', b'r',
+    ];
+
+    fn walk(next: IpProtocol, data: &[u8]) -> Vec<Result<Ipv6ExtHeader<'_>>> {
+        Ipv6ExtHeaders::new(next, data).collect()
+    }
+
+    #[test]
+    fn walks_hop_by_hop_and_fragment() {
+        let mut it = Ipv6ExtHeaders::new(IpProtocol::HopByHop, &HBH_FRAG);
+        let hbh = it.next().unwrap().unwrap();
+        assert_eq!(hbh.kind, IpProtocol::HopByHop);
+        assert_eq!(hbh.next_header, IpProtocol::Ipv6Frag);
+        assert_eq!(hbh.data, &HBH_FRAG[..8]);
+        assert_eq!(hbh.header_len(), 8);
+        assert_eq!(hbh.routing(), None);
+        assert!(hbh.fragment().is_none());
+        let options: Vec<_> = hbh.options().map(|o| o.unwrap()).collect();
+        assert_eq!(options, [Ipv6Option::RouterAlert(0), Ipv6Option::PadN(0)]);
+        assert_eq!((it.next_header(), it.offset()), (IpProtocol::Ipv6Frag, 8));
+        let frag = it.next().unwrap().unwrap();
+        assert_eq!(frag.kind, IpProtocol::Ipv6Frag);
+        assert_eq!(frag.options().count(), 0);
+        let f = frag.fragment().unwrap();
+        assert_eq!(f.next_header(), IpProtocol::Udp);
+        assert_eq!(
+            (f.frag_offset(), f.more_frags(), f.ident()),
+            (0, true, 0xdead_beef)
+        );
+        assert!(it.next().is_none());
+        assert_eq!((it.next_header(), it.offset()), (IpProtocol::Udp, 16));
+    }
+
+    #[test]
+    fn walks_routing_destination_options_and_stops_after_a_later_fragment() {
+        let headers = walk(IpProtocol::Ipv6Route, &RT_DEST_FRAG);
+        assert_eq!(headers.len(), 3);
+        let rt = headers[0].unwrap();
+        assert_eq!(rt.header_len(), 24);
+        let r = rt.routing().unwrap();
+        assert_eq!((r.routing_type, r.segments_left), (0, 1));
+        assert_eq!(r.data, &RT_DEST_FRAG[4..24]);
+        assert_eq!(rt.options().count(), 0);
+        let dest = headers[1].unwrap();
+        assert_eq!(dest.kind, IpProtocol::Ipv6Opts);
+        let options: Vec<_> = dest.options().map(|o| o.unwrap()).collect();
+        assert_eq!(options, [Ipv6Option::PadN(4)]);
+        let f = headers[2].unwrap().fragment().unwrap();
+        assert_eq!(
+            (f.frag_offset(), f.more_frags(), f.ident()),
+            (1480, false, 0x0102_0304)
+        );
+        // Even if the fragment data looked like a header, the walk stops at a later fragment.
+        let mut b = RT_DEST_FRAG;
+        b[32] = 60;
+        let upper = find_upper_layer(IpProtocol::Ipv6Route, &b).unwrap();
+        assert_eq!((upper.protocol, upper.offset), (IpProtocol::Ipv6Opts, 40));
+        assert!(!upper.has_header());
+    }
+
+    #[test]
+    fn authentication_header_length_is_in_4_byte_units() {
+        // AH: next UDP, payload len 1 -> (1 + 2) * 4 = 12 bytes.
+        let ah = [17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0xaa];
+        let upper = find_upper_layer(IpProtocol::Ah, &ah).unwrap();
+        assert_eq!((upper.protocol, upper.offset), (IpProtocol::Udp, 12));
+        let e = find_upper_layer(IpProtocol::Ah, &[17, 2, 0, 0, 0, 0, 0, 0]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "IPv6 extension header: Authentication Header truncated: need 16 bytes, have 8"
+        );
+    }
+
+    #[test]
+    fn esp_and_no_next_header_end_the_walk() {
+        for p in [IpProtocol::Esp, IpProtocol::Ipv6NoNxt, IpProtocol::Tcp] {
+            assert!(!is_extension_header(p));
+            assert!(walk(p, &HBH_FRAG).is_empty());
+        }
+        // Destination Options followed by ESP.
+        let d = [50, 0, 1, 4, 0, 0, 0, 0, 0xff];
+        let upper = find_upper_layer(IpProtocol::Ipv6Opts, &d).unwrap();
+        assert_eq!((upper.protocol, upper.offset), (IpProtocol::Esp, 8));
+        for n in 0..=255u8 {
+            assert_eq!(
+                is_extension_header(n.into()),
+                matches!(n, 0 | 43 | 44 | 51 | 60),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_headers_are_rejected() {
+        let e = walk(IpProtocol::Ipv6Route, &RT_DEST_FRAG[..16]);
+        assert_eq!(e.len(), 1);
+        let e = e[0].unwrap_err();
+        assert!(e.is_truncated());
+        assert_eq!(
+            e.to_string(),
+            "IPv6 extension header: Routing header truncated: need 24 bytes, have 16"
+        );
+        let e = walk(IpProtocol::Ipv6Opts, &[17]).remove(0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "IPv6 extension header: Destination Options header truncated: need 2 bytes, have 1"
+        );
+        let e = walk(IpProtocol::HopByHop, &[]).remove(0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "IPv6 extension header: Hop-by-Hop Options header truncated: need 2 bytes, have 0"
+        );
+        let e = walk(IpProtocol::Ipv6Frag, &HBH_FRAG[8..13])
+            .remove(0)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "IPv6 extension header: Fragment header truncated: need 8 bytes, have 5"
+        );
+        // Every truncation of the chain is an error or a shorter, valid walk.
+        for len in 0..RT_DEST_FRAG.len() {
+            let r = find_upper_layer(IpProtocol::Ipv6Route, &RT_DEST_FRAG[..len]);
+            if len < 40 {
+                assert!(r.unwrap_err().is_truncated(), "{len}");
+            } else {
+                assert_eq!(r.unwrap().offset, 40);
+            }
+        }
+    }
+
+    #[test]
+    fn hop_by_hop_must_come_first() {
+        let d = [0, 0, 1, 4, 0, 0, 0, 0, 17, 0, 1, 4, 0, 0, 0, 0];
+        let headers = walk(IpProtocol::Ipv6Opts, &d);
+        assert_eq!(headers.len(), 2);
+        assert_eq!(
+            headers[1].unwrap_err().to_string(),
+            "IPv6 extension header: next header 0 is invalid, expected Hop-by-Hop Options only \
+             right after the IPv6 header"
+        );
+    }
+
+    #[test]
+    fn the_chain_is_bounded() {
+        // Destination Options headers chained to each other, the last pointing at UDP.
+        let chain = |n: usize| {
+            let mut v = Vec::new();
+            for i in 0..n {
+                let next = if i + 1 == n { 17 } else { 60 };
+                v.extend_from_slice(&[next, 0, 1, 4, 0, 0, 0, 0]);
+            }
+            v
+        };
+        let ok = chain(MAX_EXT_HEADERS);
+        let upper = find_upper_layer(IpProtocol::Ipv6Opts, &ok).unwrap();
+        assert_eq!((upper.protocol, upper.offset), (IpProtocol::Udp, 64));
+        let too_many = chain(MAX_EXT_HEADERS + 1);
+        let headers = walk(IpProtocol::Ipv6Opts, &too_many);
+        assert_eq!(headers.len(), MAX_EXT_HEADERS + 1);
+        let e = find_upper_layer(IpProtocol::Ipv6Opts, &too_many).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "IPv6 extension header: extension headers: more than 8"
+        );
+    }
+
+    #[test]
+    fn option_errors() {
+        let first_err = |data: &[u8]| {
+            let mut it = Ipv6Options::new(data);
+            let e = it.find_map(|o| o.err()).unwrap();
+            assert!(it.next().is_none(), "the iterator stops after an error");
+            e.to_string()
+        };
+        assert_eq!(
+            first_err(&[0, 5]),
+            "IPv6 extension header: option truncated: need 5 bytes, have 4"
+        );
+        assert_eq!(
+            first_err(&[1, 5, 0, 0]),
+            "IPv6 extension header: option data length 5 > bytes left in header 2"
+        );
+        assert_eq!(
+            first_err(&[5, 1, 0, 0, 0, 0]),
+            "IPv6 extension header: Router Alert option length 1 is invalid, expected 2"
+        );
+        assert_eq!(
+            first_err(&[0xc2, 2, 0, 0, 0, 0]),
+            "IPv6 extension header: Jumbo Payload option length 2 is invalid, expected 4"
+        );
+    }
+
+    #[test]
+    fn options_decode_with_action_bits() {
+        let data = [0, 0xc2, 4, 0, 1, 0x11, 0x70, 0x3e, 1, 9, 0x83, 0, 0x5f, 0];
+        let options: Vec<_> = Ipv6Options::new(&data).map(|o| o.unwrap()).collect();
+        assert_eq!(
+            options,
+            [
+                Ipv6Option::Pad1,
+                Ipv6Option::Jumbo(70_000),
+                Ipv6Option::Unknown {
+                    kind: 0x3e,
+                    data: &[9]
+                },
+                Ipv6Option::Unknown {
+                    kind: 0x83,
+                    data: &[]
+                },
+                Ipv6Option::Unknown {
+                    kind: 0x5f,
+                    data: &[]
+                },
+            ]
+        );
+        assert_eq!(options[2].action(), Ipv6OptionAction::Skip);
+        assert!(options[2].may_change());
+        assert_eq!(options[3].action(), Ipv6OptionAction::DiscardAndReport);
+        assert!(!options[3].may_change());
+        assert_eq!(options[4].action(), Ipv6OptionAction::Discard);
+        assert_eq!(
+            Ipv6OptionAction::from_type(0xc2),
+            Ipv6OptionAction::DiscardAndReportUnlessMulticast
+        );
+    }
+
+    #[test]
+    fn options_repr_pads_to_8() {
+        let repr = Ipv6OptionsRepr {
+            next_header: IpProtocol::Ipv6Frag,
+            options: &[Ipv6Option::RouterAlert(0)],
+        };
+        assert_eq!(repr.buffer_len(), 8);
+        let mut out = [0xffu8; 8];
+        assert_eq!(repr.emit(&mut out), 8);
+        assert_eq!(out, HBH_FRAG[..8]);
+
+        let options = [
+            Ipv6Option::Jumbo(70_000),
+            Ipv6Option::Unknown {
+                kind: 0x1e,
+                data: &[1, 2, 3],
+            },
+        ];
+        let repr = Ipv6OptionsRepr {
+            next_header: IpProtocol::Udp,
+            options: &options,
+        };
+        assert_eq!(repr.buffer_len(), 16);
+        let mut out = [0xffu8; 16];
+        assert_eq!(repr.emit(&mut out), 16);
+        assert_eq!(out[..2], [17, 1]);
+        let header = Ipv6ExtHeaders::new(IpProtocol::HopByHop, &out)
+            .next()
+            .unwrap()
+            .unwrap();
+        let back: Vec<_> = header.options().map(|o| o.unwrap()).collect();
+        assert_eq!(back[..2], options);
+        assert_eq!(back[2..], [Ipv6Option::PadN(1)]);
+
+        // Exactly 8 bytes: no padding.
+        let repr = Ipv6OptionsRepr {
+            next_header: IpProtocol::Tcp,
+            options: &[Ipv6Option::Jumbo(1)],
+        };
+        let mut out = [0u8; 8];
+        assert_eq!(repr.emit(&mut out), 8);
+        assert_eq!(out, [6, 0, 0xc2, 4, 0, 0, 0, 1]);
+        // No options: a PadN of 4.
+        let repr = Ipv6OptionsRepr {
+            next_header: IpProtocol::Udp,
+            options: &[],
+        };
+        repr.emit(&mut out);
+        assert_eq!(out, [17, 0, 1, 4, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn fragment_view_and_repr() {
+        let frag = &RT_DEST_FRAG[32..40];
+        let f = Ipv6FragmentHeader::new_checked(frag).unwrap();
+        let repr = Ipv6FragmentRepr::parse(&f).unwrap();
+        assert_eq!(
+            repr,
+            Ipv6FragmentRepr {
+                next_header: IpProtocol::Udp,
+                frag_offset: 1480,
+                more_frags: false,
+                ident: 0x0102_0304
+            }
+        );
+        assert_eq!(repr.buffer_len(), 8);
+        let mut out = [0xffu8; 8];
+        assert_eq!(repr.emit(&mut out), 8);
+        assert_eq!(out, frag);
+        assert_eq!(
+            repr.to_string(),
+            "IPv6 Fragment next UDP offset 1480 ident 0x01020304"
+        );
+        assert_eq!(f.into_inner(), frag);
+
+        let mut b = [0xffu8; 8];
+        let mut f = Ipv6FragmentHeader::new_checked(&mut b[..]).unwrap();
+        f.set_next_header(IpProtocol::Tcp);
+        f.set_frag_offset(8);
+        f.set_more_frags(false);
+        f.set_ident(7);
+        f.clear_reserved();
+        assert_eq!((f.frag_offset(), f.more_frags(), f.ident()), (8, false, 7));
+        f.set_more_frags(true);
+        f.set_frag_offset(65528);
+        assert_eq!((f.frag_offset(), f.more_frags()), (65528, true));
+        assert_eq!(f.next_header(), IpProtocol::Tcp);
+        let repr = Ipv6FragmentRepr::parse(&f).unwrap();
+        assert_eq!(
+            repr.to_string(),
+            "IPv6 Fragment next TCP offset 65528 ident 0x00000007 MF"
+        );
+        assert_eq!(b, [6, 0, 0xff, 0xf9, 0, 0, 0, 7]);
+
+        for len in 0..8 {
+            let e = Ipv6FragmentHeader::new_checked(&frag[..len]).unwrap_err();
+            assert!(e.is_truncated());
+        }
+        assert_eq!(
+            Ipv6FragmentHeader::new_checked(&frag[..3])
+                .unwrap_err()
+                .to_string(),
+            "IPv6 extension header: Fragment header truncated: need 8 bytes, have 3"
+        );
+    }
+
+    #[test]
+    fn option_emit_round_trips() {
+        let options = [
+            Ipv6Option::Pad1,
+            Ipv6Option::PadN(3),
+            Ipv6Option::RouterAlert(2),
+            Ipv6Option::Jumbo(u32::MAX),
+            Ipv6Option::Unknown {
+                kind: 0x07,
+                data: &[1, 2],
+            },
+        ];
+        for option in options {
+            let mut buf = [0xffu8; 8];
+            let n = option.emit(&mut buf);
+            assert_eq!(n, option.buffer_len());
+            let back = Ipv6Options::new(&buf[..n]).next().unwrap().unwrap();
+            assert_eq!(back, option);
+        }
+    }
+
+    #[test]
+    fn hand_built_headers_do_not_panic() {
+        for kind in [
+            IpProtocol::Ipv6Route,
+            IpProtocol::Ipv6Frag,
+            IpProtocol::HopByHop,
+        ] {
+            let h = Ipv6ExtHeader {
+                kind,
+                next_header: IpProtocol::Udp,
+                data: &[1],
+            };
+            assert!(h.routing().is_none() && h.fragment().is_none());
+            assert_eq!(h.options().count(), 0);
+        }
+    }
+
+    #[test]
+    fn no_panic_on_any_corruption() {
+        let starts = [
+            IpProtocol::HopByHop,
+            IpProtocol::Ipv6Route,
+            IpProtocol::Ipv6Opts,
+            IpProtocol::Ah,
+            IpProtocol::Ipv6Frag,
+        ];
+        for fixture in [&HBH_FRAG[..], &RT_DEST_FRAG[..]] {
+            for at in 0..fixture.len() {
+                for v in 0..=255u8 {
+                    let mut b = fixture.to_vec();
+                    b[at] = v;
+                    for len in [b.len(), at + 1] {
+                        for start in starts {
+                            let _ = find_upper_layer(start, &b[..len]);
+                            for h in Ipv6ExtHeaders::new(start, &b[..len]).flatten() {
+                                let _ = (h.routing(), h.fragment());
+                                assert!(h.options().count() <= h.header_len());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
