@@ -732,7 +732,8 @@ pub enum Icmpv6Repr<'a> {
         /// The Source Link-Layer Address option.
         lladdr: Option<EthernetAddress>,
     },
-    /// Router Advertisement (RFC 4861 §4.2).
+    /// Router Advertisement (RFC 4861 §4.2). The other flag bits (Home Agent, RFC 6275;
+    /// Default Router Preference, RFC 4191; Proxy, RFC 4389) are not kept and emitted as 0.
     RouterAdvert {
         /// Cur Hop Limit (0 = unspecified).
         hop_limit: u8,
@@ -1175,5 +1176,696 @@ fn fmt_lladdr(f: &mut fmt::Formatter<'_>, lladdr: Option<EthernetAddress>) -> fm
     match lladdr {
         Some(a) => write!(f, " lladdr {a}"),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::string::ToString;
+    use std::vec::Vec;
+
+    // Whole IPv6 packets from scapy (the ICMPv6 message is at 40..); MACs 52:54:00:12:34:56
+    // (host, fe80::5054:ff:fe12:3456) and 52:54:00:ab:cd:ef (router, fe80::5054:ff:feab:cdef).
+    // IPv6(src="2001:db8::1", dst="2001:db8::2")/ICMPv6EchoRequest(id=0x1c2b, seq=1, data=16 B)
+    static ECHO_REQUEST: [u8; 64] = [
+        0x60, 0x01, 0x23, 0x45, 0x00, 0x18, 0x3a, 0x40, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x80, 0x00, 0x4f, 0x4b, 0x1c,
+        0x2b, 0x00, 0x01, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b,
+        0x1c, 0x1d, 0x1e, 0x1f,
+    ];
+    // The reply.
+    static ECHO_REPLY: [u8; 64] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x18, 0x3a, 0x40, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x81, 0x00, 0x4e, 0x4b, 0x1c,
+        0x2b, 0x00, 0x01, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b,
+        0x1c, 0x1d, 0x1e, 0x1f,
+    ];
+    // ICMPv6ND_NS(tgt=router)/ICMPv6NDOptSrcLLAddr(host MAC), to ff02::1:ffab:cdef.
+    static NS: [u8; 72] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x20, 0x3a, 0xff, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x50, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x56, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xff, 0xab, 0xcd, 0xef, 0x87, 0x00, 0x85, 0x9a, 0x00,
+        0x00, 0x00, 0x00, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x50, 0x54, 0x00, 0xff,
+        0xfe, 0xab, 0xcd, 0xef, 0x01, 0x01, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
+    ];
+    // ICMPv6ND_NA(tgt=router, S=1, O=1)/ICMPv6NDOptDstLLAddr(router MAC).
+    static NA: [u8; 72] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x20, 0x3a, 0xff, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x50, 0x54, 0x00, 0xff, 0xfe, 0xab, 0xcd, 0xef, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x50, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x56, 0x88, 0x00, 0x39, 0x97, 0x60,
+        0x00, 0x00, 0x00, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x50, 0x54, 0x00, 0xff,
+        0xfe, 0xab, 0xcd, 0xef, 0x02, 0x01, 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef,
+    ];
+    // ICMPv6ND_RS()/ICMPv6NDOptSrcLLAddr(host MAC), to ff02::2.
+    static RS: [u8; 56] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x10, 0x3a, 0xff, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x50, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x56, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x85, 0x00, 0x71, 0xb5, 0x00,
+        0x00, 0x00, 0x00, 0x01, 0x01, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
+    ];
+    // ICMPv6ND_RA(chlim=64, O=1, prf=0, routerlifetime=1800, reachabletime=30000, retranstimer=1000)
+    // / SrcLLAddr(router MAC) / MTU(1500) / PrefixInfo(2001:db8:1::/64, L, A, 86400, 14400).
+    static RA: [u8; 104] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x40, 0x3a, 0xff, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x50, 0x54, 0x00, 0xff, 0xfe, 0xab, 0xcd, 0xef, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x86, 0x00, 0x75, 0xa3, 0x40,
+        0x40, 0x07, 0x08, 0x00, 0x00, 0x75, 0x30, 0x00, 0x00, 0x03, 0xe8, 0x01, 0x01, 0x52, 0x54,
+        0x00, 0xab, 0xcd, 0xef, 0x05, 0x01, 0x00, 0x00, 0x00, 0x00, 0x05, 0xdc, 0x03, 0x04, 0x40,
+        0xc0, 0x00, 0x01, 0x51, 0x80, 0x00, 0x00, 0x38, 0x40, 0x00, 0x00, 0x00, 0x00, 0x20, 0x01,
+        0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    ];
+    // ICMPv6PacketTooBig(mtu=1280) quoting IPv6/UDP(1234 -> 53)/b"hello".
+    static PTB: [u8; 101] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x3d, 0x3a, 0x40, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfe, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x2a, 0xe8, 0x00,
+        0x00, 0x05, 0x00, 0x60, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x11, 0x40, 0x20, 0x01, 0x0d, 0xb8,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x20, 0x01, 0x0d,
+        0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x04, 0xd2,
+        0x00, 0x35, 0x00, 0x0d, 0x5b, 0x86, 0x68, 0x65, 0x6c, 0x6c, 0x6f,
+    ];
+
+    fn addrs(ip: &[u8]) -> IpAddrPair {
+        let src: [u8; 16] = ip[8..24].try_into().unwrap();
+        let dst: [u8; 16] = ip[24..40].try_into().unwrap();
+        IpAddrPair::V6 {
+            src: src.into(),
+            dst: dst.into(),
+        }
+    }
+
+    fn addr(s: &str) -> Ipv6Addr {
+        s.parse().unwrap()
+    }
+
+    const HOST_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
+    const ROUTER_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0xab, 0xcd, 0xef]);
+
+    /// Parses the ICMPv6 part of `ip`, checks the checksum, that emitting the Repr gives the
+    /// same bytes, and returns the Repr.
+    fn round_trip(ip: &'static [u8]) -> Icmpv6Repr<'static> {
+        let pair = addrs(ip);
+        let p = Icmpv6Packet::new_checked(&ip[40..]).unwrap();
+        assert!(p.verify_checksum(&pair));
+        p.check_checksum(&pair).unwrap();
+        let repr = Icmpv6Repr::parse(&p, &pair).unwrap();
+        assert_eq!(repr.buffer_len(), ip.len() - 40);
+        let mut out = std::vec![0xa5u8; repr.buffer_len()];
+        assert_eq!(repr.emit(&pair, &mut out), ip.len() - 40);
+        assert_eq!(out, &ip[40..]);
+        repr
+    }
+
+    #[test]
+    fn echo_request_and_reply() {
+        let p = Icmpv6Packet::new_checked(&ECHO_REQUEST[40..]).unwrap();
+        assert_eq!(p.msg_type(), Icmpv6Message::EchoRequest);
+        assert_eq!(p.msg_code(), 0);
+        assert_eq!(p.checksum(), 0x4f4b);
+        assert_eq!((p.ident(), p.seq_no()), (0x1c2b, 1));
+        assert_eq!(p.header_len(), 8);
+        assert_eq!(p.payload(), &ECHO_REQUEST[48..]);
+        assert_eq!(p.payload_slice(), &ECHO_REQUEST[48..]);
+        assert_eq!(p.quoted(), &[] as &[u8]);
+        assert_eq!(p.ndp_options().count(), 0);
+        let repr = round_trip(&ECHO_REQUEST);
+        assert_eq!(
+            repr,
+            Icmpv6Repr::EchoRequest {
+                ident: 0x1c2b,
+                seq_no: 1,
+                data: &ECHO_REQUEST[48..]
+            }
+        );
+        assert_eq!(repr.to_string(), "ICMPv6 Echo Request id 7211 seq 1 len 16");
+        let repr = round_trip(&ECHO_REPLY);
+        assert_eq!(
+            repr,
+            Icmpv6Repr::EchoReply {
+                ident: 0x1c2b,
+                seq_no: 1,
+                data: &ECHO_REPLY[48..]
+            }
+        );
+    }
+
+    #[test]
+    fn neighbor_solicitation() {
+        let p = Icmpv6Packet::new_checked(&NS[40..]).unwrap();
+        assert_eq!(p.msg_type(), Icmpv6Message::NeighborSolicit);
+        assert_eq!(p.target_addr(), addr("fe80::5054:ff:feab:cdef"));
+        let options: Vec<_> = p.ndp_options().map(|o| o.unwrap()).collect();
+        assert_eq!(options, [NdpOption::SourceLinkLayerAddr(HOST_MAC)]);
+        let repr = round_trip(&NS);
+        assert_eq!(
+            repr,
+            Icmpv6Repr::NeighborSolicit {
+                target_addr: addr("fe80::5054:ff:feab:cdef"),
+                lladdr: Some(HOST_MAC)
+            }
+        );
+        assert_eq!(
+            repr.to_string(),
+            "ICMPv6 Neighbor Solicitation who has fe80::5054:ff:feab:cdef lladdr 52:54:00:12:34:56"
+        );
+    }
+
+    #[test]
+    fn neighbor_advertisement() {
+        let p = Icmpv6Packet::new_checked(&NA[40..]).unwrap();
+        assert_eq!(p.msg_type(), Icmpv6Message::NeighborAdvert);
+        assert_eq!(
+            (p.router(), p.solicited(), p.override_flag()),
+            (false, true, true)
+        );
+        assert_eq!(p.target_addr(), addr("fe80::5054:ff:feab:cdef"));
+        let options: Vec<_> = p.ndp_options().map(|o| o.unwrap()).collect();
+        assert_eq!(options, [NdpOption::TargetLinkLayerAddr(ROUTER_MAC)]);
+        let repr = round_trip(&NA);
+        assert_eq!(
+            repr,
+            Icmpv6Repr::NeighborAdvert {
+                router: false,
+                solicited: true,
+                override_flag: true,
+                target_addr: addr("fe80::5054:ff:feab:cdef"),
+                lladdr: Some(ROUTER_MAC)
+            }
+        );
+        assert_eq!(
+            repr.to_string(),
+            "ICMPv6 Neighbor Advertisement fe80::5054:ff:feab:cdef lladdr 52:54:00:ab:cd:ef S O"
+        );
+    }
+
+    #[test]
+    fn router_solicitation() {
+        let p = Icmpv6Packet::new_checked(&RS[40..]).unwrap();
+        assert_eq!(p.msg_type(), Icmpv6Message::RouterSolicit);
+        assert_eq!(p.header_len(), 8);
+        let repr = round_trip(&RS);
+        assert_eq!(
+            repr,
+            Icmpv6Repr::RouterSolicit {
+                lladdr: Some(HOST_MAC)
+            }
+        );
+    }
+
+    #[test]
+    fn router_advertisement() {
+        let p = Icmpv6Packet::new_checked(&RA[40..]).unwrap();
+        assert_eq!(p.msg_type(), Icmpv6Message::RouterAdvert);
+        assert_eq!(p.cur_hop_limit(), 64);
+        assert_eq!((p.managed(), p.other()), (false, true));
+        assert_eq!(p.router_lifetime(), 1800);
+        assert_eq!(p.reachable_time(), 30_000);
+        assert_eq!(p.retrans_time(), 1000);
+        let prefix = NdpPrefixInfo {
+            prefix_len: 64,
+            on_link: true,
+            autonomous: true,
+            valid_lifetime: 86_400,
+            preferred_lifetime: 14_400,
+            prefix: addr("2001:db8:1::"),
+        };
+        let options: Vec<_> = p.ndp_options().map(|o| o.unwrap()).collect();
+        assert_eq!(
+            options,
+            [
+                NdpOption::SourceLinkLayerAddr(ROUTER_MAC),
+                NdpOption::Mtu(1500),
+                NdpOption::PrefixInformation(prefix)
+            ]
+        );
+        let repr = round_trip(&RA);
+        assert_eq!(
+            repr,
+            Icmpv6Repr::RouterAdvert {
+                hop_limit: 64,
+                managed: false,
+                other: true,
+                router_lifetime: 1800,
+                reachable_time: 30_000,
+                retrans_time: 1000,
+                lladdr: Some(ROUTER_MAC),
+                mtu: Some(1500),
+                prefix_info: Some(prefix),
+            }
+        );
+        assert_eq!(
+            repr.to_string(),
+            "ICMPv6 Router Advertisement hlim 64 lifetime 1800 lladdr 52:54:00:ab:cd:ef mtu 1500 \
+             prefix 2001:db8:1::/64 valid 86400 preferred 14400 L A"
+        );
+    }
+
+    #[test]
+    fn packet_too_big_quotes_the_packet() {
+        let p = Icmpv6Packet::new_checked(&PTB[40..]).unwrap();
+        assert_eq!(p.msg_type(), Icmpv6Message::PktTooBig);
+        assert!(p.msg_type().is_error());
+        assert_eq!(p.mtu(), 1280);
+        assert_eq!(p.quoted(), &PTB[48..]);
+        assert_eq!(p.quoted()[0], 0x60);
+        let repr = round_trip(&PTB);
+        assert_eq!(
+            repr,
+            Icmpv6Repr::PktTooBig {
+                mtu: 1280,
+                data: &PTB[48..]
+            }
+        );
+        assert_eq!(
+            repr.to_string(),
+            "ICMPv6 Packet Too Big mtu 1280 (53 bytes quoted)"
+        );
+    }
+
+    #[test]
+    fn error_messages_round_trip() {
+        let pair = addrs(&PTB);
+        let quoted = &PTB[48..];
+        for repr in [
+            Icmpv6Repr::DstUnreachable {
+                code: 4,
+                data: quoted,
+            },
+            Icmpv6Repr::TimeExceeded {
+                code: 0,
+                data: quoted,
+            },
+            Icmpv6Repr::ParamProblem {
+                code: 1,
+                pointer: 6,
+                data: quoted,
+            },
+            Icmpv6Repr::RouterSolicit { lladdr: None },
+            Icmpv6Repr::NeighborSolicit {
+                target_addr: addr("2001:db8::1"),
+                lladdr: None,
+            },
+        ] {
+            let mut out = [0u8; 128];
+            let n = repr.emit(&pair, &mut out);
+            assert_eq!(n, repr.buffer_len());
+            let p = Icmpv6Packet::new_checked(&out[..n]).unwrap();
+            assert!(p.verify_checksum(&pair));
+            assert_eq!(Icmpv6Repr::parse(&p, &pair).unwrap(), repr);
+            if p.msg_type().is_error() {
+                assert_eq!(p.quoted(), quoted);
+            }
+        }
+        let mut out = [0u8; 64];
+        let repr = Icmpv6Repr::ParamProblem {
+            code: 1,
+            pointer: 6,
+            data: &quoted[..8],
+        };
+        let n = repr.emit(&pair, &mut out);
+        let p = Icmpv6Packet::new_checked(&out[..n]).unwrap();
+        assert_eq!(p.pointer(), 6);
+        assert_eq!(
+            repr.to_string(),
+            "ICMPv6 Parameter Problem code 1 pointer 6 (8 bytes quoted)"
+        );
+    }
+
+    #[test]
+    fn checksums() {
+        let pair = addrs(&NS);
+        let mut b = NS;
+        let mut p = Icmpv6Packet::new_checked(&mut b[40..]).unwrap();
+        p.set_checksum(0);
+        assert!(!p.verify_checksum(&pair));
+        assert_eq!(
+            p.check_checksum(&pair).unwrap_err().to_string(),
+            "ICMPv6: checksum 0x0000 is wrong, expected 0x859a"
+        );
+        p.fill_checksum(&pair);
+        assert_eq!(p.checksum(), 0x859a);
+        // The pseudo-header counts: another destination fails.
+        let other = IpAddrPair::V6 {
+            src: addr("fe80::1"),
+            dst: addr("ff02::1"),
+        };
+        assert!(!p.verify_checksum(&other));
+        let e = p.check_checksum(&other).unwrap_err();
+        p.fill_checksum(&other);
+        assert_eq!(e, Error::bad_checksum(Proto::Icmpv6, 0x859a, p.checksum()));
+    }
+
+    #[test]
+    fn truncations_are_rejected_per_type() {
+        for ip in [&ECHO_REQUEST[..], &NS, &NA, &RS, &RA, &PTB] {
+            let icmp = &ip[40..];
+            let need = Icmpv6Message::from(icmp[0]).header_len();
+            for len in 0..=icmp.len() {
+                let r = Icmpv6Packet::new_checked(&icmp[..len]);
+                if len < need {
+                    assert!(r.unwrap_err().is_truncated(), "{len}");
+                } else {
+                    r.unwrap();
+                }
+            }
+        }
+        let e = Icmpv6Packet::new_checked(&NS[40..60]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ICMPv6: Neighbor Solicitation truncated: need 24 bytes, have 20"
+        );
+        let e = Icmpv6Packet::new_checked(&RA[40..55]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ICMPv6: Router Advertisement truncated: need 16 bytes, have 15"
+        );
+        let e = Icmpv6Packet::new_checked(&RA[40..43]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ICMPv6: header truncated: need 4 bytes, have 3"
+        );
+        let redirect = [137, 0, 0, 0, 0, 0, 0, 0];
+        let e = Icmpv6Packet::new_checked(&redirect[..]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ICMPv6: Redirect truncated: need 40 bytes, have 8"
+        );
+        // An unknown type only needs its 4-byte header.
+        Icmpv6Packet::new_checked(&[200, 0, 0, 0][..]).unwrap();
+    }
+
+    #[test]
+    fn other_types_fields_read_as_zero_when_absent() {
+        let echo = [128, 0, 0, 0, 0, 1, 0, 2];
+        let p = Icmpv6Packet::new_checked(&echo[..]).unwrap();
+        assert_eq!(p.target_addr(), Ipv6Addr::UNSPECIFIED);
+        assert_eq!(p.dest_addr(), Ipv6Addr::UNSPECIFIED);
+        assert_eq!((p.reachable_time(), p.retrans_time()), (0, 0));
+        assert_eq!(p.mtu(), 0x0001_0002);
+        assert_eq!(p.payload(), &[] as &[u8]);
+        // Setters of absent fields do nothing.
+        let mut b = echo;
+        let mut p = Icmpv6Packet::new_unchecked(&mut b[..]);
+        p.set_target_addr(addr("::1"));
+        p.set_retrans_time(5);
+        assert_eq!(b, echo);
+        // Unchecked views of short buffers do not panic either.
+        let p = Icmpv6Packet::new_unchecked(&[][..]);
+        assert_eq!(
+            (p.msg_type(), p.msg_code(), p.checksum()),
+            (Icmpv6Message::Unknown(0), 0, 0)
+        );
+        assert_eq!(p.payload(), &[] as &[u8]);
+    }
+
+    #[test]
+    fn setters_write_the_fields() {
+        let mut b = NA;
+        let mut p = Icmpv6Packet::new_checked(&mut b[40..]).unwrap();
+        p.set_router(true);
+        p.set_solicited(false);
+        p.set_override_flag(false);
+        p.set_target_addr(addr("2001:db8::9"));
+        assert_eq!(
+            (p.router(), p.solicited(), p.override_flag()),
+            (true, false, false)
+        );
+        assert_eq!(p.target_addr(), addr("2001:db8::9"));
+        p.payload_mut()[2] = 0xaa;
+        p.set_msg_code(0);
+        let pair = addrs(&NA);
+        p.fill_checksum(&pair);
+        let repr = Icmpv6Repr::parse(&Icmpv6Packet::new_checked(&b[40..]).unwrap(), &pair);
+        assert!(matches!(
+            repr,
+            Ok(Icmpv6Repr::NeighborAdvert {
+                router: true,
+                lladdr: Some(EthernetAddress([0xaa, ..])),
+                ..
+            })
+        ));
+
+        let mut b = [0u8; 40];
+        let mut p = Icmpv6Packet::new_unchecked(&mut b[..]);
+        p.set_msg_type(Icmpv6Message::RouterAdvert);
+        p.set_cur_hop_limit(255);
+        p.set_managed(true);
+        p.set_other(true);
+        p.set_managed(false);
+        p.set_router_lifetime(9000);
+        p.set_reachable_time(1);
+        p.set_retrans_time(2);
+        assert_eq!(p.cur_hop_limit(), 255);
+        assert_eq!((p.managed(), p.other()), (false, true));
+        assert_eq!(
+            (p.router_lifetime(), p.reachable_time(), p.retrans_time()),
+            (9000, 1, 2)
+        );
+        p.set_msg_type(Icmpv6Message::Redirect);
+        p.set_dest_addr(addr("2001:db8::7"));
+        assert_eq!(p.dest_addr(), addr("2001:db8::7"));
+        p.set_msg_type(Icmpv6Message::EchoRequest);
+        p.set_ident(3);
+        p.set_seq_no(4);
+        assert_eq!((p.ident(), p.seq_no()), (3, 4));
+        p.set_mtu(1500);
+        assert_eq!(p.mtu(), 1500);
+        p.set_pointer(40);
+        assert_eq!(p.pointer(), 40);
+        assert_eq!(p.into_inner()[4..8], [0, 0, 0, 40]);
+    }
+
+    #[test]
+    fn parse_errors() {
+        let pair = addrs(&NS);
+        let parse_err = |icmp: &[u8], pair: &IpAddrPair| {
+            let p = Icmpv6Packet::new_checked(icmp).unwrap();
+            Icmpv6Repr::parse(&p, pair).unwrap_err().to_string()
+        };
+        let mut b = NS;
+        b[41] = 1;
+        assert_eq!(
+            parse_err(&b[40..], &pair),
+            "ICMPv6: code 1 is invalid, expected 0"
+        );
+        let mut redirect = [0u8; 40];
+        redirect[0] = 137;
+        assert_eq!(
+            parse_err(&redirect, &pair),
+            "ICMPv6: type 137 is invalid, expected an error, echo, RS, RA, NS or NA message"
+        );
+        // Duplicate address detection: from :: there is no source link-layer address.
+        let dad = IpAddrPair::V6 {
+            src: Ipv6Addr::UNSPECIFIED,
+            dst: addr("ff02::1:ffab:cdef"),
+        };
+        assert_eq!(
+            parse_err(&NS[40..], &dad),
+            "NDP option: Source Link-Layer Address option count 1 is invalid, expected 0 when \
+             the source is the unspecified address"
+        );
+        assert_eq!(
+            parse_err(&RS[40..], &dad),
+            "NDP option: Source Link-Layer Address option count 1 is invalid, expected 0 when \
+             the source is the unspecified address"
+        );
+        let p = Icmpv6Packet::new_checked(&NS[40..64]).unwrap();
+        assert!(Icmpv6Repr::parse(&p, &dad).is_ok());
+        // A solicited advertisement to a multicast address.
+        let to_all = IpAddrPair::V6 {
+            src: addr("fe80::1"),
+            dst: LINK_LOCAL_ALL_NODES,
+        };
+        assert_eq!(
+            parse_err(&NA[40..], &to_all),
+            "ICMPv6: Solicited flag 1 is invalid, expected 0 when the destination is multicast"
+        );
+        // A malformed option fails the whole message.
+        let mut b = RA;
+        b[57] = 0;
+        assert_eq!(
+            parse_err(&b[40..], &pair),
+            "NDP option: length 0 < minimum 1"
+        );
+    }
+
+    const LINK_LOCAL_ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+
+    #[test]
+    fn ndp_option_errors() {
+        let first_err = |data: &[u8]| {
+            let mut it = NdpOptions::new(data);
+            let e = it.find_map(|o| o.err()).unwrap();
+            assert!(it.next().is_none(), "the iterator stops after an error");
+            e.to_string()
+        };
+        assert_eq!(
+            first_err(&[1, 0, 0, 0, 0, 0, 0, 0]),
+            "NDP option: length 0 < minimum 1"
+        );
+        assert_eq!(
+            first_err(&[1]),
+            "NDP option: option truncated: need 2 bytes, have 1"
+        );
+        assert_eq!(
+            first_err(&[3, 4, 64, 0xc0, 0, 0, 0, 0]),
+            "NDP option: Prefix Information truncated: need 32 bytes, have 8"
+        );
+        assert_eq!(
+            first_err(&[1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            "NDP option: Source Link-Layer Address length 2 is invalid, expected 1"
+        );
+        assert_eq!(
+            first_err(&[2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            "NDP option: Target Link-Layer Address length 2 is invalid, expected 1"
+        );
+        assert_eq!(
+            first_err(&[5, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            "NDP option: MTU length 2 is invalid, expected 1"
+        );
+        assert_eq!(
+            first_err(&RA[72..80]),
+            "NDP option: Prefix Information truncated: need 32 bytes, have 8"
+        );
+        let mut prefix: [u8; 32] = RA[72..104].try_into().unwrap();
+        prefix[2] = 129;
+        assert_eq!(
+            first_err(&prefix),
+            "NDP option: prefix length 129 > maximum 128"
+        );
+        prefix[1] = 3;
+        assert_eq!(
+            first_err(&prefix[..24]),
+            "NDP option: Prefix Information length 3 is invalid, expected 4"
+        );
+    }
+
+    #[test]
+    fn ndp_options_emit_and_parse_back() {
+        let options = [
+            NdpOption::SourceLinkLayerAddr(HOST_MAC),
+            NdpOption::TargetLinkLayerAddr(ROUTER_MAC),
+            NdpOption::PrefixInformation(NdpPrefixInfo {
+                prefix_len: 48,
+                on_link: false,
+                autonomous: true,
+                valid_lifetime: u32::MAX,
+                preferred_lifetime: 0,
+                prefix: addr("2001:db8::"),
+            }),
+            NdpOption::RedirectedHeader(&PTB[48..]),
+            NdpOption::Mtu(9000),
+            NdpOption::Unknown {
+                kind: 25,
+                data: &[1, 2, 3, 4, 5, 6, 7, 8, 9],
+            },
+        ];
+        let mut buf = [0xffu8; 256];
+        let mut at = 0;
+        for option in &options {
+            let n = option.emit(&mut buf[at..]);
+            assert_eq!(n, option.buffer_len());
+            assert_eq!(n % 8, 0);
+            at += n;
+        }
+        let back: Vec<_> = NdpOptions::new(&buf[..at]).map(|o| o.unwrap()).collect();
+        assert_eq!(back.len(), options.len());
+        for (got, want) in back.iter().zip(&options) {
+            match (got, want) {
+                // Padding is kept in the parsed data.
+                (NdpOption::RedirectedHeader(g), NdpOption::RedirectedHeader(w)) => {
+                    assert_eq!(&g[..w.len()], *w);
+                    assert!(g[w.len()..].iter().all(|&b| b == 0));
+                }
+                (NdpOption::Unknown { kind, data }, NdpOption::Unknown { kind: k, data: d }) => {
+                    assert_eq!(kind, k);
+                    assert_eq!(&data[..d.len()], *d);
+                }
+                _ => assert_eq!(got, want),
+            }
+            let _ = got.to_string();
+        }
+        assert_eq!(options[4].to_string(), "mtu 9000");
+        assert_eq!(options[0].to_string(), "source lladdr 52:54:00:12:34:56");
+    }
+
+    #[test]
+    fn message_numbers_round_trip() {
+        for n in 0..=255u8 {
+            let m = Icmpv6Message::from(n);
+            assert_eq!(u8::from(m), n);
+            assert_eq!(m.is_error(), n < 128);
+            assert!(m.header_len() >= 4);
+            let _ = m.to_string();
+        }
+        assert_eq!(Icmpv6Message::Unknown(200).to_string(), "type 200");
+        assert_eq!(Icmpv6Message::MldV2Report.header_len(), 8);
+        assert_eq!(Icmpv6Message::MldQuery.header_len(), 24);
+    }
+
+    /// Reads every getter, walks the options, parses the Repr and checks the checksum.
+    fn touch_everything(p: &Icmpv6Packet<&[u8]>, pair: &IpAddrPair) {
+        let _ = (p.msg_type(), p.msg_code(), p.checksum(), p.header_len());
+        let _ = (p.ident(), p.seq_no(), p.mtu(), p.pointer(), p.quoted());
+        let _ = (
+            p.cur_hop_limit(),
+            p.managed(),
+            p.other(),
+            p.router_lifetime(),
+        );
+        let _ = (
+            p.reachable_time(),
+            p.retrans_time(),
+            p.target_addr(),
+            p.dest_addr(),
+        );
+        let _ = (p.router(), p.solicited(), p.override_flag(), p.payload());
+        let _ = (
+            p.payload_slice(),
+            p.verify_checksum(pair),
+            p.check_checksum(pair),
+        );
+        let mut n = 0;
+        for option in p.ndp_options() {
+            n += 1;
+            assert!(n <= p.payload().len());
+            if let Ok(o) = option {
+                let _ = (o.kind(), o.buffer_len());
+            }
+        }
+        if let Ok(repr) = Icmpv6Repr::parse(p, pair) {
+            let mut out = std::vec![0u8; repr.buffer_len()];
+            repr.emit(pair, &mut out);
+            let _ = repr.to_string();
+        }
+    }
+
+    #[test]
+    fn no_panic_on_truncations_and_corruptions() {
+        for ip in [&ECHO_REQUEST[..], &ECHO_REPLY, &NS, &NA, &RS, &RA, &PTB] {
+            let pair = addrs(ip);
+            let icmp = &ip[40..];
+            for len in 0..=icmp.len() {
+                let p = Icmpv6Packet::new_unchecked(&icmp[..len]);
+                if p.check_len().is_ok() {
+                    touch_everything(&p, &pair);
+                }
+            }
+            for at in 0..icmp.len() {
+                for v in [
+                    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x80, 0x81, 0x85, 0x86, 0x87, 0xff,
+                ] {
+                    let mut b = icmp.to_vec();
+                    b[at] = v;
+                    if let Ok(p) = Icmpv6Packet::new_checked(&b[..]) {
+                        touch_everything(&p, &pair);
+                    }
+                }
+            }
+        }
     }
 }

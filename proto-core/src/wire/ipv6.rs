@@ -432,15 +432,16 @@ pub const fn interface_id(mac: EthernetAddress) -> [u8; 8] {
 #[inline]
 pub const fn link_local_from_mac(mac: EthernetAddress) -> Ipv6Addr {
     let id = interface_id(mac);
-    let mut o = [0u8; 16];
-    o[0] = 0xfe;
-    o[1] = 0x80;
-    let mut i = 0;
-    while i < 8 {
-        o[8 + i] = id[i];
-        i += 1;
-    }
-    Ipv6Addr::from_octets(o)
+    Ipv6Addr::new(
+        0xfe80,
+        0,
+        0,
+        0,
+        u16::from_be_bytes([id[0], id[1]]),
+        u16::from_be_bytes([id[2], id[3]]),
+        u16::from_be_bytes([id[4], id[5]]),
+        u16::from_be_bytes([id[6], id[7]]),
+    )
 }
 
 #[cfg(test)]
