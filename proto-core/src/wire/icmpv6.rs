@@ -522,6 +522,26 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Icmpv6Packet<&'a T> {
         let start = self.header_len();
         self.buffer.as_ref().get(start..).unwrap_or_default()
     }
+
+    /// [`quoted`](Icmpv6Packet::quoted), borrowed for the buffer's whole lifetime.
+    #[inline]
+    pub fn quoted_slice(&self) -> &'a [u8] {
+        if self.msg_type().is_error() {
+            self.payload_slice()
+        } else {
+            &[]
+        }
+    }
+
+    /// [`ndp_options`](Icmpv6Packet::ndp_options), borrowed for the buffer's whole lifetime.
+    #[inline]
+    pub fn ndp_options_slice(&self) -> NdpOptions<'a> {
+        if self.msg_type().is_ndp() {
+            NdpOptions::new(self.payload_slice())
+        } else {
+            NdpOptions::new(&[])
+        }
+    }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv6Packet<T> {
