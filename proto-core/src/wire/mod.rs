@@ -41,8 +41,15 @@ pub mod tcp;
 pub mod udp;
 
 pub use core::net::{Ipv4Addr, Ipv6Addr};
+pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr, VlanTag};
-// Re-exports of the other protocol modules are added as they land.
+pub use frame::{Frame, Network, Transport};
+pub use icmpv4::{Icmpv4Message, Icmpv4Packet, Icmpv4Repr};
+pub use icmpv6::{Icmpv6Message, Icmpv6Packet, Icmpv6Repr, NdpOption, NdpOptions};
+pub use ipv4::{Ipv4Cidr, Ipv4Option, Ipv4Options, Ipv4Packet, Ipv4Repr};
+pub use ipv6::{Ipv6ExtHeader, Ipv6ExtHeaders, Ipv6Packet, Ipv6Repr, UpperLayer};
+pub use tcp::{TcpControl, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr, TcpSeqNumber};
+pub use udp::{UdpPacket, UdpRepr};
 
 /// A byte range of a header field, relative to the start of the header.
 pub(crate) type Field = core::ops::Range<usize>;
