@@ -1,0 +1,4 @@
+//! Shared helpers for proto-core's integration tests.
+#![allow(dead_code)]
+
+pub mod pcap;
