@@ -155,7 +155,10 @@ fn corpus() -> Vec<Vec<u8>> {
                 }
                 8 => {
                     let p = payload(&mut rng, 1400);
-                    let b = base.single_vlan(vid(10)).ipv4(IP_A, IP_B, 64).udp(4000, 4001);
+                    let b = base
+                        .single_vlan(vid(10))
+                        .ipv4(IP_A, IP_B, 64)
+                        .udp(4000, 4001);
                     build(|v| b.write_to_vec(v, &p).unwrap())
                 }
                 _ => {
@@ -232,7 +235,11 @@ fn theirs(corpus: &[Vec<u8>]) -> usize {
 
 fn wire_parse(c: &mut Criterion) {
     let corpus = corpus();
-    assert_eq!(ours(&corpus), theirs(&corpus), "both see the same payload bytes");
+    assert_eq!(
+        ours(&corpus),
+        theirs(&corpus),
+        "both see the same payload bytes"
+    );
     let mut group = c.benchmark_group("wire_parse");
     group.throughput(Throughput::Elements(FRAMES as u64));
     group.bench_function("proto-core", |b| b.iter(|| ours(black_box(&corpus))));

@@ -57,6 +57,9 @@ impl fmt::Display for PcapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TruncatedHeader => f.write_str("pcap: file shorter than the 24-byte header"),
+            Self::BadMagic(0x0a0d_0d0a) => {
+                f.write_str("pcap: this is a pcapng file, not a classic pcap file")
+            }
             Self::BadMagic(m) => write!(f, "pcap: magic {m:#010x} is not a classic pcap file"),
             Self::TruncatedRecord { offset } => {
                 write!(f, "pcap: record at byte {offset} is truncated")
@@ -85,7 +88,11 @@ pub struct GlobalHeader {
 impl GlobalHeader {
     /// Writes the 24-byte header (version 2.4, little-endian) into `buf[..24]`.
     pub fn emit(&self, buf: &mut [u8]) {
-        let magic = if self.nanos { MAGIC_NANOS } else { MAGIC_MICROS };
+        let magic = if self.nanos {
+            MAGIC_NANOS
+        } else {
+            MAGIC_MICROS
+        };
         buf[0..4].copy_from_slice(&magic.to_le_bytes());
         buf[4..6].copy_from_slice(&2u16.to_le_bytes());
         buf[6..8].copy_from_slice(&4u16.to_le_bytes());
@@ -280,7 +287,10 @@ mod tests {
         let r = PcapReader::new(&le).unwrap();
         assert!(r.is_nanos());
         let rec = r.records().next().unwrap().unwrap();
-        assert_eq!((rec.ts_sec, rec.ts_nanos, rec.origlen, rec.data), (5, 7, 60, &[1u8, 2][..]));
+        assert_eq!(
+            (rec.ts_sec, rec.ts_nanos, rec.origlen, rec.data),
+            (5, 7, 60, &[1u8, 2][..])
+        );
 
         // The same file in big-endian.
         let mut be = le;
@@ -293,7 +303,10 @@ mod tests {
         assert_eq!(r.linktype(), 1);
         assert_eq!(r.records().next().unwrap().unwrap().data, &[1, 2]);
 
-        assert_eq!(PcapReader::new(&le[..10]).unwrap_err(), PcapError::TruncatedHeader);
+        assert_eq!(
+            PcapReader::new(&le[..10]).unwrap_err(),
+            PcapError::TruncatedHeader
+        );
         let mut bad = le;
         bad[0] = 0;
         assert!(matches!(PcapReader::new(&bad), Err(PcapError::BadMagic(_))));

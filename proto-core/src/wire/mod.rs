@@ -40,8 +40,8 @@ pub mod ipv6;
 pub mod tcp;
 pub mod udp;
 
-pub use core::net::{Ipv4Addr, Ipv6Addr};
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
+pub use core::net::{Ipv4Addr, Ipv6Addr};
 pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr, VlanTag};
 pub use frame::{Frame, Network, Transport};
 pub use icmpv4::{Icmpv4Message, Icmpv4Packet, Icmpv4Repr};
