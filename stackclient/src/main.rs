@@ -43,7 +43,7 @@ fn decode_hex(hex: &str) -> ExitCode {
         .chars()
         .filter(|c| !c.is_whitespace() && *c != ':')
         .collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         eprintln!(
             "stackclient: --hex has an odd number of digits ({})",
             digits.len()
