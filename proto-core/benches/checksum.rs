@@ -1,11 +1,15 @@
-//! `checksum`: Internet checksum throughput (GB/s) over 64, 576, 1500 and 9000 byte buffers,
+//! `checksum`: Internet checksum throughput (GB/s) over 20 (an IPv4 header), 64, 576, 1500 and
+//! 9000 byte buffers,
 //! proto-core's `checksum::sum` beside smoltcp 0.14's `wire::checksum::data` in the same run.
 //! Both return the folded, uncomplemented one's-complement sum in network order.
 //!
-//! Run: `cargo bench -p proto-core --bench checksum`.
+//! Run: `cargo bench -p proto-core --bench checksum`. After criterion's figures it prints
+//! `checksum summary` lines: best-of-many GB/s for both, interleaved so that machine noise hits
+//! both alike, and the ratio (ours / smoltcp, higher is better for us).
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use std::hint::black_box;
+use std::time::Instant;
 
 fn buffer(len: usize) -> Vec<u8> {
     let mut x: u32 = 0x9e37_79b9;
@@ -21,7 +25,7 @@ fn buffer(len: usize) -> Vec<u8> {
 
 fn checksum(c: &mut Criterion) {
     let mut group = c.benchmark_group("checksum");
-    for len in [64usize, 576, 1500, 9000] {
+    for len in [20usize, 64, 576, 1500, 9000] {
         let data = buffer(len);
         assert_eq!(
             proto_core::checksum::sum(&data),
@@ -39,5 +43,40 @@ fn checksum(c: &mut Criterion) {
     group.finish();
 }
 
+/// Seconds per call, over a short timed loop.
+fn time(f: fn(&[u8]) -> u16, data: &[u8]) -> f64 {
+    let iters = (200_000 / data.len()).max(50);
+    let start = Instant::now();
+    let mut x = 0u16;
+    for _ in 0..iters {
+        x ^= f(black_box(data));
+    }
+    black_box(x);
+    start.elapsed().as_secs_f64() / iters as f64
+}
+
+fn summary() {
+    for len in [20usize, 64, 576, 1500, 9000] {
+        let data = buffer(len);
+        let (mut ours, mut theirs) = (f64::MAX, f64::MAX);
+        for _ in 0..400 {
+            ours = ours.min(time(proto_core::checksum::sum, &data));
+            theirs = theirs.min(time(smoltcp::wire::checksum::data, &data));
+        }
+        let gbs = |t: f64| len as f64 / t / 1e9;
+        println!(
+            "checksum summary {len:>5} B: proto-core {:.1} GB/s, smoltcp {:.1} GB/s, ratio {:.2}",
+            gbs(ours),
+            gbs(theirs),
+            theirs / ours
+        );
+    }
+}
+
 criterion_group!(benches, checksum);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    summary();
+}
