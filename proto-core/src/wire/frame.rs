@@ -107,7 +107,9 @@ impl<'a> Frame<'a> {
                 let payload = &ip.payload_slice()[upper.offset..];
                 frame.network = Some(Network::Ipv6 { packet: ip, upper });
                 frame.payload = payload;
-                if upper.fragment.is_none() {
+                // An atomic fragment (offset 0, M clear; RFC 6946) holds the whole datagram:
+                // its transport is parsed, as for an IPv4 packet with MF clear and offset 0.
+                if upper.fragment.is_none_or(|f| f.offset == 0 && !f.more) {
                     frame.parse_transport(upper.protocol, payload)?;
                 }
             }
