@@ -230,7 +230,9 @@ mod tests {
                 assert_eq!(sum(d), reference(d), "len {len} start {start}");
             }
         }
-        for len in [511, 512, 513, 575, 576, 1499, 1500, 4096, 9000, 65_536, 200_003] {
+        for len in [
+            511, 512, 513, 575, 576, 1499, 1500, 4096, 9000, 65_536, 200_003,
+        ] {
             let d = bytes(len, len as u32);
             assert_eq!(sum(&d), reference(&d), "len {len}");
         }

@@ -141,9 +141,6 @@ fn their_rank(e: &ep::err::packet::SliceError) -> u8 {
 ///   jumbograms, so Payload Length 0 is an empty payload.
 /// - **More than 8 IPv6 extension headers** (from IP payload): we stop with `TooMany`
 ///   ([`MAX_EXT_HEADERS`]) to bound the walk; etherparse has no bound.
-/// - **AH with Payload Len 0** (from IP payload): etherparse rejects it (RFC 4302's minimum AH
-///   is 12 bytes, Payload Len 1); our chain walker only uses AH's length to skip it and takes
-///   the 8 bytes Payload Len 0 describes.
 /// - **Extension headers after a non-first IPv6 fragment** (from IP payload): what follows a
 ///   non-first fragment's header is fragment data, so we stop the walk there (RFC 8200 §4.5);
 ///   etherparse keeps decoding it as headers if the Next Header is an extension number.
@@ -227,9 +224,6 @@ fn limit_of(bytes: &[u8]) -> Limit {
                     }
                     Err(_) => return FULL,
                 };
-                if header.kind == IpProtocol::Ah && header.data[1] == 0 {
-                    return lim(EXT, "AH Payload Len 0: etherparse rejects, we skip 8 bytes");
-                }
                 fragments += usize::from(header.kind == IpProtocol::Ipv6Frag);
                 last = Some(header);
             }

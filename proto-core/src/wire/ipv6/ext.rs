@@ -262,6 +262,17 @@ impl<'a> Iterator for Ipv6ExtHeaders<'a> {
         let name = header_name(kind);
         let len = match (kind, rest) {
             (IpProtocol::Ipv6Frag, _) => FRAGMENT_HEADER_LEN,
+            // RFC 4302 §2.2: AH's fixed part (next header .. sequence number) is 12 bytes, so
+            // Payload Len (in 4-byte words, minus 2) is at least 1.
+            (_, [_, 0, ..]) if kind == IpProtocol::Ah => {
+                return self.fail(Error::below(
+                    Proto::Ipv6Ext,
+                    "AH payload length",
+                    0,
+                    "minimum",
+                    1,
+                ));
+            }
             (_, [_, len, ..]) if kind == IpProtocol::Ah => (usize::from(*len) + 2) * 4,
             (_, [_, len, ..]) => (usize::from(*len) + 1) * 8,
             _ => return self.fail(Error::truncated(Proto::Ipv6Ext, name, 2, rest.len())),
@@ -795,6 +806,12 @@ mod tests {
         let ah = [17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0xaa];
         let upper = find_upper_layer(IpProtocol::Ah, &ah).unwrap();
         assert_eq!((upper.protocol, upper.offset), (IpProtocol::Udp, 12));
+        // Payload Len 0 would be an 8-byte AH, shorter than AH's 12-byte fixed part.
+        let e = find_upper_layer(IpProtocol::Ah, &[17, 0, 0, 0, 0, 0, 0, 0, 0xaa]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "IPv6 extension header: AH payload length 0 < minimum 1"
+        );
         let e = find_upper_layer(IpProtocol::Ah, &[17, 2, 0, 0, 0, 0, 0, 0]).unwrap_err();
         assert_eq!(
             e.to_string(),
