@@ -898,6 +898,7 @@ fn icmpv4_checked(data: &[u8]) -> bool {
 
     let repr = Icmpv4Repr::parse(&packet).expect("ICMPv4: Repr::parse after new_checked");
     show(&repr);
+    assert_eq!(repr.msg_type(), msg_type, "Icmpv4Repr: msg_type");
     // The Repr keeps only the fields its message type defines (e.g. not the unused word of
     // Time Exceeded), so compare Reprs, not bytes.
     let mut buf = vec![0u8; repr.buffer_len()];
