@@ -1471,7 +1471,7 @@ pub fn frame(data: &[u8]) {
                     "verify_checksums passed a bad IPv4 checksum"
                 );
             }
-            let known = is_transport(p.protocol()) && !p.is_fragment();
+            let known = is_transport(p.protocol(), false) && !p.is_fragment();
             assert_eq!(
                 frame.transport.is_some(),
                 known,
@@ -1482,7 +1482,9 @@ pub fn frame(data: &[u8]) {
             assert!(ipv6_checked(packet.into_inner()));
             assert_eq!(packet.upper_layer(), Ok(upper), "Frame: IPv6 upper layer");
             assert!(upper.offset <= packet.payload().len());
-            let known = is_transport(upper.protocol) && upper.fragment.is_none();
+            // An atomic fragment (offset 0, M clear; RFC 6946) carries its whole datagram.
+            let whole = upper.fragment.is_none_or(|f| f.offset == 0 && !f.more);
+            let known = is_transport(upper.protocol, true) && whole;
             assert_eq!(
                 frame.transport.is_some(),
                 known,
@@ -1533,11 +1535,14 @@ pub fn frame(data: &[u8]) {
 }
 
 /// The IP protocols `Frame::parse` reads a transport header for (over IPv4 and IPv6 alike).
-fn is_transport(protocol: IpProtocol) -> bool {
-    matches!(
-        protocol,
-        IpProtocol::Tcp | IpProtocol::Udp | IpProtocol::Icmp | IpProtocol::Icmpv6
-    )
+/// The upper layers `Frame` parses: TCP, UDP, and the ICMP of the packet's own IP family.
+fn is_transport(protocol: IpProtocol, ipv6: bool) -> bool {
+    match protocol {
+        IpProtocol::Tcp | IpProtocol::Udp => true,
+        IpProtocol::Icmp => !ipv6,
+        IpProtocol::Icmpv6 => ipv6,
+        _ => false,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -147,6 +147,9 @@ fn their_rank(e: &ep::err::packet::SliceError) -> u8 {
 /// - **Several Fragment headers** (from IP payload): we report the first; etherparse calls the
 ///   packet fragmented if any of them fragments.
 /// - **IGMP** (transport): etherparse slices IGMP; we do not know IGMP (no transport layer).
+/// - **ICMP of the other IP family** (transport): etherparse slices protocol 1 inside IPv6 as
+///   ICMPv4 and 58 inside IPv4 as ICMPv6; we treat them as unknown upper layers (RFC 4443 §1),
+///   since their checksums would otherwise be verified against the wrong pseudo-header.
 /// - **UDP Length 0** (transport): etherparse accepts it (RFC 2675 §4, UDP jumbograms) and
 ///   takes the whole IP payload; we reject it (below the header length).
 /// - **ICMPv4 Timestamp / Timestamp Reply with code 0 not 20 bytes long** (transport):
@@ -202,7 +205,7 @@ fn limit_of(bytes: &[u8]) -> Limit {
             match ip.protocol() {
                 IpProtocol::Ah => lim(EXT, "AH over IPv4: etherparse walks it, we do not"),
                 _ if ip.is_fragment() => FULL,
-                proto => transport_limit(proto, ip.payload_slice()),
+                proto => transport_limit(proto, false, ip.payload_slice()),
             }
         }
         EtherType::Ipv6 => {
@@ -245,19 +248,21 @@ fn limit_of(bytes: &[u8]) -> Limit {
             if upper.fragment.is_some_and(|f| f.offset != 0 || f.more) {
                 return FULL;
             }
-            transport_limit(upper.protocol, &ip.payload_slice()[upper.offset..])
+            transport_limit(upper.protocol, true, &ip.payload_slice()[upper.offset..])
         }
         _ => FULL,
     }
 }
 
-fn transport_limit(proto: IpProtocol, bytes: &[u8]) -> Limit {
+fn transport_limit(proto: IpProtocol, ipv6: bool, bytes: &[u8]) -> Limit {
     let lim = |why| Limit {
         upto: TRANSPORT,
         why,
     };
     match proto {
         IpProtocol::Igmp => lim("IGMP: etherparse slices it, we do not"),
+        IpProtocol::Icmp if ipv6 => lim("ICMPv4 inside IPv6: etherparse slices it, we do not"),
+        IpProtocol::Icmpv6 if !ipv6 => lim("ICMPv6 inside IPv4: etherparse slices it, we do not"),
         IpProtocol::Udp if bytes.len() >= 8 && be16(bytes, 4) == 0 => {
             lim("UDP Length 0: etherparse accepts (jumbogram), we reject")
         }

@@ -98,7 +98,7 @@ impl<'a> Frame<'a> {
                 frame.network = Some(Network::Ipv4(ip));
                 frame.payload = ip.payload_slice();
                 if !ip.is_fragment() {
-                    frame.parse_transport(ip.protocol(), frame.payload)?;
+                    frame.parse_transport(ip.protocol(), false, frame.payload)?;
                 }
             }
             EtherType::Ipv6 => {
@@ -110,7 +110,7 @@ impl<'a> Frame<'a> {
                 // An atomic fragment (offset 0, M clear; RFC 6946) holds the whole datagram:
                 // its transport is parsed, as for an IPv4 packet with MF clear and offset 0.
                 if upper.fragment.is_none_or(|f| f.offset == 0 && !f.more) {
-                    frame.parse_transport(upper.protocol, payload)?;
+                    frame.parse_transport(upper.protocol, true, payload)?;
                 }
             }
             EtherType::Arp => {
@@ -123,7 +123,10 @@ impl<'a> Frame<'a> {
     }
 
     #[inline]
-    fn parse_transport(&mut self, protocol: IpProtocol, bytes: &'a [u8]) -> Result<()> {
+    /// Parses the transport layer. ICMPv4 belongs to IPv4 and ICMPv6 to IPv6 (RFC 4443 §1):
+    /// the other family's ICMP number is an unknown upper layer, not parsed, since its
+    /// checksum would be verified against the wrong pseudo-header.
+    fn parse_transport(&mut self, protocol: IpProtocol, ipv6: bool, bytes: &'a [u8]) -> Result<()> {
         let transport = match protocol {
             IpProtocol::Tcp => {
                 let tcp = TcpPacket::new_checked(bytes)?;
@@ -135,12 +138,12 @@ impl<'a> Frame<'a> {
                 self.payload = udp.payload_slice();
                 Transport::Udp(udp)
             }
-            IpProtocol::Icmp => {
+            IpProtocol::Icmp if !ipv6 => {
                 let icmp = Icmpv4Packet::new_checked(bytes)?;
                 self.payload = icmp.data_slice();
                 Transport::Icmpv4(icmp)
             }
-            IpProtocol::Icmpv6 => {
+            IpProtocol::Icmpv6 if ipv6 => {
                 let icmp = Icmpv6Packet::new_checked(bytes)?;
                 self.payload = icmp.payload_slice();
                 Transport::Icmpv6(icmp)
@@ -171,5 +174,26 @@ impl<'a> Frame<'a> {
             Transport::Icmpv4(icmp) => icmp.check_checksum(),
             Transport::Icmpv6(icmp) => icmp.check_checksum(&addrs),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An IPv4 packet claiming protocol 58 (ICMPv6): the transport is unknown, not ICMPv6.
+    #[test]
+    fn icmp_of_the_other_family_is_not_parsed() {
+        let mut frame = [
+            0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00, // Ethernet
+            0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 58, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, // IPv4
+            128, 0, 0, 0, 0, 1, 0, 1, // an ICMPv6 echo request's bytes
+        ];
+        let mut ip = Ipv4Packet::new_unchecked(&mut frame[14..]);
+        ip.fill_checksum();
+        let parsed = Frame::parse(&frame).unwrap();
+        assert!(parsed.transport.is_none());
+        assert_eq!(parsed.payload.len(), 8);
+        parsed.verify_checksums().unwrap();
     }
 }
