@@ -7,7 +7,8 @@
 //! A counting global allocator checks that our side allocates nothing.
 //!
 //! Run: `cargo bench -p proto-core --bench wire_parse`. After criterion's figures it prints
-//! `wire_parse summary: ...` with ns/frame for both and the ratio (ours / etherparse).
+//! `wire_parse summary: ...`: best ns/frame for both, and the ratio ours / etherparse (of the
+//! bests, and the median and quartiles over 300 interleaved pairs).
 
 // The counting allocator below is the only `unsafe` in proto-core's targets; the library
 // itself is `#![forbid(unsafe_code)]`.
@@ -247,7 +248,8 @@ fn wire_parse(c: &mut Criterion) {
     group.finish();
 }
 
-/// Best-of-N wall time per frame, both parsers interleaved so machine noise hits both.
+/// Interleaved pairs of timed passes over the corpus: best time per frame for each side, and
+/// the median of the per-pair ratios (noise that drifts slowly hits both halves of a pair).
 fn summary() {
     let corpus = corpus();
     let before = ALLOCS.load(Ordering::Relaxed);
@@ -256,23 +258,31 @@ fn summary() {
     let before = ALLOCS.load(Ordering::Relaxed);
     black_box(theirs(&corpus));
     let theirs_allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    let time = |f: fn(&[Vec<u8>]) -> usize| {
+        let t = Instant::now();
+        black_box(f(black_box(&corpus)));
+        t.elapsed().as_secs_f64()
+    };
     let (mut best_ours, mut best_theirs) = (f64::MAX, f64::MAX);
-    for _ in 0..50 {
-        let t = Instant::now();
-        black_box(ours(black_box(&corpus)));
-        best_ours = best_ours.min(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        black_box(theirs(black_box(&corpus)));
-        best_theirs = best_theirs.min(t.elapsed().as_secs_f64());
+    let mut ratios = Vec::with_capacity(300);
+    for _ in 0..300 {
+        let (o, t) = (time(ours), time(theirs));
+        best_ours = best_ours.min(o);
+        best_theirs = best_theirs.min(t);
+        ratios.push(o / t);
     }
-    let (o, t) = (
-        best_ours * 1e9 / FRAMES as f64,
-        best_theirs * 1e9 / FRAMES as f64,
-    );
+    ratios.sort_by(f64::total_cmp);
+    let per_frame = |s: f64| s * 1e9 / FRAMES as f64;
     println!(
-        "wire_parse summary: proto-core {o:.1} ns/frame ({ours_allocs} allocations), \
-         etherparse {t:.1} ns/frame ({theirs_allocs} allocations), ratio {:.2}",
-        o / t
+        "wire_parse summary: proto-core {:.1} ns/frame ({ours_allocs} allocations), \
+         etherparse {:.1} ns/frame ({theirs_allocs} allocations), \
+         ratio of bests {:.2}, median ratio {:.2} (quartiles {:.2}..{:.2})",
+        per_frame(best_ours),
+        per_frame(best_theirs),
+        best_ours / best_theirs,
+        ratios[ratios.len() / 2],
+        ratios[ratios.len() / 4],
+        ratios[ratios.len() * 3 / 4],
     );
     assert_eq!(ours_allocs, 0, "proto-core must not allocate while parsing");
 }

@@ -23,6 +23,7 @@ impl EthernetAddress {
     pub const BROADCAST: Self = Self([0xff; 6]);
 
     /// Reads an address from the first six bytes of `bytes`. Panics if there are fewer.
+    #[inline]
     pub fn from_bytes(bytes: &[u8]) -> Self {
         let mut a = [0; 6];
         a.copy_from_slice(&bytes[..6]);
@@ -30,27 +31,32 @@ impl EthernetAddress {
     }
 
     /// The six bytes.
+    #[inline]
     pub const fn as_bytes(&self) -> &[u8; 6] {
         &self.0
     }
 
     /// True for `ff:ff:ff:ff:ff:ff`.
+    #[inline]
     pub fn is_broadcast(&self) -> bool {
         *self == Self::BROADCAST
     }
 
     /// True when the group bit (I/G, least significant bit of the first octet) is set; this
     /// includes broadcast.
+    #[inline]
     pub const fn is_multicast(&self) -> bool {
         self.0[0] & 0x01 != 0
     }
 
     /// True for an individual (unicast) address.
+    #[inline]
     pub const fn is_unicast(&self) -> bool {
         !self.is_multicast()
     }
 
     /// True when the U/L bit says the address is locally administered.
+    #[inline]
     pub const fn is_local(&self) -> bool {
         self.0[0] & 0x02 != 0
     }
@@ -123,6 +129,7 @@ pub enum EtherType {
 
 impl EtherType {
     /// True for the TPIDs that introduce a VLAN tag.
+    #[inline]
     pub const fn is_vlan_tpid(self) -> bool {
         matches!(self, Self::Vlan | Self::ServiceVlan | Self::LegacyQinQ)
     }
@@ -186,6 +193,7 @@ pub struct VlanTag {
 
 impl VlanTag {
     /// Decodes a tag from its TPID and 16-bit TCI.
+    #[inline]
     pub const fn from_tci(tpid: EtherType, tci: u16) -> Self {
         Self {
             tpid,
@@ -196,6 +204,7 @@ impl VlanTag {
     }
 
     /// The 16-bit TCI. Fields wider than their bits are truncated to them.
+    #[inline]
     pub const fn tci(&self) -> u16 {
         ((self.pcp as u16 & 0x7) << 13) | ((self.dei as u16) << 12) | (self.vid & 0x0fff)
     }
@@ -235,11 +244,13 @@ pub struct EthernetFrame<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> EthernetFrame<T> {
     /// Wraps a buffer without checking it; accessors may panic on a short buffer.
+    #[inline]
     pub const fn new_unchecked(buffer: T) -> Self {
         Self { buffer }
     }
 
     /// Wraps a buffer after [`check_len`](Self::check_len).
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self> {
         let frame = Self::new_unchecked(buffer);
         frame.check_len()?;
@@ -248,6 +259,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
 
     /// Checks that the buffer holds the addresses, every VLAN tag (at most
     /// [`MAX_VLAN_TAGS`]) and the EtherType. After `Ok`, no accessor panics.
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         let buf = self.buffer.as_ref();
         let mut at = field::ADDRS_LEN;
@@ -277,21 +289,25 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     /// Unwraps the buffer.
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
     /// The destination address.
+    #[inline]
     pub fn dst_addr(&self) -> EthernetAddress {
         EthernetAddress::from_bytes(&self.buffer.as_ref()[field::DESTINATION])
     }
 
     /// The source address.
+    #[inline]
     pub fn src_addr(&self) -> EthernetAddress {
         EthernetAddress::from_bytes(&self.buffer.as_ref()[field::SOURCE])
     }
 
     /// The number of VLAN tags (0, 1 or 2).
+    #[inline]
     pub fn vlan_count(&self) -> usize {
         let buf = self.buffer.as_ref();
         if !EtherType::from(be16(buf, field::ETHERTYPE.start)).is_vlan_tpid() {
@@ -305,6 +321,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     /// The `index`th VLAN tag, outermost first, or `None` past the last.
+    #[inline]
     pub fn vlan_tag(&self, index: usize) -> Option<VlanTag> {
         if index >= self.vlan_count() {
             return None;
@@ -318,16 +335,19 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     /// The length of the header including tags: `14 + 4 * vlan_count()`.
+    #[inline]
     pub fn header_len(&self) -> usize {
         HEADER_LEN + field::TAG_LEN * self.vlan_count()
     }
 
     /// The EtherType of the payload (after any VLAN tags).
+    #[inline]
     pub fn ethertype(&self) -> EtherType {
         EtherType::from(be16(self.buffer.as_ref(), self.header_len() - 2))
     }
 
     /// The payload after the header and tags.
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[self.header_len()..]
     }
@@ -335,6 +355,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
 
 impl<'a, T: AsRef<[u8]> + ?Sized> EthernetFrame<&'a T> {
     /// The payload, borrowed for the buffer's whole lifetime (not just the view's).
+    #[inline]
     pub fn payload_slice(&self) -> &'a [u8] {
         let len = self.header_len();
         &self.buffer.as_ref()[len..]
@@ -343,16 +364,19 @@ impl<'a, T: AsRef<[u8]> + ?Sized> EthernetFrame<&'a T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
     /// Sets the destination address.
+    #[inline]
     pub fn set_dst_addr(&mut self, addr: EthernetAddress) {
         self.buffer.as_mut()[field::DESTINATION].copy_from_slice(&addr.0);
     }
 
     /// Sets the source address.
+    #[inline]
     pub fn set_src_addr(&mut self, addr: EthernetAddress) {
         self.buffer.as_mut()[field::SOURCE].copy_from_slice(&addr.0);
     }
 
     /// Sets the payload's EtherType (after any tags already in the buffer).
+    #[inline]
     pub fn set_ethertype(&mut self, ethertype: EtherType) {
         let at = self.header_len() - 2;
         put_be16(self.buffer.as_mut(), at, ethertype.into());
@@ -360,6 +384,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
 
     /// Rewrites the TCI of the `index`th tag already present (for re-tagging in place).
     /// Returns false when there is no such tag.
+    #[inline]
     pub fn set_vlan_tci(&mut self, index: usize, tag: VlanTag) -> bool {
         if index >= self.vlan_count() {
             return false;
@@ -372,6 +397,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
     }
 
     /// The payload, writable.
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let len = self.header_len();
         &mut self.buffer.as_mut()[len..]
@@ -393,6 +419,7 @@ pub struct EthernetRepr {
 
 impl EthernetRepr {
     /// An untagged header.
+    #[inline]
     pub const fn new(
         src_addr: EthernetAddress,
         dst_addr: EthernetAddress,
@@ -407,6 +434,7 @@ impl EthernetRepr {
     }
 
     /// Reads the header of a checked frame.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(frame: &EthernetFrame<T>) -> Result<Self> {
         frame.check_len()?;
         Ok(Self {
@@ -418,11 +446,13 @@ impl EthernetRepr {
     }
 
     /// The number of tags.
+    #[inline]
     pub fn vlan_count(&self) -> usize {
         self.tags.iter().take_while(|t| t.is_some()).count()
     }
 
     /// The header's length on the wire.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         HEADER_LEN + field::TAG_LEN * self.vlan_count()
     }
@@ -430,6 +460,7 @@ impl EthernetRepr {
     /// Writes the header into the start of `buf`, which must hold at least
     /// [`buffer_len`](Self::buffer_len) bytes. Returns the header length; the payload goes
     /// after it.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> usize {
         buf[field::DESTINATION].copy_from_slice(&self.dst_addr.0);
         buf[field::SOURCE].copy_from_slice(&self.src_addr.0);

@@ -15,7 +15,7 @@ use super::ipv4::Ipv4Packet;
 use super::ipv6::{Ipv6Packet, UpperLayer};
 use super::tcp::TcpPacket;
 use super::udp::UdpPacket;
-use super::{IpAddrPair, IpProtocol, Result};
+use super::{IpAddrPair, IpProtocol, Result, be16};
 
 /// The network layer of a [`Frame`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,7 @@ pub enum Network<'a> {
 
 impl Network<'_> {
     /// The source and destination addresses, for pseudo-header checksums (`None` for ARP).
+    #[inline]
     pub fn addrs(&self) -> Option<IpAddrPair> {
         match self {
             Self::Arp(_) => None,
@@ -85,14 +86,17 @@ impl<'a> Frame<'a> {
     #[inline]
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
         let ethernet = EthernetFrame::new_checked(bytes)?;
-        let l2_payload = ethernet.payload_slice();
+        // Walk the VLAN tags once: the EtherType is the last two bytes of the header.
+        let header_len = ethernet.header_len();
+        let ethertype = EtherType::from(be16(bytes, header_len - 2));
+        let l2_payload = &bytes[header_len..];
         let mut frame = Frame {
             ethernet,
             network: None,
             transport: None,
             payload: l2_payload,
         };
-        match ethernet.ethertype() {
+        match ethertype {
             EtherType::Ipv4 => {
                 let ip = Ipv4Packet::new_checked(l2_payload)?;
                 frame.network = Some(Network::Ipv4(ip));
