@@ -1143,14 +1143,8 @@ impl<'a> TcpRepr<'a> {
     /// and the payload. The window scale is clamped to 14 (RFC 7323 §2.3); later duplicates of
     /// an option override earlier ones; up to 4 SACK blocks are kept.
     ///
-    /// The checksum is *not* verified: call [`TcpPacket::check_checksum`]. `addrs` is not used
-    /// yet (kept so the signature can grow address-dependent checks, and for symmetry with
-    /// UDP).
-    pub fn parse<T: AsRef<[u8]> + ?Sized>(
-        packet: &TcpPacket<&'a T>,
-        addrs: &IpAddrPair,
-    ) -> Result<Self> {
-        let _ = addrs;
+    /// The checksum is *not* verified: call [`TcpPacket::check_checksum`].
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &TcpPacket<&'a T>) -> Result<Self> {
         packet.check_len()?;
         let flags = packet.flags();
         let mut repr = Self {
@@ -1468,7 +1462,7 @@ mod tests {
         assert_eq!(p.check_checksum(&v4()), Ok(()));
         assert!(!p.verify_checksum(&v6()));
 
-        let repr = TcpRepr::parse(&p, &v4()).unwrap();
+        let repr = TcpRepr::parse(&p).unwrap();
         assert_eq!(
             repr,
             TcpRepr {
@@ -1543,7 +1537,7 @@ mod tests {
             "sack 3 {1000:2000} {3000:4000} {5000:6000}"
         );
 
-        let repr = TcpRepr::parse(&p, &v6()).unwrap();
+        let repr = TcpRepr::parse(&p).unwrap();
         assert_eq!(repr.control, TcpControl::Psh);
         assert_eq!(repr.ack_number, Some(TcpSeqNumber(0x0102_0304)));
         assert_eq!(repr.timestamp, Some((100, 200)));
@@ -1568,7 +1562,7 @@ mod tests {
     fn emit_matches_the_fixtures() {
         for (fixture, addrs) in [(&SYN[..], v4()), (&SACK[..], v6())] {
             let p = TcpPacket::new_checked(fixture).unwrap();
-            let repr = TcpRepr::parse(&p, &addrs).unwrap();
+            let repr = TcpRepr::parse(&p).unwrap();
             assert_eq!(repr.header_len(), p.header_len());
             assert_eq!(repr.buffer_len(), fixture.len());
             let mut out = [0u8; 80];
@@ -1785,7 +1779,7 @@ mod tests {
         b[25] = 9; // SACK-permitted length 9
         let p = TcpPacket::new_checked(&b[..]).unwrap();
         assert_eq!(
-            TcpRepr::parse(&p, &v4()).unwrap_err().to_string(),
+            TcpRepr::parse(&p).unwrap_err().to_string(),
             "TCP option: MSS length 3 is invalid, expected 4"
         );
         // The view still reads everything else.
@@ -1795,7 +1789,7 @@ mod tests {
         TcpPacket::new_unchecked(&mut b[..]).set_fin(true);
         let p = TcpPacket::new_checked(&b[..]).unwrap();
         assert_eq!(
-            TcpRepr::parse(&p, &v4()).unwrap_err().to_string(),
+            TcpRepr::parse(&p).unwrap_err().to_string(),
             "TCP: flags 3 is invalid, expected at most one of SYN, FIN, RST"
         );
         assert_eq!(
@@ -1824,7 +1818,7 @@ mod tests {
             p.options_iter().last(),
             Some(Ok(TcpOption::WindowScale(15)))
         );
-        assert_eq!(TcpRepr::parse(&p, &v4()).unwrap().window_scale, Some(14));
+        assert_eq!(TcpRepr::parse(&p).unwrap().window_scale, Some(14));
     }
 
     fn full_repr() -> TcpRepr<'static> {
@@ -1885,7 +1879,7 @@ mod tests {
             assert_eq!(n, 64);
             let p = TcpPacket::new_checked(&buf[..n]).unwrap();
             assert!(p.verify_checksum(&addrs));
-            let back = TcpRepr::parse(&p, &addrs).unwrap();
+            let back = TcpRepr::parse(&p).unwrap();
             assert_eq!(back.sack_ranges, [Some((1, 2)), Some((3, 4)), None, None]);
             assert_eq!(
                 TcpRepr {
@@ -1908,14 +1902,14 @@ mod tests {
         assert_eq!(buf[12], 0x50);
         assert_eq!(buf[13], 0x14);
         let p = TcpPacket::new_checked(&buf[..]).unwrap();
-        assert_eq!(TcpRepr::parse(&p, &v4()).unwrap(), repr);
+        assert_eq!(TcpRepr::parse(&p).unwrap(), repr);
 
         repr.timestamp = Some((1, 2));
         let mut buf = [0u8; 36];
         repr.emit(&mut buf, &v4());
         assert_eq!(&buf[20..24], &[1, 1, 8, 10]);
         let p = TcpPacket::new_checked(&buf[..]).unwrap();
-        assert_eq!(TcpRepr::parse(&p, &v4()).unwrap(), repr);
+        assert_eq!(TcpRepr::parse(&p).unwrap(), repr);
     }
 
     #[test]
@@ -2131,14 +2125,14 @@ mod tests {
                             continue;
                         };
                         exercise(&p);
-                        if let Ok(repr) = TcpRepr::parse(&p, &v4()) {
+                        if let Ok(repr) = TcpRepr::parse(&p) {
                             let mut out = [0u8; 128];
                             let n = repr.emit(&mut out, &v4());
                             assert_eq!(n, repr.buffer_len());
                             assert!(repr.header_len() <= MAX_HEADER_LEN);
                             let q = TcpPacket::new_checked(&out[..n]).unwrap();
                             assert!(q.verify_checksum(&v4()));
-                            assert_eq!(TcpRepr::parse(&q, &v4()).unwrap().payload, repr.payload);
+                            assert_eq!(TcpRepr::parse(&q).unwrap().payload, repr.payload);
                         }
                     }
                 }

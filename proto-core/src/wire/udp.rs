@@ -271,12 +271,9 @@ pub struct UdpRepr {
 impl UdpRepr {
     /// Reads the header of a datagram after [`UdpPacket::check_len`].
     ///
-    /// The checksum is *not* verified here: call [`UdpPacket::check_checksum`]. `addrs` is
-    /// taken for symmetry with [`TcpRepr::parse`](crate::wire::tcp::TcpRepr::parse) and is
-    /// currently unused.
+    /// The checksum is *not* verified here: call [`UdpPacket::check_checksum`].
     #[inline]
-    pub fn parse<T: AsRef<[u8]>>(packet: &UdpPacket<T>, addrs: &IpAddrPair) -> Result<Self> {
-        let _ = addrs;
+    pub fn parse<T: AsRef<[u8]>>(packet: &UdpPacket<T>) -> Result<Self> {
         packet.check_len()?;
         Ok(Self {
             src_port: packet.src_port(),
@@ -363,7 +360,7 @@ mod tests {
         assert!(p.verify_checksum(&v4()));
         assert_eq!(p.check_checksum(&v4()), Ok(()));
         assert!(!p.verify_checksum(&v6()));
-        let repr = UdpRepr::parse(&p, &v4()).unwrap();
+        let repr = UdpRepr::parse(&p).unwrap();
         assert_eq!(
             repr,
             UdpRepr {
@@ -389,7 +386,7 @@ mod tests {
     fn emit_matches_the_fixtures() {
         for (fixture, addrs) in [(&UDP4[..], v4()), (&UDP6[..], v6())] {
             let p = UdpPacket::new_checked(fixture).unwrap();
-            let repr = UdpRepr::parse(&p, &addrs).unwrap();
+            let repr = UdpRepr::parse(&p).unwrap();
             assert_eq!(repr.buffer_len(), 8);
             let mut out = [0u8; 16];
             let n = repr.emit(&mut out, &addrs, p.payload());
@@ -523,7 +520,7 @@ mod tests {
                         for addrs in [v4(), v6()] {
                             let ok = p.verify_checksum(&addrs);
                             assert_eq!(ok, p.check_checksum(&addrs).is_ok());
-                            let _ = UdpRepr::parse(&p, &addrs).unwrap();
+                            let _ = UdpRepr::parse(&p).unwrap();
                         }
                     }
                 }
