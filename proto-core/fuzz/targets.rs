@@ -1075,14 +1075,11 @@ fn icmpv6_checked(data: &[u8], pairs: &[IpAddrPair]) -> bool {
         copy, data,
         "ICMPv6: setters with the values read changed the bytes"
     );
-    for (addrs, expected) in pairs.iter().zip(expected) {
+    check_fill("ICMPv6", pairs, expected, |addrs| {
         let mut view = Icmpv6Packet::new_checked(&mut copy[..]).expect("ICMPv6: mutable view");
         view.fill_checksum(addrs);
-        assert!(view.verify_checksum(addrs), "ICMPv6: fill_checksum");
-        if let Some(expected) = expected {
-            assert_eq!(view.checksum(), expected, "ICMPv6: BadChecksum.expected");
-        }
-    }
+        (view.verify_checksum(addrs), view.checksum())
+    });
     true
 }
 
@@ -1182,14 +1179,11 @@ fn udp_checked(data: &[u8], pairs: &[IpAddrPair]) -> bool {
         copy, data,
         "UDP: setters with the values read changed the bytes"
     );
-    for (addrs, expected) in pairs.iter().zip(expected) {
+    check_fill("UDP", pairs, expected, |addrs| {
         let mut view = UdpPacket::new_checked(&mut copy[..]).expect("UDP: mutable view");
         view.fill_checksum(addrs);
-        assert!(view.verify_checksum(addrs), "UDP: fill_checksum");
-        if let Some(expected) = expected {
-            assert_eq!(view.checksum(), expected, "UDP: BadChecksum.expected");
-        }
-    }
+        (view.verify_checksum(addrs), view.checksum())
+    });
     true
 }
 
@@ -1330,14 +1324,11 @@ fn tcp_checked(data: &[u8], pairs: &[IpAddrPair]) -> bool {
         copy, data,
         "TCP: setters with the values read changed the bytes"
     );
-    for (addrs, expected) in pairs.iter().zip(expected) {
+    check_fill("TCP", pairs, expected, |addrs| {
         let mut view = TcpPacket::new_checked(&mut copy[..]).expect("TCP: mutable view");
         view.fill_checksum(addrs);
-        assert!(view.verify_checksum(addrs), "TCP: fill_checksum");
-        if let Some(expected) = expected {
-            assert_eq!(view.checksum(), expected, "TCP: BadChecksum.expected");
-        }
-    }
+        (view.verify_checksum(addrs), view.checksum())
+    });
     true
 }
 
@@ -1527,6 +1518,24 @@ pub fn frame(data: &[u8]) {
 }
 
 /// The IP protocols `Frame::parse` reads a transport header for (over IPv4 and IPv6 alike).
+/// For each address pair: `fill` writes the pseudo-header checksum into a copy and returns
+/// (does it verify now, the value written). It must verify, and equal the `expected` a
+/// `BadChecksum` error reported for that pair, if there was one.
+fn check_fill(
+    proto: &str,
+    pairs: &[IpAddrPair],
+    expected: impl IntoIterator<Item = Option<u16>>,
+    mut fill: impl FnMut(&IpAddrPair) -> (bool, u16),
+) {
+    for (addrs, expected) in pairs.iter().zip(expected) {
+        let (verifies, written) = fill(addrs);
+        assert!(verifies, "{proto}: fill_checksum");
+        if let Some(expected) = expected {
+            assert_eq!(written, expected, "{proto}: BadChecksum.expected");
+        }
+    }
+}
+
 /// The upper layers `Frame` parses: TCP, UDP, and the ICMP of the packet's own IP family.
 fn is_transport(protocol: IpProtocol, ipv6: bool) -> bool {
     match protocol {

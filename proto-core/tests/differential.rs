@@ -1147,21 +1147,24 @@ fn ipv4_option() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// An options area: options while they fit in 40 bytes, then zero (End of Option List)
-/// padding to a multiple of 4.
+/// An IPv4 or TCP options area: the options that fit in 40 bytes, in order, then zero (End of
+/// Option List) padding to a multiple of 4.
+fn pack_options(options: Vec<Vec<u8>>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for o in options {
+        if out.len() + o.len() <= 40 {
+            out.extend(o);
+        }
+    }
+    out.resize(out.len().next_multiple_of(4), 0);
+    out
+}
+
+/// An IPv4 options area (see [`pack_options`]).
 fn ipv4_options() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         2 => Just(Vec::new()),
-        1 => prop::collection::vec(ipv4_option(), 1..6).prop_map(|options| {
-            let mut out = Vec::new();
-            for o in options {
-                if out.len() + o.len() <= 40 {
-                    out.extend(o);
-                }
-            }
-            out.resize(out.len().next_multiple_of(4), 0);
-            out
-        }),
+        1 => prop::collection::vec(ipv4_option(), 1..6).prop_map(pack_options),
     ]
 }
 
@@ -1284,16 +1287,7 @@ fn tcp_option() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn tcp_options() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(tcp_option(), 0..8).prop_map(|options| {
-        let mut out = Vec::new();
-        for o in options {
-            if out.len() + o.len() <= 40 {
-                out.extend(o);
-            }
-        }
-        out.resize(out.len().next_multiple_of(4), 0);
-        out
-    })
+    prop::collection::vec(tcp_option(), 0..8).prop_map(pack_options)
 }
 
 fn tcp_spec() -> impl Strategy<Value = TcpSpec> {
