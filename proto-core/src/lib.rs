@@ -8,6 +8,9 @@
 //!   IPv4/IPv6 pseudo-headers.
 //! - [`pcap`]: a zero-copy reader of classic pcap capture files and the header emitters of a
 //!   writer.
+//! - [`tcp`]: the sans-IO TCP engine.
+//! - [`time`] and [`rand`]: the injected clock's types and the seeded generator the core draws
+//!   from.
 //!
 //! # Example
 //!
@@ -37,4 +40,7 @@ extern crate std;
 
 pub mod checksum;
 pub mod pcap;
+pub mod rand;
+pub mod tcp;
+pub mod time;
 pub mod wire;
