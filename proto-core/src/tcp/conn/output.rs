@@ -1,0 +1,445 @@
+//! Timers firing and segments leaving: what to send next (RFC 9293 §3.8.6.2.1 sender SWS and
+//! Nagle, RFC 6675 §4 `NextSeg`, RFC 3042 limited transmit, RFC 6298 §5 retransmission).
+
+use super::timer::Timer;
+use super::{Connection, ConnectionError, State};
+use crate::tcp::sack::DUP_THRESH;
+use crate::time::Instant;
+use crate::wire::tcp::{MAX_SACK_BLOCKS, TcpPacket};
+use crate::wire::{TcpControl, TcpRepr, TcpSeqNumber};
+
+/// What one segment carries, before it is written.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    seq: TcpSeqNumber,
+    len: usize,
+    control: TcpControl,
+    /// A zero-window or keepalive probe: `seq` is `snd_una - 1`, no data.
+    probe: bool,
+}
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
+    /// Runs expired timers, then writes the next segment to send into `buf` (header, options,
+    /// payload and checksum; `buf` should hold the path MTU less the IP header) and returns its
+    /// length. `None`: nothing to send now. Call it until it returns `None`.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.handle_timers(now);
+        if let Some((seq, ack)) = self.rst_due.take() {
+            return self.emit_rst(seq, ack, buf);
+        }
+        match self.state {
+            State::Closed | State::Listen => None,
+            State::SynSent | State::SynReceived => {
+                if self.syn_due {
+                    self.syn_due = false;
+                    return self.emit_syn(now, buf);
+                }
+                None
+            }
+            _ => self.emit_next(now, buf),
+        }
+    }
+
+    /// Handles every expired timer (RFC 6298 §5.4-5.7, RFC 9293 §3.8.6.1 and §3.8.6.3,
+    /// RFC 1122 §4.2.3.6, TIME-WAIT, user timeout).
+    fn handle_timers(&mut self, now: Instant) {
+        // Bounded: each timer is taken (stopped) as it is handled, six at most.
+        for _ in 0..8 {
+            let Some(timer) = self.timers.take_expired(now) else { return };
+            match timer {
+                Timer::Retransmit => self.on_rto(now),
+                Timer::DelayedAck => self.ack_now = true,
+                Timer::Persist => self.on_persist(now),
+                Timer::Keepalive => self.on_keepalive(now),
+                Timer::TimeWait => self.enter_closed(),
+                Timer::UserTimeout => {
+                    if self.snd_una != self.snd_max {
+                        self.fail(ConnectionError::TimedOut);
+                    }
+                }
+            }
+        }
+    }
+
+    /// RFC 6298 §5.4-5.7 with RFC 5681 §3.1 eq. (4) and go-back-N from `snd_una`.
+    fn on_rto(&mut self, now: Instant) {
+        let limit = match self.state {
+            State::SynSent | State::SynReceived => self.cfg.max_syn_retransmissions,
+            _ => self.cfg.max_retransmissions,
+        };
+        if self.retransmits >= limit {
+            self.fail(ConnectionError::TimedOut);
+            return;
+        }
+        self.retransmits += 1;
+        self.rtt.backoff();
+        self.rtt_probe = None; // Karn.
+        match self.state {
+            State::SynSent | State::SynReceived => {
+                if self.state == State::SynSent && self.retransmits == 1 {
+                    // RFC 6298 §5.7: a lost SYN leaves the RTO at 3 s once data flows.
+                    self.rtt.syn_lost();
+                }
+                self.syn_due = true;
+                return;
+            }
+            State::TimeWait | State::Closed | State::Listen => return,
+            _ => {}
+        }
+        if self.snd_una == self.snd_max {
+            return;
+        }
+        let flight = self.pipe();
+        self.cc.on_rto(now, flight);
+        self.recovery = None;
+        self.inflation = 0;
+        self.dupacks = 0;
+        self.fast_rtx_due = false;
+        if self.retransmits > 1 {
+            // Repeated timeouts: the peer may have reneged on its SACKs (RFC 2018 §8).
+            self.scoreboard.clear();
+        }
+        self.snd_nxt = self.snd_una;
+        self.high_rxt = self.snd_una;
+        self.lost_end = self.snd_una;
+        self.restart_rto(now);
+    }
+
+    /// RFC 9293 §3.8.6.1: the peer's window is zero; probe it.
+    fn on_persist(&mut self, now: Instant) {
+        if self.snd_wnd > 0 || !self.has_unsent() {
+            return;
+        }
+        if self.probes >= self.cfg.max_retransmissions {
+            self.fail(ConnectionError::TimedOut);
+            return;
+        }
+        self.probes += 1;
+        self.probe_due = true;
+        let backoff = self.rtt.rto().saturating_mul(1 << self.probes.min(10));
+        self.timers.set(Timer::Persist, now + backoff.min(self.cfg.rtt.max_rto));
+    }
+
+    /// RFC 1122 §4.2.3.6.
+    fn on_keepalive(&mut self, now: Instant) {
+        let Some(ka) = self.cfg.keepalive else { return };
+        if !self.state.is_synchronized() || self.state == State::TimeWait {
+            return;
+        }
+        if self.probes >= ka.count {
+            self.fail(ConnectionError::TimedOut);
+            return;
+        }
+        if self.snd_una == self.snd_max {
+            self.probes += 1;
+            self.probe_due = true;
+        }
+        self.timers.set(Timer::Keepalive, now + ka.interval);
+    }
+
+    /// Data or a FIN is waiting to be sent for the first time.
+    #[inline]
+    fn has_unsent(&self) -> bool {
+        let data_end = self.data_start() + self.tx.len();
+        self.snd_nxt < data_end || (self.fin_queued && !self.fin_sent)
+    }
+
+    /// The next data, FIN, probe or pure ACK segment.
+    fn emit_next(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        let room = buf.len().saturating_sub(self.header_room());
+        let max_len = (self.eff_mss() as usize).min(room);
+        if let Some(seg) = self.next_segment(now, max_len) {
+            return self.emit_segment(now, seg, buf);
+        }
+        if self.probe_due {
+            self.probe_due = false;
+            let seg = Segment { seq: self.snd_una - 1, len: 0, control: TcpControl::None, probe: true };
+            return self.emit_segment(now, seg, buf);
+        }
+        if self.ack_now {
+            let seg = Segment { seq: self.snd_nxt.max(self.snd_una), len: 0, control: TcpControl::None, probe: false };
+            return self.emit_segment(now, seg, buf);
+        }
+        None
+    }
+
+    /// Room the header may take: 20 bytes plus options (at most 40).
+    #[inline]
+    fn header_room(&self) -> usize {
+        60
+    }
+
+    /// Chooses the next data/FIN segment (RFC 6675 §4 `NextSeg`, then new data).
+    fn next_segment(&mut self, now: Instant, max_len: usize) -> Option<Segment> {
+        if max_len == 0 {
+            return None;
+        }
+        let data_end = self.data_start() + self.tx.len();
+        let window = self.cc.cwnd().saturating_add(self.inflation);
+        let pipe = self.pipe();
+        // (1) Retransmit a hole deemed lost (RFC 6675 §4 NextSeg rule 1; RFC 6582 step 2/3).
+        if self.recovery.is_some() && (self.fast_rtx_due || pipe.saturating_add(self.eff_mss()) <= window) {
+            if let Some(seg) = self.next_hole(max_len, data_end) {
+                self.fast_rtx_due = false;
+                return Some(seg);
+            }
+        }
+        self.fast_rtx_due = false;
+        // (2) Data at snd_nxt: new data, or data being resent after an RTO (go-back-N).
+        let mut seq = self.snd_nxt;
+        // Skip what the peer SACKed (only below snd_max can anything be SACKed).
+        for _ in 0..crate::tcp::sack::MAX_RANGES + 1 {
+            match self.scoreboard.sacked_end(seq) {
+                Some(end) => seq = end,
+                None => break,
+            }
+        }
+        if seq != self.snd_nxt {
+            self.snd_nxt = seq;
+        }
+        let fin_seq = self.fin_seq();
+        let fin_pending = fin_seq.is_some_and(|fin| seq <= fin && !(self.fin_sent && seq > fin));
+        let available = data_end - seq;
+        if available == 0 && !fin_pending {
+            self.arm_persist_if_needed(now);
+            return None;
+        }
+        // RFC 3042 limited transmit: one more SMSS per duplicate ACK (at most two).
+        let allowance = if self.recovery.is_none() && self.dupacks > 0 && self.dupacks < DUP_THRESH {
+            self.dupacks * self.eff_mss()
+        } else {
+            0
+        };
+        let cwnd_room = window.saturating_add(allowance).saturating_sub(pipe) as usize;
+        let rwnd_edge = self.snd_una + self.snd_wnd as usize;
+        let rwnd_room = rwnd_edge - seq;
+        let mut len = available.min(max_len).min(rwnd_room).min(cwnd_room);
+        if seq < self.snd_max {
+            // Do not resend over a SACKed range further on.
+            if let Some(next_sacked) = self.scoreboard.next_sacked_after(seq) {
+                len = len.min(next_sacked - seq);
+            }
+        }
+        let fin_fits = fin_pending && seq + len == data_end;
+        if len == 0 && !fin_fits {
+            self.arm_persist_if_needed(now);
+            return None;
+        }
+        if len == 0 && fin_fits && (cwnd_room == 0 && self.snd_una != self.snd_max) {
+            return None; // The FIN waits for room like data would.
+        }
+        // RFC 9293 §3.8.6.2.1 sender SWS avoidance and Nagle (§3.7.4): a short segment goes
+        // only if it empties the buffer and nothing is outstanding (or Nagle is off), or it is
+        // at least half the largest window the peer offered, or it is a retransmission.
+        let resend = seq < self.snd_max;
+        let all_of_it = seq + len == data_end;
+        let nagle = self.cfg.nagle && !self.fin_queued;
+        if len < max_len && !resend && !fin_fits {
+            let idle = self.snd_una == self.snd_max;
+            let ok = (all_of_it && (idle || !nagle)) || len as u32 >= self.max_snd_wnd / 2;
+            if !ok {
+                self.arm_persist_if_needed(now);
+                return None;
+            }
+        }
+        let control = if fin_fits { TcpControl::Fin } else { TcpControl::None };
+        Some(Segment { seq, len, control, probe: false })
+    }
+
+    /// RFC 6675 §4 NextSeg rule 1: the first un-SACKed byte at or above `HighRxt` and below
+    /// the lost mark.
+    fn next_hole(&mut self, max_len: usize, data_end: TcpSeqNumber) -> Option<Segment> {
+        let mut seq = self.high_rxt.max(self.snd_una);
+        for _ in 0..crate::tcp::sack::MAX_RANGES + 1 {
+            match self.scoreboard.sacked_end(seq) {
+                Some(end) => seq = end,
+                None => break,
+            }
+        }
+        let limit = self.lost_end.min(self.snd_max);
+        if seq >= limit {
+            return None;
+        }
+        let mut end = limit.min(seq + max_len);
+        if let Some(next) = self.scoreboard.next_sacked_after(seq) {
+            end = end.min(next);
+        }
+        let len = (end - seq).min(data_end - seq);
+        let fin = self.fin_seq().is_some_and(|f| self.fin_sent && seq + len == f && f < self.snd_max);
+        if len == 0 && !fin {
+            return None;
+        }
+        self.high_rxt = seq + len + usize::from(fin);
+        Some(Segment { seq, len, control: if fin { TcpControl::Fin } else { TcpControl::None }, probe: false })
+    }
+
+    /// RFC 9293 §3.8.6.1: with data waiting, nothing in flight and a zero window, start the
+    /// persist timer.
+    fn arm_persist_if_needed(&mut self, now: Instant) {
+        if self.snd_wnd == 0 && self.snd_una == self.snd_max && self.has_unsent() {
+            self.timers.set_if_idle(Timer::Persist, now + self.rtt.rto());
+        }
+    }
+
+    /// The window field and its new right edge (RFC 9293 §3.8.6.2.2 receiver SWS avoidance:
+    /// the right edge moves only by at least min(buffer / 2, MSS); it never moves left).
+    fn advertise_window(&mut self) -> u16 {
+        let free = self.rx.window() as u32;
+        let right = self.rcv_nxt + free as usize;
+        let threshold = (self.rx.capacity() as u32 / 2).min(self.eff_mss());
+        if right > self.rcv_adv && ((right - self.rcv_adv) as u32 >= threshold || self.rcv_adv <= self.rcv_nxt) {
+            let wnd = (free >> self.rcv_wscale).min(65_535);
+            self.rcv_adv = self.rcv_nxt + ((wnd as usize) << self.rcv_wscale);
+        }
+        let wnd = (self.rcv_adv - self.rcv_nxt) >> self.rcv_wscale;
+        wnd.min(65_535) as u16
+    }
+
+    /// Writes a data/FIN/ACK/probe segment and updates the send state.
+    fn emit_segment(&mut self, now: Instant, seg: Segment, buf: &mut [u8]) -> Option<usize> {
+        let addrs = self.addrs()?;
+        let window_len = self.advertise_window();
+        let mut repr = TcpRepr {
+            src_port: self.tuple.local.port(),
+            dst_port: self.tuple.remote.port(),
+            control: seg.control,
+            seq_number: seg.seq,
+            ack_number: Some(self.rcv_nxt),
+            window_len,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; MAX_SACK_BLOCKS],
+            timestamp: self.ts.map(|ts| (self.ts_now(now), ts.recent)),
+            payload: &[],
+        };
+        if self.sack_ok && self.rx.has_ooo() {
+            let mut blocks = [(0u32, 0u32); MAX_SACK_BLOCKS];
+            let n = self.rx.sack_blocks(&mut blocks);
+            for (slot, &(s, e)) in repr.sack_ranges.iter_mut().zip(&blocks[..n]) {
+                *slot = Some(((self.rcv_nxt + s as usize).0, (self.rcv_nxt + e as usize).0));
+            }
+        }
+        let header_len = repr.header_len();
+        let total = header_len + seg.len;
+        if buf.len() < total {
+            return None;
+        }
+        repr.emit_header(buf);
+        if seg.len > 0 {
+            let offset = seg.seq - self.data_start();
+            self.tx.copy_out(offset, &mut buf[header_len..total]);
+        }
+        TcpPacket::new_unchecked(&mut buf[..total]).fill_checksum(&addrs);
+        self.after_send(now, seg);
+        Some(total)
+    }
+
+    /// Bookkeeping after a segment left: sequence pointers, timers, ACK state.
+    fn after_send(&mut self, now: Instant, seg: Segment) {
+        self.ack_now = false;
+        self.unacked_segments = 0;
+        self.timers.stop(Timer::DelayedAck);
+        if seg.probe {
+            return;
+        }
+        let seg_end = seg.seq + seg.len + seg.control.len();
+        if seg.control == TcpControl::Fin {
+            self.fin_sent = true;
+        }
+        if seg.len == 0 && seg.control == TcpControl::None {
+            return;
+        }
+        // RFC 5681 §4.1: after an idle period longer than the RTO, restart from the
+        // initial window.
+        if self.snd_una == self.snd_max && now - self.last_tx > self.rtt.rto() {
+            self.cc.on_idle_restart(now, self.rtt.rto());
+        }
+        self.last_tx = now;
+        let is_new = seg_end > self.snd_max;
+        if seg.seq >= self.snd_nxt || seg_end > self.snd_nxt {
+            if seg.seq <= self.snd_nxt {
+                self.snd_nxt = seg_end;
+            }
+        }
+        if is_new {
+            if self.rtt_probe.is_none() && seg.seq >= self.snd_max && self.ts.is_none() {
+                self.rtt_probe = Some((seg.seq, now));
+            }
+            self.snd_max = seg_end;
+        } else if let Some((probe_seq, _)) = self.rtt_probe {
+            // Karn: a retransmission of the timed segment spoils its sample.
+            if seg.seq <= probe_seq && probe_seq < seg_end {
+                self.rtt_probe = None;
+            }
+        }
+        // RFC 6298 §5.1: start the timer if it is not running.
+        self.timers.set_if_idle(Timer::Retransmit, now + self.rtt.rto());
+        self.arm_user_timeout(now, false);
+    }
+
+    /// SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) with our options (RFC 9293 §3.7.1,
+    /// RFC 7323 §2-3, RFC 2018 §2).
+    fn emit_syn(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        let addrs = self.addrs()?;
+        let synack = self.state == State::SynReceived;
+        let repr = TcpRepr {
+            src_port: self.tuple.local.port(),
+            dst_port: self.tuple.remote.port(),
+            control: TcpControl::Syn,
+            seq_number: self.iss,
+            ack_number: synack.then_some(self.rcv_nxt),
+            // RFC 7323 §2.2: the window in a SYN is not scaled.
+            window_len: self.rx.window().min(65_535) as u16,
+            window_scale: self.syn_opts.window_scale,
+            max_seg_size: Some(self.cfg.mss),
+            sack_permitted: self.syn_opts.sack,
+            sack_ranges: [None; MAX_SACK_BLOCKS],
+            timestamp: self
+                .ts
+                .filter(|_| self.syn_opts.timestamps)
+                .map(|ts| (self.ts_now(now), if synack { ts.recent } else { 0 })),
+            payload: &[],
+        };
+        if buf.len() < repr.buffer_len() {
+            self.syn_due = true;
+            return None;
+        }
+        let len = repr.emit(buf, &addrs);
+        if synack {
+            self.rcv_adv = self.rcv_nxt + usize::from(repr.window_len);
+        }
+        if self.snd_max == self.iss {
+            self.snd_max = self.iss + 1;
+            self.snd_nxt = self.snd_max;
+            if self.retransmits == 0 {
+                self.rtt_probe = Some((self.iss, now));
+            }
+        }
+        self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        Some(len)
+    }
+
+    /// A reset `<SEQ=seq><CTL=RST>` (with ACK when `ack` is given).
+    fn emit_rst(&mut self, seq: TcpSeqNumber, ack: Option<TcpSeqNumber>, buf: &mut [u8]) -> Option<usize> {
+        let addrs = self.addrs()?;
+        let repr = TcpRepr {
+            src_port: self.tuple.local.port(),
+            dst_port: self.tuple.remote.port(),
+            control: TcpControl::Rst,
+            seq_number: seq,
+            ack_number: ack,
+            window_len: 0,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; MAX_SACK_BLOCKS],
+            timestamp: None,
+            payload: &[],
+        };
+        if buf.len() < repr.buffer_len() {
+            return None;
+        }
+        Some(repr.emit(buf, &addrs))
+    }
+}
