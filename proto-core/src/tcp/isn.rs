@@ -151,6 +151,10 @@ const COOKIE_MASK: u32 = (1 << COOKIE_BITS) - 1;
 /// The length of one counter period: 64 s (Linux counts 60-s minutes; a power of two of
 /// seconds is as good and says plainly that it is not wall-clock minutes).
 const COOKIE_PERIOD_MICROS: u64 = 64_000_000;
+/// Where the MSS index sits in the hashed data field: its top two bits. Linux adds the bare
+/// index, so an ACK off by one or two decodes to a neighbouring MSS; with the index up here
+/// every ACK but the exact one is rejected, and a random ACK passes no more often (4 in 2^24).
+const MSS_INDEX_SHIFT: u32 = COOKIE_BITS - 2;
 /// A cookie is accepted in the period it was made and the next (Linux `MAX_SYNCOOKIE_AGE`):
 /// it lives at least 64 s and at most 128 s.
 const MAX_COOKIE_AGE: u32 = 2;
@@ -172,14 +176,15 @@ const MAX_WINDOW_SCALE: u8 = 14;
 /// checks and unpacks. The ISN is (Linux `secure_tcp_syn_cookie`):
 ///
 /// ```text
-/// H1(tuple) + client_isn + (count << 24) + ((H2(tuple, count) + mss_index) mod 2^24)
+/// H1(tuple) + client_isn + (count << 24) + ((H2(tuple, count) + (mss_index << 22)) mod 2^24)
 /// ```
 ///
-/// with `count` the 64-s period of `now`. Only an MSS index (two bits, from
-/// [`COOKIE_MSS_V4`] / [`COOKIE_MSS_V6`]) fits in the cookie; when the peer uses timestamps,
-/// its window scale and SACK-permitted ride in the low 6 bits of our TSval, which the peer
-/// echoes in TSecr (Linux `cookie_init_timestamp`). Without timestamps the connection goes on
-/// without window scaling and SACK, as in Linux.
+/// with `count` the 64-s period of `now`. Linux adds the bare MSS index; we put it in the top
+/// two bits of the 24-bit field, so that an ACK off by one is rejected rather than read as a
+/// neighbouring MSS. Only that index (into [`COOKIE_MSS_V4`] / [`COOKIE_MSS_V6`]) fits in the
+/// cookie; when the peer uses timestamps, its window scale and SACK-permitted ride in the low
+/// 6 bits of our TSval, which the peer echoes in TSecr (Linux `cookie_init_timestamp`).
+/// Without timestamps the connection goes on without window scaling and SACK, as in Linux.
 ///
 /// ```
 /// use proto_core::tcp::{isn::{CookieOptions, SynCookies}, FourTuple};
@@ -250,7 +255,8 @@ impl SynCookies {
         timestamps: bool,
     ) -> (TcpSeqNumber, CookieOptions, Option<u32>) {
         let table = Self::mss_table(tuple);
-        // The largest entry not above the offered MSS, else entry 0 (Linux `cookie_v4_init_sequence`).
+        // The largest entry not above the offered MSS, else entry 0
+        // (Linux `cookie_v4_init_sequence`).
         let mss_index = table.iter().rposition(|&m| m <= opts.mss).unwrap_or(0);
         let count = Self::count(now);
         let h1 = hash_tuple(&self.sip, domain::COOKIE_TUPLE, tuple, None) as u32;
@@ -258,7 +264,7 @@ impl SynCookies {
         let isn = h1
             .wrapping_add(client_isn.0)
             .wrapping_add(count << COOKIE_BITS)
-            .wrapping_add(h2.wrapping_add(mss_index as u32) & COOKIE_MASK);
+            .wrapping_add(h2.wrapping_add((mss_index as u32) << MSS_INDEX_SHIFT) & COOKIE_MASK);
         let mut encoded = CookieOptions {
             mss: table[mss_index],
             window_scale: None,
@@ -268,9 +274,7 @@ impl SynCookies {
             // Linux `cookie_init_timestamp`: 4 bits of shift (0xf = none), 1 bit of SACK.
             encoded.window_scale = opts.window_scale.map(|s| s.min(MAX_WINDOW_SCALE));
             encoded.sack_permitted = opts.sack_permitted;
-            let mut bits = encoded
-                .window_scale
-                .map_or(TS_OPT_WSCALE_MASK, u32::from);
+            let mut bits = encoded.window_scale.map_or(TS_OPT_WSCALE_MASK, u32::from);
             if encoded.sack_permitted {
                 bits |= TS_OPT_SACK;
             }
@@ -318,7 +322,7 @@ impl SynCookies {
         let client_isn = seq.0.wrapping_sub(1);
         let count = Self::count(now);
         let h1 = hash_tuple(&self.sip, domain::COOKIE_TUPLE, tuple, None) as u32;
-        // What remains is (count << 24) + ((H2 + mss_index) mod 2^24).
+        // What remains is (count << 24) + ((H2 + (mss_index << 22)) mod 2^24).
         let rest = cookie.wrapping_sub(h1).wrapping_sub(client_isn);
         // The age in periods, modulo 2^8; a cookie from the future wraps to a large age.
         let age = count.wrapping_sub(rest >> COOKIE_BITS) & (u32::MAX >> COOKIE_BITS);
@@ -327,9 +331,12 @@ impl SynCookies {
         }
         let made = count.wrapping_sub(age);
         let h2 = hash_tuple(&self.sip, domain::COOKIE_COUNT, tuple, Some(made)) as u32;
-        let mss_index = rest.wrapping_sub(h2) & COOKIE_MASK;
-        let table = Self::mss_table(tuple);
-        let mss = *table.get(mss_index as usize)?;
+        let data = rest.wrapping_sub(h2) & COOKIE_MASK;
+        if data & ((1 << MSS_INDEX_SHIFT) - 1) != 0 {
+            return None;
+        }
+        // Two bits, so always within the four-entry table.
+        let mss = Self::mss_table(tuple)[(data >> MSS_INDEX_SHIFT) as usize];
         let (window_scale, sack_permitted) = match tsecr {
             // Linux `cookie_timestamp_decode`.
             Some(tsecr) => {
@@ -356,5 +363,403 @@ impl fmt::Debug for SynCookies {
     /// Never prints the key.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SynCookies { .. }")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::rand::Rng;
+    use crate::time::Duration;
+    use proptest::prelude::*;
+
+    const KEY: [u8; 16] = *b"0123456789abcdef";
+    const OTHER_KEY: [u8; 16] = *b"fedcba9876543210";
+
+    fn v4() -> FourTuple {
+        FourTuple {
+            local: "192.0.2.1:80".parse().unwrap(),
+            remote: "198.51.100.7:50000".parse().unwrap(),
+        }
+    }
+
+    fn v6() -> FourTuple {
+        FourTuple {
+            local: "[2001:db8::1]:80".parse().unwrap(),
+            remote: "[2001:db8::7]:50000".parse().unwrap(),
+        }
+    }
+
+    /// A tuple from random bits: both IPv4 or both IPv6, random addresses and ports.
+    fn random_tuple(rng: &mut Rng) -> FourTuple {
+        let v6 = rng.next_u32() & 1 == 1;
+        let mut addr = || -> SocketAddr {
+            let port = rng.next_u32() as u16;
+            let mut ip = [0u8; 16];
+            rng.fill(&mut ip);
+            if v6 {
+                SocketAddr::from((ip, port))
+            } else {
+                SocketAddr::from(([ip[0], ip[1], ip[2], ip[3]], port))
+            }
+        };
+        FourTuple {
+            local: addr(),
+            remote: addr(),
+        }
+    }
+
+    const ALL_OPTS: CookieOptions = CookieOptions {
+        mss: 1460,
+        window_scale: Some(7),
+        sack_permitted: true,
+    };
+
+    // RFC 6528 §3: F is a function of the tuple and the key only; M of the time only.
+    #[test]
+    fn isn_is_deterministic_for_same_key_tuple_and_time() {
+        let now = Instant::from_secs(42);
+        for tuple in [v4(), v6()] {
+            let a = IsnGenerator::new(KEY).isn(&tuple, now);
+            let b = IsnGenerator::new(KEY).isn(&tuple, now);
+            assert_eq!(a, b);
+            assert_eq!(
+                IsnGenerator::new(KEY).ts_offset(&tuple),
+                IsnGenerator::new(KEY).ts_offset(&tuple)
+            );
+        }
+    }
+
+    // RFC 6528 §3: the ISN of one tuple says nothing of another's, nor without the key.
+    #[test]
+    fn isn_differs_across_tuples_and_keys() {
+        let now = Instant::from_secs(42);
+        let isn_gen = IsnGenerator::new(KEY);
+        let base = v4();
+        let mut port_changed = base;
+        port_changed.remote.set_port(50001);
+        let mut local_port_changed = base;
+        local_port_changed.local.set_port(81);
+        let reversed = base.reversed();
+        let a = isn_gen.isn(&base, now);
+        for other in [port_changed, local_port_changed, reversed, v6()] {
+            assert_ne!(a, isn_gen.isn(&other, now), "{other:?}");
+        }
+        assert_ne!(a, IsnGenerator::new(OTHER_KEY).isn(&base, now));
+        assert_ne!(
+            isn_gen.isn(&v6(), now),
+            IsnGenerator::new(OTHER_KEY).isn(&v6(), now)
+        );
+    }
+
+    // RFC 6528 §3: M is a 4-µs timer, so for a fixed tuple the ISN grows 250 000 per second.
+    #[test]
+    fn isn_grows_with_the_4us_timer() {
+        let isn_gen = IsnGenerator::new(KEY);
+        for tuple in [v4(), v6()] {
+            let t0 = Instant::from_secs(1000);
+            let a = isn_gen.isn(&tuple, t0);
+            assert_eq!(
+                isn_gen.isn(&tuple, t0 + Duration::from_secs(1)) - a,
+                250_000
+            );
+            assert_eq!(isn_gen.isn(&tuple, t0 + Duration::from_micros(4)) - a, 1);
+            assert_eq!(isn_gen.isn(&tuple, t0 + Duration::from_micros(3)), a);
+            let mut prev = a;
+            for ms in 1..100 {
+                let isn = isn_gen.isn(&tuple, t0 + Duration::from_millis(ms));
+                assert!(isn > prev);
+                prev = isn;
+            }
+        }
+    }
+
+    // RFC 6528 §3 for both families: IPv4 and IPv6 tuples with the same ports differ.
+    #[test]
+    fn isn_hashes_ipv4_and_ipv6_addresses() {
+        let isn_gen = IsnGenerator::new(KEY);
+        let now = Instant::ZERO;
+        let mapped = FourTuple {
+            local: "[::ffff:192.0.2.1]:80".parse().unwrap(),
+            remote: "[::ffff:198.51.100.7]:50000".parse().unwrap(),
+        };
+        assert_ne!(isn_gen.isn(&v4(), now), isn_gen.isn(&mapped, now));
+        let mut v6_other = v6();
+        v6_other.remote = "[2001:db8::8]:50000".parse().unwrap();
+        assert_ne!(isn_gen.isn(&v6(), now), isn_gen.isn(&v6_other, now));
+    }
+
+    // RFC 7323 §5.4: the TSval offset is a separate keyed hash of the tuple.
+    #[test]
+    fn ts_offset_is_domain_separated_from_isn() {
+        let isn_gen = IsnGenerator::new(KEY);
+        for tuple in [v4(), v6()] {
+            assert_ne!(
+                isn_gen.ts_offset(&tuple),
+                isn_gen.isn(&tuple, Instant::ZERO).0
+            );
+        }
+        assert_ne!(isn_gen.ts_offset(&v4()), isn_gen.ts_offset(&v6()));
+        assert_ne!(
+            isn_gen.ts_offset(&v4()),
+            IsnGenerator::new(OTHER_KEY).ts_offset(&v4())
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let s = std::format!("{:?} {:?}", IsnGenerator::new(KEY), SynCookies::new(KEY));
+        assert_eq!(s, "IsnGenerator { .. } SynCookies { .. }");
+    }
+
+    // RFC 4987 §3.6: every MSS table entry survives the round trip, without timestamps (no
+    // window scale, no SACK) and with them (carried in TSval).
+    #[test]
+    fn cookie_round_trips_each_mss_table_entry() {
+        let cookies = SynCookies::new(KEY);
+        let now = Instant::from_secs(3600);
+        let syn_seq = TcpSeqNumber(0xffff_fff0);
+        for (tuple, table) in [(v4(), COOKIE_MSS_V4), (v6(), COOKIE_MSS_V6)] {
+            for mss in table {
+                for timestamps in [false, true] {
+                    let opts = CookieOptions { mss, ..ALL_OPTS };
+                    let (isn, enc, bits) = cookies.encode(&tuple, now, syn_seq, opts, timestamps);
+                    assert_eq!(enc.mss, mss);
+                    assert_eq!(bits.is_some(), timestamps);
+                    if timestamps {
+                        assert_eq!(enc, opts);
+                    } else {
+                        assert_eq!(enc.window_scale, None);
+                        assert!(!enc.sack_permitted);
+                    }
+                    let tsecr = bits.map(|b| SynCookies::tsval(123_456_789, b));
+                    let got = cookies.decode(&tuple, now, isn + 1, syn_seq + 1, tsecr);
+                    assert_eq!(got, Some(enc), "{tuple:?} mss {mss} ts {timestamps}");
+                }
+            }
+        }
+    }
+
+    // Linux `cookie_v4_init_sequence`: the MSS is rounded down to the table, and one below
+    // the smallest entry is sent as that entry (RFC 9293 §3.7.1's default).
+    #[test]
+    fn cookie_mss_rounds_down_to_the_table() {
+        let cookies = SynCookies::new(KEY);
+        let now = Instant::ZERO;
+        let check = |tuple: FourTuple, offered: u16, want: u16| {
+            let opts = CookieOptions {
+                mss: offered,
+                ..ALL_OPTS
+            };
+            let (isn, enc, _) = cookies.encode(&tuple, now, TcpSeqNumber(9), opts, false);
+            assert_eq!(enc.mss, want, "offered {offered}");
+            let got = cookies.decode(&tuple, now, isn + 1, TcpSeqNumber(10), None);
+            assert_eq!(got.map(|o| o.mss), Some(want));
+        };
+        check(v4(), 1459, 1440);
+        check(v4(), 1400, 1300);
+        check(v4(), 9000, 1460);
+        check(v4(), 100, 536);
+        check(v6(), 1419, 1220);
+        check(v6(), 65535, 8940);
+    }
+
+    // Linux `cookie_init_timestamp`: 4 bits of window scale (0xf = none) and a SACK bit.
+    #[test]
+    fn cookie_timestamp_bits_carry_wscale_and_sack() {
+        let cookies = SynCookies::new(KEY);
+        let now = Instant::ZERO;
+        let cases = [
+            (Some(0), false, 0x00),
+            (Some(14), true, 0x1e),
+            (None, true, 0x1f),
+            (None, false, 0x0f),
+            (Some(20), false, 0x0e), // clamped to 14 (RFC 7323 §2.3)
+        ];
+        for (window_scale, sack_permitted, want_bits) in cases {
+            let opts = CookieOptions {
+                mss: 1460,
+                window_scale,
+                sack_permitted,
+            };
+            let (isn, enc, bits) = cookies.encode(&v4(), now, TcpSeqNumber(1), opts, true);
+            assert_eq!(bits, Some(want_bits));
+            let tsval = SynCookies::tsval(0xabcd_ef00, want_bits);
+            assert_eq!(tsval & 0x3f, want_bits);
+            let got = cookies.decode(&v4(), now, isn + 1, TcpSeqNumber(2), Some(tsval));
+            assert_eq!(got, Some(enc));
+            assert_eq!(enc.window_scale, window_scale.map(|s| s.min(14)));
+        }
+    }
+
+    // Linux `cookie_init_timestamp`: the cookie TSval never runs ahead of the clock.
+    #[test]
+    fn cookie_tsval_never_exceeds_the_clock() {
+        assert_eq!(SynCookies::tsval(0x1000 + 0x3f, 0x1f), 0x1000 + 0x1f);
+        assert_eq!(SynCookies::tsval(0x1000 + 0x01, 0x1f), 0x1000 - 0x40 + 0x1f);
+        assert_eq!(SynCookies::tsval(0x1000 + 0x1f, 0x1f), 0x1000 + 0x1f);
+        // At the bottom of the clock it wraps, as TSval arithmetic does (RFC 7323 §5.2).
+        assert_eq!(SynCookies::tsval(0, 0x0f), 0u32.wrapping_sub(0x40) | 0x0f);
+    }
+
+    // RFC 4987 §3.6: an ACK that does not carry our cookie is rejected.
+    #[test]
+    fn cookie_rejects_wrong_ack_seq_tuple_or_key() {
+        let cookies = SynCookies::new(KEY);
+        let now = Instant::from_secs(500);
+        let syn_seq = TcpSeqNumber(777);
+        let (isn, _, _) = cookies.encode(&v4(), now, syn_seq, ALL_OPTS, false);
+        let (ack, seq) = (isn + 1, syn_seq + 1);
+        assert!(cookies.decode(&v4(), now, ack, seq, None).is_some());
+        // Off by one either way: Linux would read a neighbouring MSS; we reject.
+        assert!(cookies.decode(&v4(), now, ack + 1, seq, None).is_none());
+        assert!(cookies.decode(&v4(), now, ack - 1, seq, None).is_none());
+        assert!(
+            cookies
+                .decode(&v4(), now, ack + 0x1000, seq, None)
+                .is_none()
+        );
+        assert!(
+            cookies
+                .decode(&v4(), now, ack - 0x1000, seq, None)
+                .is_none()
+        );
+        assert!(
+            cookies
+                .decode(&v4(), now, TcpSeqNumber(ack.0 ^ 0x8000_0000), seq, None)
+                .is_none()
+        );
+        assert!(cookies.decode(&v4(), now, ack, seq + 1, None).is_none());
+        assert!(cookies.decode(&v4(), now, ack, seq - 1, None).is_none());
+        let mut other = v4();
+        other.remote.set_port(50001);
+        assert!(cookies.decode(&other, now, ack, seq, None).is_none());
+        assert!(
+            cookies
+                .decode(&v4().reversed(), now, ack, seq, None)
+                .is_none()
+        );
+        let stranger = SynCookies::new(OTHER_KEY);
+        assert!(stranger.decode(&v4(), now, ack, seq, None).is_none());
+    }
+
+    // Linux MAX_SYNCOOKIE_AGE: a cookie lives in its own 64-s period and the next only.
+    #[test]
+    fn cookie_expires_after_two_periods() {
+        let cookies = SynCookies::new(KEY);
+        let made = Instant::from_secs(640); // the start of period 10
+        let (isn, _, _) = cookies.encode(&v6(), made, TcpSeqNumber(5), ALL_OPTS, false);
+        let decode = |now| cookies.decode(&v6(), now, isn + 1, TcpSeqNumber(6), None);
+        assert!(decode(made + Duration::from_secs(127)).is_some());
+        assert!(decode(made + Duration::from_secs(128)).is_none());
+        assert!(decode(made + Duration::from_secs(180)).is_none());
+        // Period counters wrap modulo 2^8 in the cookie: 256 periods later is still old.
+        assert!(decode(made + Duration::from_secs(256 * 64)).is_none());
+        // A cookie from the future (a clock that went back) is no cookie.
+        assert!(decode(made - Duration::from_secs(1)).is_none());
+    }
+
+    // Linux `check_tcp_syn_cookie`: a cookie made just before a period boundary is still
+    // accepted just after it.
+    #[test]
+    fn cookie_accepted_across_a_period_boundary() {
+        let cookies = SynCookies::new(KEY);
+        let made = Instant::from_secs(64 * 1000 - 1);
+        let opts = CookieOptions {
+            mss: 1440,
+            ..ALL_OPTS
+        };
+        let (isn, enc, bits) = cookies.encode(&v4(), made, TcpSeqNumber(1), opts, true);
+        let tsecr = bits.map(|b| SynCookies::tsval(99_999, b));
+        let later = made + Duration::from_secs(2);
+        assert_eq!(
+            cookies.decode(&v4(), later, isn + 1, TcpSeqNumber(2), tsecr),
+            Some(enc)
+        );
+    }
+
+    // RFC 4987 §3.6: without the key, a random ACK passes with probability ~2^-29; over
+    // 2^18 seeded trials we demand fewer than 4 acceptances (< 1 in 2^16).
+    #[test]
+    fn cookie_rejects_random_acks() {
+        let cookies = SynCookies::new(KEY);
+        let mut rng = Rng::new(6528);
+        let now = Instant::from_secs(1 << 20);
+        let tuples = [v4(), v6()];
+        let mut accepted = 0;
+        for i in 0..(1u32 << 18) {
+            let ack = TcpSeqNumber(rng.next_u32());
+            let seq = TcpSeqNumber(rng.next_u32());
+            let tuple = &tuples[(i & 1) as usize];
+            if cookies.decode(tuple, now, ack, seq, None).is_some() {
+                accepted += 1;
+            }
+        }
+        assert!(accepted < 4, "{accepted} random acks accepted");
+    }
+
+    proptest! {
+        // RFC 4987 §3.6: every cookie we make decodes to what we encoded while it is fresh.
+        #[test]
+        fn cookie_round_trip_always_succeeds(
+            seed: u64,
+            key: [u8; 16],
+            now_micros in 0u64..(1 << 50),
+            age_micros in 0u64..COOKIE_PERIOD_MICROS,
+            client_isn: u32,
+            mss: u16,
+            window_scale in proptest::option::of(0u8..=14),
+            sack_permitted: bool,
+            timestamps: bool,
+            clock: u32,
+        ) {
+            let tuple = random_tuple(&mut Rng::new(seed));
+            let cookies = SynCookies::new(key);
+            let now = Instant::from_micros(now_micros);
+            let opts = CookieOptions { mss, window_scale, sack_permitted };
+            let (isn, enc, bits) =
+                cookies.encode(&tuple, now, TcpSeqNumber(client_isn), opts, timestamps);
+            prop_assert!(enc.mss <= mss.max(SynCookies::mss_table(&tuple)[0]));
+            let tsecr = bits.map(|b| SynCookies::tsval(clock, b));
+            let later = now + Duration::from_micros(age_micros);
+            let got = cookies.decode(&tuple, later, isn + 1, TcpSeqNumber(client_isn) + 1, tsecr);
+            prop_assert_eq!(got, Some(enc));
+        }
+
+        // RFC 4987 §3.6: random acks for a random tuple and key are (almost) never accepted:
+        // at ~2^-29 each, two acceptances among 256 would be a 2^-42 event.
+        #[test]
+        fn cookie_random_acks_almost_never_accepted(seed: u64, key: [u8; 16], now_micros: u64) {
+            let mut rng = Rng::new(seed);
+            let tuple = random_tuple(&mut rng);
+            let cookies = SynCookies::new(key);
+            let now = Instant::from_micros(now_micros);
+            let accepted = (0..256)
+                .filter(|_| {
+                    let ack = TcpSeqNumber(rng.next_u32());
+                    let seq = TcpSeqNumber(rng.next_u32());
+                    cookies.decode(&tuple, now, ack, seq, None).is_some()
+                })
+                .count();
+            prop_assert!(accepted <= 1);
+        }
+
+        // RFC 6528 §3: for any tuple, the ISN moves exactly with the 4-µs timer.
+        #[test]
+        fn isn_tracks_the_timer(
+            seed: u64,
+            key: [u8; 16],
+            t in 0u64..(1 << 60),
+            dt in 0u64..(1 << 30),
+        ) {
+            let tuple = random_tuple(&mut Rng::new(seed));
+            let isn_gen = IsnGenerator::new(key);
+            let a = isn_gen.isn(&tuple, Instant::from_micros(t));
+            let b = isn_gen.isn(&tuple, Instant::from_micros(t + dt));
+            let m = |x: u64| (x / 4) as u32;
+            prop_assert_eq!(b.0.wrapping_sub(a.0), m(t + dt).wrapping_sub(m(t)));
+        }
     }
 }
