@@ -135,6 +135,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// Our SYN is acknowledged by `ack` (from SYN-SENT or SYN-RECEIVED).
     fn ack_our_syn(&mut self, now: Instant, ack: TcpSeqNumber, seg: &TcpRepr<'_>) {
         self.snd_una = ack;
+        self.syn_acked = true;
         if self.snd_nxt < ack {
             self.snd_nxt = ack;
         }
@@ -176,12 +177,19 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         // First, check the sequence number.
         if !self.acceptable(seg) {
             if seg.control != TcpControl::Rst {
-                // RFC 9293: send an ACK and drop (in TIME-WAIT this also restarts nothing).
+                // RFC 9293: send an ACK and drop.
                 self.ack_now = true;
+            }
+            if self.state == State::TimeWait && seg.control == TcpControl::Fin {
+                // RFC 9293 §3.10.7.4: a retransmitted FIN restarts the 2 MSL timeout.
+                self.enter_time_wait(now);
             }
             return;
         }
         self.last_rx = now;
+        // Any acceptable segment answers our persist or keepalive probes (RFC 1122
+        // §4.2.2.17: probing continues as long as the peer answers).
+        self.probes = 0;
         if self.cfg.keepalive.is_some() {
             self.reset_keepalive(now);
         }
@@ -370,13 +378,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     fn on_new_ack(&mut self, now: Instant, ack: TcpSeqNumber, seg: &TcpRepr<'_>) {
         let mut acked = (ack - self.snd_una) as u32;
         let flight_before = (self.snd_max - self.snd_una) as u32;
-        if self.snd_una == self.iss {
-            acked -= 1; // The SYN (only when SYN-RECEIVED got a data ACK; rare).
-        }
         let mut data_acked = acked as usize;
-        if let Some(fin) = self.fin_seq().filter(|_| self.fin_sent) {
+        if !self.syn_acked {
+            data_acked = data_acked.saturating_sub(1);
+            self.syn_acked = true;
+        }
+        if let Some(fin) = self.fin_seq().filter(|_| self.fin_sent && !self.fin_acked) {
             if ack > fin {
                 data_acked = data_acked.saturating_sub(1);
+                self.fin_acked = true;
             }
         }
         self.tx.consume(data_acked);
@@ -533,8 +543,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
 
     /// State changes the acknowledgment of our FIN causes (RFC 9293 §3.10.7.4 fifth step).
     fn after_ack_state_changes(&mut self, now: Instant) {
-        let fin_acked = self.fin_sent && self.fin_seq().is_some_and(|fin| self.snd_una > fin);
-        if !fin_acked {
+        if !self.fin_acked {
             return;
         }
         match self.state {
@@ -611,8 +620,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         match self.state {
             State::SynReceived | State::Established => self.state = State::CloseWait,
             State::FinWait1 => {
-                let fin_acked = self.fin_sent && self.fin_seq().is_some_and(|f| self.snd_una > f);
-                if fin_acked {
+                if self.fin_acked {
                     self.enter_time_wait(now);
                 } else {
                     self.state = State::Closing;

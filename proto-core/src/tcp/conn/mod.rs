@@ -211,6 +211,10 @@ pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
     pub(crate) fin_queued: bool,
     /// Our FIN has been sent at least once.
     pub(crate) fin_sent: bool,
+    /// Our SYN is acknowledged (so the send buffer starts at `snd_una`).
+    pub(crate) syn_acked: bool,
+    /// Our FIN is acknowledged.
+    pub(crate) fin_acked: bool,
 
     // Receive sequence space.
     pub(crate) irs: TcpSeqNumber,
@@ -329,6 +333,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             tx,
             fin_queued: false,
             fin_sent: false,
+            syn_acked: false,
+            fin_acked: false,
             irs: TcpSeqNumber(0),
             rcv_nxt: TcpSeqNumber(0),
             rcv_adv: TcpSeqNumber(0),
@@ -387,13 +393,21 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let mut conn = Self::new(cfg, hs.tuple, State::Established, now, rx, tx);
         conn.iss = hs.iss;
         conn.snd_una = hs.iss + 1;
+        conn.syn_acked = true;
         conn.snd_nxt = conn.snd_una;
         conn.snd_max = conn.snd_una;
         conn.high_rxt = conn.snd_una;
         conn.lost_end = conn.snd_una;
         conn.irs = hs.irs;
         conn.rcv_nxt = hs.irs + 1;
-        conn.rcv_adv = conn.rcv_nxt;
+        // The SYN-ACK offered min(buffer, 65535) unscaled; never shrink below it.
+        conn.rcv_adv = conn.rcv_nxt + conn.rx.capacity().min(65_535);
+        conn.syn_opts = SynOptions {
+            window_scale: hs.our_wscale,
+            sack: hs.peer.sack,
+            timestamps: hs.peer.timestamps,
+        };
+        conn.rcv_wscale = hs.our_wscale.unwrap_or(0);
         conn.apply_peer_syn_options(hs.peer_mss, hs.peer.window_scale, hs.peer.sack, hs.peer_tsval);
         conn.snd_wnd = u32::from(hs.window) << conn.snd_wscale;
         conn.max_snd_wnd = conn.snd_wnd;
@@ -583,7 +597,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     pub fn close(&mut self) {
         match self.state {
             State::Listen | State::SynSent => self.enter_closed(),
-            State::SynReceived | State::Established => {
+            // RFC 9293 §3.10.4: in SYN-RECEIVED the FIN waits until ESTABLISHED is reached
+            // (the state then goes straight to FIN-WAIT-1).
+            State::SynReceived => self.fin_queued = true,
+            State::Established => {
                 self.fin_queued = true;
                 self.state = State::FinWait1;
             }
@@ -642,6 +659,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// The sequence number of our FIN (right after the last buffered byte) once queued.
     #[inline]
     pub(crate) fn fin_seq(&self) -> Option<TcpSeqNumber> {
+        if self.fin_acked {
+            return Some(self.snd_una - 1);
+        }
         self.fin_queued.then(|| self.data_start() + self.tx.len())
     }
 
@@ -649,7 +669,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// SYN before the SYN is acknowledged.
     #[inline]
     pub(crate) fn data_start(&self) -> TcpSeqNumber {
-        if self.snd_una == self.iss { self.iss + 1 } else { self.snd_una }
+        if self.syn_acked { self.snd_una } else { self.iss + 1 }
     }
 
     /// Our timestamp clock: milliseconds plus the connection's offset (RFC 7323 §5.4).

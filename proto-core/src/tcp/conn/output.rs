@@ -67,6 +67,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             State::SynSent | State::SynReceived => self.cfg.max_syn_retransmissions,
             _ => self.cfg.max_retransmissions,
         };
+        let syn_state = matches!(self.state, State::SynSent | State::SynReceived);
+        if !syn_state && (self.snd_una == self.snd_max || !self.state.is_synchronized() || self.state == State::TimeWait) {
+            return; // Nothing outstanding.
+        }
         if self.retransmits >= limit {
             self.fail(ConnectionError::TimedOut);
             return;
@@ -83,11 +87,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 self.syn_due = true;
                 return;
             }
-            State::TimeWait | State::Closed | State::Listen => return,
             _ => {}
-        }
-        if self.snd_una == self.snd_max {
-            return;
         }
         let flight = self.pipe();
         self.cc.on_rto(now, flight);
@@ -157,7 +157,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             return self.emit_segment(now, seg, buf);
         }
         if self.ack_now {
-            let seg = Segment { seq: self.snd_nxt.max(self.snd_una), len: 0, control: TcpControl::None, probe: false };
+            let seg = Segment { seq: self.snd_max, len: 0, control: TcpControl::None, probe: false };
             return self.emit_segment(now, seg, buf);
         }
         None
@@ -357,10 +357,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         }
         self.last_tx = now;
         let is_new = seg_end > self.snd_max;
-        if seg.seq >= self.snd_nxt || seg_end > self.snd_nxt {
-            if seg.seq <= self.snd_nxt {
-                self.snd_nxt = seg_end;
-            }
+        if seg.seq <= self.snd_nxt && seg_end > self.snd_nxt {
+            self.snd_nxt = seg_end;
         }
         if is_new {
             if self.rtt_probe.is_none() && seg.seq >= self.snd_max && self.ts.is_none() {

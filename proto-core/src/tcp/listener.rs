@@ -1,0 +1,426 @@
+//! A listening port with a SYN backlog (RFC 9293 §3.10.7.2 LISTEN, §3.5 handshake), and SYN
+//! cookies (RFC 4987 §3.6) when the backlog is full.
+//!
+//! The listener keeps half-open connections (SYN received, SYN-ACK sent) in caller-provided
+//! slots, retransmits their SYN-ACKs, and hands back a [`Handshake`] when the final ACK
+//! arrives; [`Connection::accept`](crate::tcp::Connection::accept) turns it into an
+//! ESTABLISHED connection with its own buffers. When every slot is taken, the SYN-ACK's
+//! sequence number is a cookie instead, and nothing is stored: a SYN flood cannot exhaust
+//! memory, and genuine clients still get through.
+
+use core::net::SocketAddr;
+
+use crate::tcp::config::Config;
+use crate::tcp::conn::{SynOptions, window_shift};
+use crate::tcp::isn::{CookieOptions, IsnGenerator, SynCookies};
+use crate::tcp::FourTuple;
+use crate::time::Instant;
+use crate::wire::tcp::MAX_SACK_BLOCKS;
+use crate::wire::{IpAddrPair, TcpControl, TcpRepr, TcpSeqNumber};
+
+/// A completed three-way handshake: everything [`Connection::accept`] needs.
+///
+/// [`Connection::accept`]: crate::tcp::Connection::accept
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handshake {
+    /// The connection's four-tuple.
+    pub tuple: FourTuple,
+    /// Our initial sequence number.
+    pub iss: TcpSeqNumber,
+    /// The peer's initial sequence number.
+    pub irs: TcpSeqNumber,
+    /// The window field of the completing ACK (already in the peer's scale).
+    pub window: u16,
+    /// The sequence number of the completing ACK (`SND.WL1`).
+    pub ack_seq: TcpSeqNumber,
+    /// The MSS the peer's SYN announced.
+    pub peer_mss: Option<u16>,
+    /// What the peer's SYN offered, limited to what our SYN-ACK agreed to.
+    pub peer: SynOptions,
+    /// The peer's latest TSval when timestamps are in use.
+    pub peer_tsval: Option<u32>,
+    /// The window shift our SYN-ACK announced.
+    pub our_wscale: Option<u8>,
+}
+
+/// One half-open connection: SYN received, SYN-ACK sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HalfOpen {
+    tuple: FourTuple,
+    iss: TcpSeqNumber,
+    irs: TcpSeqNumber,
+    peer_mss: Option<u16>,
+    peer: SynOptions,
+    peer_tsval: Option<u32>,
+    /// When the SYN-ACK is next (re)sent.
+    due: Instant,
+    retransmits: u32,
+}
+
+/// A backlog slot: free (`None`) or holding a half-open connection.
+pub type SynSlot = Option<HalfOpen>;
+
+/// A reply the listener owes that is not tied to a slot.
+#[derive(Debug, Clone, Copy)]
+enum Reply {
+    /// A SYN-ACK whose ISN is a cookie.
+    CookieSynAck { tuple: FourTuple, iss: TcpSeqNumber, irs: TcpSeqNumber, opts: CookieOptions, tsval: Option<u32>, tsecr: u32 },
+    /// A reset `<SEQ=seq><ACK=ack>` (RFC 9293 §3.10.7.2).
+    Rst { tuple: FourTuple, seq: TcpSeqNumber, ack: Option<TcpSeqNumber> },
+}
+
+/// Replies waiting to go out; more are dropped (the peer retransmits).
+const REPLIES: usize = 16;
+
+/// What a listener counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListenerStats {
+    /// SYNs that took a backlog slot.
+    pub syns_queued: u64,
+    /// SYNs answered with a cookie because the backlog was full.
+    pub cookies_sent: u64,
+    /// Handshakes completed from a cookie.
+    pub cookies_accepted: u64,
+    /// ACKs whose cookie did not check out (answered with a reset).
+    pub cookies_rejected: u64,
+    /// Handshakes completed.
+    pub established: u64,
+    /// Half-open connections given up after `max_syn_retransmissions`.
+    pub timed_out: u64,
+    /// Replies dropped because the reply queue was full.
+    pub replies_dropped: u64,
+}
+
+/// A listening port. `B` is the backlog storage, e.g. `[None; 64]` or `vec![None; 1024]`.
+pub struct Listener<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> {
+    cfg: Config,
+    local: SocketAddr,
+    slots: B,
+    isn: IsnGenerator,
+    cookies: SynCookies,
+    wscale: Option<u8>,
+    /// The window our SYN-ACKs offer (unscaled, RFC 7323 §2.2).
+    syn_window: u16,
+    replies: [Option<Reply>; REPLIES],
+    stats: ListenerStats,
+}
+
+impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
+    /// Listens on `local` (the address may be unspecified). `recv_buffer` is the receive
+    /// buffer size accepted connections will get: it sets the window shift the SYN-ACK
+    /// announces (RFC 7323 §2.3).
+    pub fn new(cfg: &Config, local: SocketAddr, recv_buffer: usize, slots: B) -> Self {
+        Self {
+            cfg: cfg.clone(),
+            local,
+            isn: IsnGenerator::new(cfg.secret),
+            cookies: SynCookies::new(cfg.secret),
+            wscale: cfg.window_scaling.then(|| window_shift(recv_buffer)),
+            syn_window: recv_buffer.min(65_535) as u16,
+            slots,
+            replies: [None; REPLIES],
+            stats: ListenerStats::default(),
+        }
+    }
+
+    /// The listening address.
+    #[inline]
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Counters.
+    #[inline]
+    pub fn stats(&self) -> ListenerStats {
+        self.stats
+    }
+
+    /// Half-open connections held.
+    pub fn backlog_len(&self) -> usize {
+        self.slots.as_ref().iter().flatten().count()
+    }
+
+    /// Processes a segment sent to the listening port by a peer with no connection yet.
+    /// Returns the handshake when this segment completes one; if it also carries data or a
+    /// FIN, hand it to the new connection's `handle_segment`.
+    pub fn handle_segment(&mut self, now: Instant, addrs: &IpAddrPair, seg: &TcpRepr<'_>) -> Option<Handshake> {
+        let tuple = self.tuple_of(addrs, seg);
+        let slot = self.slots.as_ref().iter().position(|s| s.is_some_and(|h| h.tuple == tuple));
+        match (seg.control, seg.ack_number) {
+            // RFC 9293 §3.10.7.2: a reset in LISTEN is ignored; for a half-open entry it
+            // ends the attempt (RFC 5961 §3.2: only with the exact sequence number).
+            (TcpControl::Rst, _) => {
+                if let Some(i) = slot {
+                    let h = self.slots.as_ref()[i].expect("slot found above");
+                    if seg.seq_number == h.irs + 1 {
+                        self.slots.as_mut()[i] = None;
+                    }
+                }
+                None
+            }
+            (TcpControl::Syn, None) => {
+                self.on_syn(now, tuple, seg, slot);
+                None
+            }
+            (_, Some(ack)) => self.on_ack(now, tuple, seg, ack, slot),
+            _ => None,
+        }
+    }
+
+    fn tuple_of(&self, addrs: &IpAddrPair, seg: &TcpRepr<'_>) -> FourTuple {
+        let (src, dst): (core::net::IpAddr, core::net::IpAddr) = match *addrs {
+            IpAddrPair::V4 { src, dst } => (src.into(), dst.into()),
+            IpAddrPair::V6 { src, dst } => (src.into(), dst.into()),
+        };
+        let local_ip = if self.local.ip().is_unspecified() { dst } else { self.local.ip() };
+        FourTuple {
+            local: SocketAddr::new(local_ip, self.local.port()),
+            remote: SocketAddr::new(src, seg.src_port),
+        }
+    }
+
+    fn peer_options(&self, seg: &TcpRepr<'_>) -> SynOptions {
+        SynOptions {
+            window_scale: seg.window_scale.filter(|_| self.wscale.is_some()),
+            sack: seg.sack_permitted && self.cfg.sack,
+            timestamps: seg.timestamp.is_some() && self.cfg.timestamps,
+        }
+    }
+
+    /// A SYN: take a slot, or answer with a cookie when the backlog is full.
+    fn on_syn(&mut self, now: Instant, tuple: FourTuple, seg: &TcpRepr<'_>, slot: Option<usize>) {
+        let peer = self.peer_options(seg);
+        let peer_tsval = seg.timestamp.map(|t| t.0).filter(|_| peer.timestamps);
+        if let Some(i) = slot {
+            // A retransmitted SYN: our SYN-ACK was lost; send it again now.
+            if let Some(h) = self.slots.as_mut()[i].as_mut() {
+                if h.irs == seg.seq_number {
+                    h.due = now;
+                    h.peer_tsval = peer_tsval;
+                }
+            }
+            return;
+        }
+        let free = self.slots.as_ref().iter().position(Option::is_none);
+        match free {
+            Some(i) => {
+                self.slots.as_mut()[i] = Some(HalfOpen {
+                    tuple,
+                    iss: self.isn.isn(&tuple, now),
+                    irs: seg.seq_number,
+                    peer_mss: seg.max_seg_size,
+                    peer,
+                    peer_tsval,
+                    due: now,
+                    retransmits: 0,
+                });
+                self.stats.syns_queued += 1;
+            }
+            None => {
+                let mss = seg.max_seg_size.unwrap_or(536).min(self.cfg.mss);
+                let offered = CookieOptions {
+                    mss,
+                    window_scale: peer.window_scale,
+                    sack_permitted: peer.sack,
+                };
+                let (iss, opts, bits) = self.cookies.encode(&tuple, now, seg.seq_number, offered, peer.timestamps);
+                let clock = (now.millis() as u32).wrapping_add(self.isn.ts_offset(&tuple));
+                let tsval = bits.map(|b| SynCookies::tsval(clock, b));
+                self.stats.cookies_sent += 1;
+                self.push_reply(Reply::CookieSynAck {
+                    tuple,
+                    iss,
+                    irs: seg.seq_number,
+                    opts,
+                    tsval,
+                    tsecr: peer_tsval.unwrap_or(0),
+                });
+            }
+        }
+    }
+
+    /// An ACK: completes a half-open entry or a cookie; anything else gets a reset.
+    fn on_ack(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        seg: &TcpRepr<'_>,
+        ack: TcpSeqNumber,
+        slot: Option<usize>,
+    ) -> Option<Handshake> {
+        if seg.control == TcpControl::Syn {
+            // A SYN-ACK to a listener: RFC 9293 §3.10.7.2 "any acknowledgment is bad".
+            self.push_reply(Reply::Rst { tuple, seq: ack, ack: None });
+            return None;
+        }
+        let peer_tsval = seg.timestamp.map(|t| t.0);
+        if let Some(i) = slot {
+            let h = self.slots.as_ref()[i].expect("slot found above");
+            if ack == h.iss + 1 && seg.seq_number == h.irs + 1 {
+                self.slots.as_mut()[i] = None;
+                self.stats.established += 1;
+                return Some(Handshake {
+                    tuple,
+                    iss: h.iss,
+                    irs: h.irs,
+                    window: seg.window_len,
+                    ack_seq: seg.seq_number,
+                    peer_mss: h.peer_mss,
+                    peer: h.peer,
+                    peer_tsval: peer_tsval.filter(|_| h.peer.timestamps),
+                    our_wscale: self.wscale.filter(|_| h.peer.window_scale.is_some()),
+                });
+            }
+            self.push_reply(Reply::Rst { tuple, seq: ack, ack: None });
+            return None;
+        }
+        let tsecr = seg.timestamp.map(|t| t.1);
+        match self.cookies.decode(&tuple, now, ack, seg.seq_number, tsecr) {
+            Some(opts) => {
+                self.stats.cookies_accepted += 1;
+                self.stats.established += 1;
+                let peer = SynOptions {
+                    window_scale: opts.window_scale,
+                    sack: opts.sack_permitted,
+                    timestamps: tsecr.is_some() && self.cfg.timestamps,
+                };
+                Some(Handshake {
+                    tuple,
+                    iss: ack - 1,
+                    irs: seg.seq_number - 1,
+                    window: seg.window_len,
+                    ack_seq: seg.seq_number,
+                    peer_mss: Some(opts.mss),
+                    peer,
+                    peer_tsval: peer_tsval.filter(|_| peer.timestamps),
+                    our_wscale: self.wscale.filter(|_| opts.window_scale.is_some()),
+                })
+            }
+            None => {
+                self.stats.cookies_rejected += 1;
+                self.push_reply(Reply::Rst { tuple, seq: ack, ack: None });
+                None
+            }
+        }
+    }
+
+    fn push_reply(&mut self, reply: Reply) {
+        match self.replies.iter_mut().find(|r| r.is_none()) {
+            Some(slot) => *slot = Some(reply),
+            None => self.stats.replies_dropped += 1,
+        }
+    }
+
+    /// The next segment to send: a SYN-ACK (new or retransmitted) or a reset. Returns the
+    /// tuple it belongs to (for the IP header) and its length in `buf`.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(FourTuple, usize)> {
+        if let Some(i) = self.replies.iter().position(Option::is_some) {
+            let reply = self.replies[i].take()?;
+            return self.emit_reply(now, reply, buf);
+        }
+        let initial_rto = self.cfg.rtt.initial_rto;
+        let max_rto = self.cfg.rtt.max_rto;
+        let max_retries = self.cfg.max_syn_retransmissions;
+        for i in 0..self.slots.as_ref().len() {
+            let Some(h) = self.slots.as_ref()[i] else { continue };
+            if h.due > now {
+                continue;
+            }
+            if h.retransmits > max_retries {
+                self.slots.as_mut()[i] = None;
+                self.stats.timed_out += 1;
+                continue;
+            }
+            // RFC 6298 §5.5 backoff for SYN-ACK retransmissions.
+            let backoff = initial_rto.saturating_mul(1u64 << h.retransmits.min(16)).min(max_rto);
+            let next = HalfOpen { due: now + backoff, retransmits: h.retransmits + 1, ..h };
+            self.slots.as_mut()[i] = Some(next);
+            let opts = CookieOptions {
+                mss: self.cfg.mss,
+                window_scale: h.peer.window_scale,
+                sack_permitted: h.peer.sack,
+            };
+            let clock = (now.millis() as u32).wrapping_add(self.isn.ts_offset(&h.tuple));
+            let tsval = h.peer.timestamps.then_some(clock);
+            let reply = Reply::CookieSynAck {
+                tuple: h.tuple,
+                iss: h.iss,
+                irs: h.irs,
+                opts,
+                tsval,
+                tsecr: h.peer_tsval.unwrap_or(0),
+            };
+            return self.emit_reply(now, reply, buf);
+        }
+        None
+    }
+
+    fn emit_reply(&self, _now: Instant, reply: Reply, buf: &mut [u8]) -> Option<(FourTuple, usize)> {
+        let (tuple, repr) = match reply {
+            Reply::CookieSynAck { tuple, iss, irs, opts, tsval, tsecr } => (
+                tuple,
+                TcpRepr {
+                    src_port: tuple.local.port(),
+                    dst_port: tuple.remote.port(),
+                    control: TcpControl::Syn,
+                    seq_number: iss,
+                    ack_number: Some(irs + 1),
+                    window_len: self.syn_window,
+                    window_scale: self.wscale.filter(|_| opts.window_scale.is_some()),
+                    // Our own MSS: what we can receive (RFC 9293 §3.7.1), not the peer's.
+                    max_seg_size: Some(self.cfg.mss),
+                    sack_permitted: opts.sack_permitted,
+                    sack_ranges: [None; MAX_SACK_BLOCKS],
+                    timestamp: tsval.map(|v| (v, tsecr)),
+                    payload: &[],
+                },
+            ),
+            Reply::Rst { tuple, seq, ack } => (tuple, rst_repr(tuple, seq, ack)),
+        };
+        let addrs = tuple.outgoing_addrs()?;
+        if buf.len() < repr.buffer_len() {
+            return None;
+        }
+        Some((tuple, repr.emit(buf, &addrs)))
+    }
+
+    /// When [`poll_transmit`](Self::poll_transmit) next has something to do.
+    pub fn poll_at(&self) -> Option<Instant> {
+        if self.replies.iter().any(Option::is_some) {
+            return Some(Instant::ZERO);
+        }
+        self.slots.as_ref().iter().flatten().map(|h| h.due).min()
+    }
+}
+
+/// A bare reset (`<SEQ=seq><ACK=ack><CTL=RST>`).
+fn rst_repr(tuple: FourTuple, seq: TcpSeqNumber, ack: Option<TcpSeqNumber>) -> TcpRepr<'static> {
+    TcpRepr {
+        src_port: tuple.local.port(),
+        dst_port: tuple.remote.port(),
+        control: TcpControl::Rst,
+        seq_number: seq,
+        ack_number: ack,
+        window_len: 0,
+        window_scale: None,
+        max_seg_size: None,
+        sack_permitted: false,
+        sack_ranges: [None; MAX_SACK_BLOCKS],
+        timestamp: None,
+        payload: &[],
+    }
+}
+
+/// The reset a host sends for a segment that reaches no connection and no listener
+/// (RFC 9293 §3.10.7.1): `<SEQ=SEG.ACK><CTL=RST>` if it had an ACK, else
+/// `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`. A reset is never answered (`None`).
+/// `tuple` is seen from our side (local = the segment's destination).
+pub fn reset_for(tuple: FourTuple, seg: &TcpRepr<'_>) -> Option<TcpRepr<'static>> {
+    if seg.control == TcpControl::Rst {
+        return None;
+    }
+    Some(match seg.ack_number {
+        Some(ack) => rst_repr(tuple, ack, None),
+        None => rst_repr(tuple, TcpSeqNumber(0), Some(seg.seq_number + seg.segment_len())),
+    })
+}
