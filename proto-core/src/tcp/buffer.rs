@@ -411,3 +411,523 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> RecvBuffer<S> {
         self.assembler.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::rand::Rng;
+    use proptest::prelude::*;
+    use std::boxed::Box;
+    use std::collections::VecDeque;
+    use std::vec;
+    use std::vec::Vec;
+
+    fn pattern(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 + 3) as u8).collect()
+    }
+
+    fn cat((a, b): (&[u8], &[u8])) -> Vec<u8> {
+        let mut v = a.to_vec();
+        v.extend_from_slice(b);
+        v
+    }
+
+    /// A send buffer whose head sits at ring index `head`.
+    fn send_at(cap: usize, head: usize) -> SendBuffer<Vec<u8>> {
+        SendBuffer {
+            storage: vec![0; cap],
+            head,
+            len: 0,
+        }
+    }
+
+    /// A receive buffer whose head sits at ring index `head`, `read` bytes into the stream.
+    fn recv_at(cap: usize, head: usize, read: u64) -> RecvBuffer<Vec<u8>> {
+        RecvBuffer {
+            storage: vec![0; cap],
+            head,
+            len: 0,
+            read_offset: read,
+            assembler: Assembler::new(),
+        }
+    }
+
+    #[test]
+    fn send_any_storage_type_works() {
+        let mut slice = [0u8; 4];
+        assert_eq!(SendBuffer::new(&mut slice[..]).write(b"abcdef"), 4);
+        assert_eq!(SendBuffer::new(vec![0u8; 5]).capacity(), 5);
+        assert_eq!(SendBuffer::new(Box::<[u8]>::from([0u8; 6])).free(), 6);
+        assert_eq!(RecvBuffer::new([0u8; 7]).window(), 7);
+    }
+
+    #[test]
+    fn send_wraparound_at_every_position() {
+        for cap in [1, 7, 16] {
+            for head in 0..cap {
+                for n in 0..=cap {
+                    let mut tx = send_at(cap, head);
+                    let data = pattern(n);
+                    assert_eq!(tx.write(&data), n);
+                    assert_eq!((tx.len(), tx.free()), (n, cap - n));
+                    for offset in 0..=cap + 1 {
+                        for max in 0..=cap + 1 {
+                            let want = data.get(offset..).unwrap_or(&[]);
+                            let want = &want[..want.len().min(max)];
+                            assert_eq!(cat(tx.peek(offset, max)), want, "{cap} {head} {n}");
+                            let mut dst = vec![0; max];
+                            assert_eq!(tx.copy_out(offset, &mut dst), want.len());
+                            assert_eq!(&dst[..want.len()], want);
+                        }
+                    }
+                    for k in 0..=n {
+                        let mut t = tx.clone();
+                        t.consume(k);
+                        assert_eq!(cat(t.peek(0, cap)), &data[k..]);
+                        // Refill up to capacity across the wrap.
+                        let more = pattern(cap);
+                        assert_eq!(t.write(&more), k + cap - n);
+                        let mut want = data[k..].to_vec();
+                        want.extend_from_slice(&more[..k + cap - n]);
+                        assert_eq!(cat(t.peek(0, cap)), want);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn send_partial_write_when_nearly_full() {
+        let mut tx = SendBuffer::new([0u8; 7]);
+        assert_eq!(tx.write(b"abcde"), 5);
+        assert_eq!(tx.write(b"fghij"), 2);
+        assert_eq!(tx.write(b"k"), 0);
+        assert_eq!(cat(tx.peek(0, 10)), b"abcdefg");
+    }
+
+    #[test]
+    fn send_write_with_gets_first_contiguous_region() {
+        let mut tx = send_at(7, 5);
+        tx.write(b"ab"); // occupies indices 5 and 6; free space is 0..5
+        let n = tx.write_with(|r| {
+            assert_eq!(r.len(), 5);
+            r[..3].copy_from_slice(b"cde");
+            3
+        });
+        assert_eq!(n, 3);
+        assert_eq!(cat(tx.peek(0, 7)), b"abcde");
+
+        let mut tx = send_at(7, 3);
+        tx.write(b"x"); // tail at 4: the region is 4..7, not the wrapped 0..3
+        tx.write_with(|r| {
+            assert_eq!(r.len(), 3);
+            0
+        });
+    }
+
+    #[test]
+    fn send_write_with_clamps_count_to_region() {
+        let mut tx = SendBuffer::new([0u8; 4]);
+        assert_eq!(tx.write_with(|_| 100), 4);
+        assert_eq!(tx.len(), 4);
+        assert_eq!(
+            tx.write_with(|r| {
+                assert!(r.is_empty());
+                5
+            }),
+            0
+        );
+    }
+
+    #[test]
+    fn send_peek_across_wrap_gives_two_slices() {
+        let mut tx = send_at(8, 6);
+        tx.write(b"abcde");
+        assert_eq!(tx.peek(0, 8), (&b"ab"[..], &b"cde"[..]));
+        assert_eq!(tx.peek(1, 3), (&b"b"[..], &b"cd"[..]));
+        assert_eq!(tx.peek(2, 8), (&b"cde"[..], &b""[..]));
+    }
+
+    #[test]
+    fn send_peek_past_end_is_empty() {
+        let mut tx = SendBuffer::new([0u8; 8]);
+        tx.write(b"abc");
+        assert_eq!(tx.peek(3, 8), (&b""[..], &b""[..]));
+        assert_eq!(tx.peek(100, 8), (&b""[..], &b""[..]));
+        assert_eq!(tx.copy_out(5, &mut [0; 4]), 0);
+    }
+
+    // RFC 9293 §3.10.7.4: an ACK for more than was sent is the caller's to reject; the buffer
+    // clamps.
+    #[test]
+    fn send_consume_clamps_to_len() {
+        let mut tx = SendBuffer::new([0u8; 8]);
+        tx.write(b"abc");
+        tx.consume(10);
+        assert!(tx.is_empty());
+        assert_eq!(tx.free(), 8);
+    }
+
+    #[test]
+    fn send_clear_empties() {
+        let mut tx = send_at(8, 5);
+        tx.write(b"abcdef");
+        tx.clear();
+        assert!(tx.is_empty());
+        assert_eq!(tx.write_with(|r| r.len()), 8);
+    }
+
+    #[test]
+    fn zero_capacity_buffers_accept_nothing() {
+        let mut tx = SendBuffer::new([0u8; 0]);
+        assert_eq!(tx.write(b"a"), 0);
+        assert_eq!(tx.write_with(|r| r.len() + 1), 0);
+        assert_eq!(tx.peek(0, 1), (&b""[..], &b""[..]));
+        let mut rx = RecvBuffer::new([0u8; 0]);
+        assert_eq!(rx.window(), 0);
+        assert_eq!(rx.write_at(0, b"a"), Ok(0));
+        assert_eq!(rx.read(&mut [0; 1]), 0);
+    }
+
+    #[test]
+    fn recv_wraparound_at_every_position() {
+        for cap in [1, 7, 16] {
+            for head in 0..cap {
+                for split in 0..cap {
+                    let mut rx = recv_at(cap, head, 1000);
+                    let data = pattern(cap);
+                    // Out of order from `split`, then the gap: RFC 9293 §3.10.7.4.
+                    if split > 0 {
+                        assert_eq!(rx.write_at(split, &data[split..]), Ok(0));
+                        let ooo: Vec<_> = rx.ooo_ranges().collect();
+                        assert_eq!(ooo, [(split as u32, cap as u32)]);
+                    }
+                    let gap = if split > 0 { &data[..split] } else { &data[..] };
+                    assert_eq!(rx.write_at(0, gap), Ok(cap));
+                    assert!(!rx.has_ooo());
+                    assert_eq!((rx.len(), rx.window()), (cap, 0));
+                    assert_eq!(cat(rx.peek()), data);
+                    // Read in two steps, then write and read again across the wrap.
+                    let mut out = vec![0; split];
+                    assert_eq!(rx.read(&mut out), split);
+                    assert_eq!(out, &data[..split]);
+                    assert_eq!(rx.window(), split);
+                    let more = pattern(split + 3);
+                    assert_eq!(rx.write_at(0, &more), Ok(split));
+                    let mut want = data[split..].to_vec();
+                    want.extend_from_slice(&more[..split]);
+                    let mut out = vec![0; cap + 1];
+                    assert_eq!(rx.read(&mut out), cap);
+                    assert_eq!(&out[..cap], want);
+                    assert!(rx.is_empty());
+                }
+            }
+        }
+    }
+
+    // RFC 9293 §3.10.7.4: out-of-order segments are held and delivered once the gap fills.
+    #[test]
+    fn recv_out_of_order_then_gap_fill_delivers_in_order() {
+        let mut rx = RecvBuffer::new([0u8; 16]);
+        assert_eq!(rx.write_at(8, b"ij"), Ok(0));
+        assert_eq!(rx.write_at(4, b"efg"), Ok(0));
+        assert_eq!(rx.write_at(3, b"d"), Ok(0));
+        assert!(rx.has_ooo());
+        assert_eq!(rx.len(), 0);
+        assert_eq!(rx.window(), 16);
+        assert_eq!(rx.ooo_ranges().collect::<Vec<_>>(), [(3, 7), (8, 10)]);
+        assert_eq!(rx.write_at(0, b"abc"), Ok(7));
+        assert_eq!(rx.ooo_ranges().collect::<Vec<_>>(), [(1, 3)]);
+        assert_eq!(rx.write_at(0, b"h"), Ok(3));
+        assert!(!rx.has_ooo());
+        let mut out = [0u8; 16];
+        assert_eq!(rx.read(&mut out), 10);
+        assert_eq!(&out[..10], b"abcdefghij");
+    }
+
+    #[test]
+    fn recv_overlapping_retransmits_are_harmless() {
+        let mut rx = RecvBuffer::new([0u8; 16]);
+        let data = b"0123456789";
+        assert_eq!(rx.write_at(4, &data[4..8]), Ok(0));
+        assert_eq!(rx.write_at(2, &data[2..6]), Ok(0));
+        assert_eq!(rx.write_at(6, &data[6..10]), Ok(0));
+        assert_eq!(rx.write_at(4, &data[4..8]), Ok(0));
+        assert_eq!(rx.ooo_ranges().collect::<Vec<_>>(), [(2, 10)]);
+        assert_eq!(rx.write_at(0, &data[..5]), Ok(10));
+        assert_eq!(cat(rx.peek()), data);
+        // A retransmission of bytes already received in order is trimmed by the caller to
+        // what is new; here nothing is new beyond rcv_nxt.
+        assert_eq!(rx.write_at(0, b""), Ok(0));
+        assert_eq!(rx.len(), 10);
+    }
+
+    // RFC 9293 §3.8.6, §3.10.7.4: bytes beyond the advertised window are not kept.
+    #[test]
+    fn recv_clips_at_window() {
+        let mut rx = RecvBuffer::new([0u8; 8]);
+        assert_eq!(rx.write_at(0, b"abcdefghij"), Ok(8));
+        assert_eq!(rx.window(), 0);
+        assert_eq!(rx.write_at(0, b"k"), Ok(0));
+        let mut out = [0u8; 3];
+        rx.read(&mut out);
+        assert_eq!(rx.window(), 3);
+        assert_eq!(rx.write_at(1, b"lmnop"), Ok(0));
+        assert_eq!(rx.ooo_ranges().collect::<Vec<_>>(), [(1, 3)]);
+        assert_eq!(rx.write_at(0, b"klmno"), Ok(3));
+        assert_eq!(cat(rx.peek()), b"defghklm");
+    }
+
+    #[test]
+    fn recv_ignores_data_wholly_beyond_window() {
+        let mut rx = RecvBuffer::new([0u8; 8]);
+        assert_eq!(rx.write_at(8, b"abc"), Ok(0));
+        assert_eq!(rx.write_at(usize::MAX, b"abc"), Ok(0));
+        assert!(!rx.has_ooo());
+        rx.write_at(0, b"abcd").unwrap();
+        assert_eq!(rx.write_at(4, b"x"), Ok(0));
+        assert!(!rx.has_ooo());
+    }
+
+    // RFC 9293 §3.10.7.4: out-of-order data beyond the bound on tracked gaps is dropped.
+    #[test]
+    fn recv_refuses_segment_needing_range_beyond_bound() {
+        let mut rx = RecvBuffer::new(vec![0u8; 200]);
+        let data = pattern(100);
+        for i in 0..MAX_RANGES {
+            let at = 2 * i + 1;
+            assert_eq!(rx.write_at(at, &data[at..at + 1]), Ok(0));
+        }
+        let at = 2 * MAX_RANGES + 1;
+        assert_eq!(rx.write_at(at, &data[at..at + 1]), Err(TooManyRanges));
+        assert_eq!(rx.ooo_ranges().count(), MAX_RANGES);
+        assert_eq!(rx.ooo_ranges().last(), Some((63, 64)));
+        // A segment that merges is still taken; the gap fill joins the first range.
+        assert_eq!(rx.write_at(2, &data[2..3]), Ok(0));
+        assert_eq!(rx.write_at(0, &data[..1]), Ok(4));
+        assert_eq!(rx.ooo_ranges().count(), MAX_RANGES - 2);
+        assert_eq!(rx.write_at(0, &data[4..100]), Ok(96));
+        assert!(!rx.has_ooo());
+        assert_eq!(cat(rx.peek()), data);
+    }
+
+    // RFC 2018 §4: most recent block first; offsets relative to rcv_nxt.
+    #[test]
+    fn recv_sack_blocks_relative_to_rcv_nxt_most_recent_first() {
+        let mut rx = RecvBuffer::new([0u8; 32]);
+        rx.write_at(0, b"abcd").unwrap();
+        rx.consume(2); // reads do not move rcv_nxt
+        rx.write_at(10, b"kl").unwrap();
+        rx.write_at(4, b"ef").unwrap();
+        rx.write_at(20, b"uv").unwrap();
+        let mut out = [(0u32, 0u32); 4];
+        assert_eq!(rx.sack_blocks(&mut out), 3);
+        assert_eq!(out[..3], [(20, 22), (4, 6), (10, 12)]);
+        let mut one = [(0u32, 0u32); 1];
+        assert_eq!(rx.sack_blocks(&mut one), 1);
+        assert_eq!(one, [(20, 22)]);
+        rx.write_at(0, b"ab").unwrap(); // rcv_nxt moves by 2; [4, 6) is not yet joined
+        assert_eq!(rx.sack_blocks(&mut out), 3);
+        assert_eq!(out[..3], [(18, 20), (2, 4), (8, 10)]);
+    }
+
+    #[test]
+    fn recv_peek_and_consume_across_wrap() {
+        let mut rx = recv_at(8, 6, 0);
+        rx.write_at(0, b"abcde").unwrap();
+        assert_eq!(rx.peek(), (&b"ab"[..], &b"cde"[..]));
+        rx.consume(3);
+        assert_eq!(rx.peek(), (&b"de"[..], &b""[..]));
+        rx.consume(99);
+        assert!(rx.is_empty());
+        assert_eq!(rx.window(), 8);
+    }
+
+    #[test]
+    fn recv_read_with_gets_first_slice_and_clamps() {
+        let mut rx = recv_at(8, 6, 0);
+        rx.write_at(0, b"abcde").unwrap();
+        let n = rx.read_with(|s| {
+            assert_eq!(s, b"ab");
+            100
+        });
+        assert_eq!(n, 2);
+        assert_eq!(rx.read_with(|s| s.len() - 1), 2);
+        assert_eq!(cat(rx.peek()), b"e");
+    }
+
+    #[test]
+    fn recv_partial_read() {
+        let mut rx = RecvBuffer::new([0u8; 8]);
+        rx.write_at(0, b"abcdef").unwrap();
+        let mut out = [0u8; 4];
+        assert_eq!(rx.read(&mut out), 4);
+        assert_eq!(&out, b"abcd");
+        assert_eq!(rx.read(&mut out), 2);
+        assert_eq!(&out[..2], b"ef");
+        assert_eq!(rx.read(&mut out), 0);
+    }
+
+    #[test]
+    fn recv_keeps_ooo_bytes_in_place_when_readable_part_empties() {
+        let mut rx = recv_at(8, 5, 0);
+        rx.write_at(0, b"ab").unwrap();
+        rx.write_at(1, b"de").unwrap();
+        rx.consume(2);
+        assert_eq!(rx.write_at(0, b"c"), Ok(3));
+        assert_eq!(cat(rx.peek()), b"cde");
+    }
+
+    #[test]
+    fn recv_clear_forgets_everything() {
+        let mut rx = RecvBuffer::new([0u8; 8]);
+        rx.write_at(0, b"ab").unwrap();
+        rx.write_at(4, b"x").unwrap();
+        rx.clear();
+        assert!(rx.is_empty() && !rx.has_ooo());
+        assert_eq!(rx.window(), 8);
+    }
+
+    #[derive(Debug, Clone)]
+    enum SendOp {
+        Write(Vec<u8>),
+        WriteWith(usize, u8),
+        Consume(usize),
+        Peek(usize, usize),
+    }
+
+    fn send_op() -> impl Strategy<Value = SendOp> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..24).prop_map(SendOp::Write),
+            (0usize..24, any::<u8>()).prop_map(|(n, b)| SendOp::WriteWith(n, b)),
+            (0usize..24).prop_map(SendOp::Consume),
+            (0usize..24, 0usize..24).prop_map(|(o, m)| SendOp::Peek(o, m)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn send_matches_vecdeque_model(
+            cap in 1usize..20,
+            ops in proptest::collection::vec(send_op(), 1..200),
+        ) {
+            let mut tx = SendBuffer::new(vec![0u8; cap]);
+            let mut model = VecDeque::new();
+            for op in ops {
+                match op {
+                    SendOp::Write(d) => {
+                        let n = tx.write(&d);
+                        prop_assert_eq!(n, d.len().min(cap - model.len()));
+                        model.extend(&d[..n]);
+                    }
+                    SendOp::WriteWith(want, b) => {
+                        let mut region = 0;
+                        let n = tx.write_with(|r| {
+                            region = r.len();
+                            r.iter_mut().take(want).for_each(|x| *x = b);
+                            want
+                        });
+                        prop_assert!(region <= cap - model.len());
+                        prop_assert!(region > 0 || model.len() == cap);
+                        prop_assert_eq!(n, want.min(region));
+                        model.extend(std::iter::repeat_n(b, n));
+                    }
+                    SendOp::Consume(n) => {
+                        tx.consume(n);
+                        model.drain(..n.min(model.len()));
+                    }
+                    SendOp::Peek(o, m) => {
+                        let want: Vec<u8> = model.iter().copied().skip(o).take(m).collect();
+                        prop_assert_eq!(cat(tx.peek(o, m)), want.clone());
+                        let mut dst = vec![0; m];
+                        let n = tx.copy_out(o, &mut dst);
+                        prop_assert_eq!(&dst[..n], &want[..]);
+                    }
+                }
+                prop_assert_eq!(tx.len(), model.len());
+                prop_assert_eq!(tx.free(), cap - model.len());
+                prop_assert_eq!(cat(tx.peek(0, cap)), model.iter().copied().collect::<Vec<_>>());
+            }
+        }
+
+        // RFC 9293 §3.10.7.4: whatever the order and duplication of segments, the application
+        // reads exactly the stream.
+        #[test]
+        fn recv_reads_back_stream_from_shuffled_duplicated_segments(
+            // Large capacities with small segments reach the MAX_RANGES bound.
+            cap in 1usize..160,
+            stream in proptest::collection::vec(any::<u8>(), 0..400),
+            max_seg in 1u64..20,
+            seed in any::<u64>(),
+        ) {
+            let mut rng = Rng::new(seed);
+            let mut segs = Vec::new();
+            let mut at = 0;
+            while at < stream.len() {
+                let end = (at + 1 + rng.below(max_seg) as usize).min(stream.len());
+                segs.push((at, end));
+                at = end;
+            }
+            let mut rx = RecvBuffer::new(vec![0u8; cap]);
+            let mut rcv_nxt = 0usize;
+            let mut out: Vec<u8> = Vec::new();
+            // Each round moves rcv_nxt by at least one byte: the bound.
+            for _round in 0..=stream.len() + 1 {
+                if out.len() == stream.len() {
+                    break;
+                }
+                let mut order: Vec<usize> = (0..segs.len()).collect();
+                for i in (1..order.len()).rev() {
+                    order.swap(i, rng.below(i as u64 + 1) as usize);
+                }
+                for _ in 0..rng.below(segs.len() as u64 + 1) {
+                    order.push(rng.below(segs.len() as u64) as usize);
+                }
+                for i in order {
+                    let (s, e) = segs[i];
+                    if e <= rcv_nxt {
+                        continue;
+                    }
+                    let s = s.max(rcv_nxt);
+                    match rx.write_at(s - rcv_nxt, &stream[s..e]) {
+                        Ok(adv) => rcv_nxt += adv,
+                        Err(TooManyRanges) => {
+                            prop_assert_eq!(rx.ooo_ranges().count(), MAX_RANGES);
+                        }
+                    }
+                    prop_assert_eq!(rx.len(), rcv_nxt - out.len());
+                    prop_assert_eq!(rx.window(), cap - rx.len());
+                    for (a, b) in rx.ooo_ranges() {
+                        prop_assert!(0 < a && a < b && b as usize <= rx.window());
+                    }
+                    match rng.below(4) {
+                        0 => {
+                            let mut dst = vec![0; rng.below(cap as u64 + 1) as usize];
+                            let n = rx.read(&mut dst);
+                            out.extend_from_slice(&dst[..n]);
+                        }
+                        1 => {
+                            let k = rng.below(cap as u64 + 1) as usize;
+                            rx.read_with(|s| {
+                                let n = k.min(s.len());
+                                out.extend_from_slice(&s[..n]);
+                                n
+                            });
+                        }
+                        _ => {}
+                    }
+                    prop_assert_eq!(&out[..], &stream[..out.len()]);
+                }
+                let (a, b) = rx.peek();
+                let n = a.len() + b.len();
+                out.extend_from_slice(a);
+                out.extend_from_slice(b);
+                rx.consume(n);
+                prop_assert_eq!(&out[..], &stream[..out.len()]);
+            }
+            prop_assert_eq!(out, stream);
+        }
+    }
+}
