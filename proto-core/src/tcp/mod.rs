@@ -8,7 +8,6 @@ use core::net::SocketAddr;
 
 use crate::wire::IpAddrPair;
 
-pub mod isn;
 
 /// A connection's identity: our address and port, and the peer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
