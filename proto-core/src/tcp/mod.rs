@@ -8,6 +8,9 @@ use core::net::SocketAddr;
 
 use crate::wire::IpAddrPair;
 
+pub mod cc;
+pub mod rtt;
+
 /// A connection's identity: our address and port, and the peer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FourTuple {
