@@ -8,7 +8,6 @@ use core::net::SocketAddr;
 
 use crate::wire::IpAddrPair;
 
-
 /// A connection's identity: our address and port, and the peer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FourTuple {
@@ -45,3 +44,17 @@ impl FourTuple {
         }
     }
 }
+
+pub mod assembler;
+pub mod buffer;
+pub mod cc;
+mod config;
+mod conn;
+pub mod isn;
+mod listener;
+pub mod rtt;
+pub mod sack;
+
+pub use self::config::{Config, Keepalive};
+pub use self::conn::{Connection, ConnectionError, RecvError, SendError, State, SynOptions};
+pub use self::listener::{HalfOpen, Handshake, Listener, ListenerStats, SynSlot, reset_for};
