@@ -565,8 +565,8 @@ impl<A: Endpoint, B: Endpoint> Sim<A, B> {
     }
 
     /// Runs rounds until `done(a, b, now)` holds (checked before every round; the
-    /// applications act there), and returns the instant it did. When a round moves nothing
-    /// the clock jumps to [`next_event`](Self::next_event) (never backwards).
+    /// applications act there), and returns the instant it did. When two rounds in a row move
+    /// nothing the clock jumps to [`next_event`](Self::next_event) (never backwards).
     ///
     /// # Errors
     ///
@@ -587,9 +587,12 @@ impl<A: Endpoint, B: Endpoint> Sim<A, B> {
                 idle_rounds = 0;
                 continue;
             }
+            idle_rounds += 1;
             match self.next_event() {
                 None => return Err(SimError::Deadlock { at: self.now }),
-                Some(t) if t > self.now => {
+                // The clock moves only after a second idle round, so that `done` sees what
+                // an idle round changed (an endpoint may have processed input silently).
+                Some(t) if t > self.now && idle_rounds >= 2 => {
                     if t > limit {
                         self.now = limit;
                         return Err(SimError::Timeout { at: limit });
@@ -597,12 +600,10 @@ impl<A: Endpoint, B: Endpoint> Sim<A, B> {
                     self.now = t;
                     idle_rounds = 0;
                 }
-                Some(_) => {
-                    idle_rounds += 1;
-                    if idle_rounds >= Self::MAX_IDLE_ROUNDS {
-                        return Err(SimError::Stalled { at: self.now });
-                    }
+                Some(_) if idle_rounds >= Self::MAX_IDLE_ROUNDS => {
+                    return Err(SimError::Stalled { at: self.now });
                 }
+                Some(_) => {}
             }
         }
         Err(SimError::RoundLimit { at: self.now })
@@ -623,6 +624,7 @@ impl<A: Endpoint, B: Endpoint> Sim<A, B> {
         mut clock: impl FnMut() -> Instant,
         mut done: impl FnMut(&mut A, &mut B, Instant) -> bool,
     ) -> Result<Instant, SimError> {
+        let mut idle_rounds = 0u32;
         for _ in 0..self.max_rounds {
             self.now = self.now.max(clock());
             if done(&mut self.a, &mut self.b, self.now) {
@@ -632,11 +634,16 @@ impl<A: Endpoint, B: Endpoint> Sim<A, B> {
                 return Err(SimError::Timeout { at: self.now });
             }
             if self.step() {
+                idle_rounds = 0;
                 continue;
             }
+            idle_rounds += 1;
             match self.next_event() {
                 None => return Err(SimError::Deadlock { at: self.now }),
+                // As in `run_until`: sleep only after a second idle round.
+                Some(_) if idle_rounds < 2 => {}
                 Some(t) => {
+                    idle_rounds = 0;
                     let now = self.now.max(clock());
                     let wake = t.min(limit);
                     if wake > now {
@@ -995,7 +1002,12 @@ mod tests {
 
     #[test]
     fn sim_bounds_endless_chatter() {
-        let mut sim = Sim::new(Echo(vec![vec![1]]), Echo(Vec::new()), LinkConfig::default(), 1);
+        let mut sim = Sim::new(
+            Echo(vec![vec![1]]),
+            Echo(Vec::new()),
+            LinkConfig::default(),
+            1,
+        );
         sim.max_rounds = 1000;
         let err = sim
             .run_until(Instant::from_secs(1), |_, _, _| false)
