@@ -11,6 +11,8 @@
 //! - [`tcp`]: the sans-IO TCP engine.
 //! - [`time`] and [`rand`]: the injected clock's types and the seeded generator the core draws
 //!   from.
+//! - `sim` (with the `std` feature): a deterministic simulated link with seeded faults and a
+//!   two-endpoint harness on a simulated clock, for tests and benchmarks.
 //!
 //! # Example
 //!
@@ -41,6 +43,8 @@ extern crate std;
 pub mod checksum;
 pub mod pcap;
 pub mod rand;
+#[cfg(feature = "std")]
+pub mod sim;
 pub mod tcp;
 pub mod time;
 pub mod wire;
