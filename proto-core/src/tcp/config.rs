@@ -62,9 +62,6 @@ pub struct Config {
     /// Key for the RFC 6528 ISN hash and the timestamp offset. The runtime draws it from the
     /// OS once and uses it for every connection.
     pub secret: [u8; 16],
-    /// Seed of the connection's pseudo-random generator (RFC 6675 / keepalive jitter and
-    /// similar choices that need no secrecy).
-    pub seed: u64,
 }
 
 impl Default for Config {
@@ -85,7 +82,6 @@ impl Default for Config {
             keepalive: None,
             challenge_ack_limit: 10,
             secret: [0; 16],
-            seed: 0,
         }
     }
 }

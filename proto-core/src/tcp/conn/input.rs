@@ -376,7 +376,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
 
     /// New data acknowledged (RFC 9293 §3.10.7.4; RFC 6298 §5.2-5.3; RFC 5681 §3.1).
     fn on_new_ack(&mut self, now: Instant, ack: TcpSeqNumber, seg: &TcpRepr<'_>) {
-        let mut acked = (ack - self.snd_una) as u32;
+        let acked = (ack - self.snd_una) as u32;
         let flight_before = (self.snd_max - self.snd_una) as u32;
         let mut data_acked = acked as usize;
         if !self.syn_acked {

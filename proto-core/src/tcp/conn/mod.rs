@@ -26,7 +26,6 @@ mod tests;
 use core::fmt;
 use core::net::SocketAddr;
 
-use crate::rand::Rng;
 use crate::tcp::buffer::{RecvBuffer, SendBuffer};
 use crate::tcp::cc::CongestionControl;
 use crate::tcp::config::Config;
@@ -188,7 +187,6 @@ pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
     pub(crate) tuple: FourTuple,
     pub(crate) state: State,
     pub(crate) error: Option<ConnectionError>,
-    pub(crate) rng: Rng,
 
     // Send sequence space (RFC 9293 §3.3.1).
     pub(crate) iss: TcpSeqNumber,
@@ -313,13 +311,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         };
         let ts_offset = isn.ts_offset(&tuple);
         let smss = u32::from(cfg.mss).max(64);
-        let seed = cfg.seed ^ u64::from(iss.0);
         Self {
             cfg: cfg.clone(),
             tuple,
             state,
             error: None,
-            rng: Rng::new(seed),
             iss,
             snd_una: iss,
             snd_nxt: iss,

@@ -55,16 +55,6 @@ impl Timers {
         self.deadline[timer as usize] = None;
     }
 
-    #[inline]
-    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
-        self.deadline[timer as usize]
-    }
-
-    #[inline]
-    pub(crate) fn is_running(&self, timer: Timer) -> bool {
-        self.deadline[timer as usize].is_some()
-    }
-
     pub(crate) fn stop_all(&mut self) {
         self.deadline = [None; COUNT];
     }
