@@ -199,6 +199,7 @@ impl Assembler {
         // Selection by descending stamp: stamps are unique, so each pass picks the largest
         // stamp below the previous pick. At most MAX_RANGES * out.len() steps.
         let mut below = u64::MAX;
+        let mut written = 0;
         for slot in out.iter_mut().take(want) {
             let mut best: Option<&Range> = None;
             for r in &self.ranges[..self.len] {
@@ -206,11 +207,12 @@ impl Assembler {
                     best = Some(r);
                 }
             }
-            let Some(b) = best else { return 0 };
+            let Some(b) = best else { break };
             *slot = (b.start, b.end);
             below = b.stamp;
+            written += 1;
         }
-        want
+        written
     }
 
     /// A fresh stamp larger than every live one. A `u64` counter does not wrap in practice
