@@ -24,7 +24,7 @@
 
 #[path = "../tests/common/smol.rs"]
 #[allow(dead_code)]
-mod smol;
+pub mod smol;
 
 use std::fmt::Write as _;
 use std::time::Instant as WallInstant;

@@ -3,13 +3,13 @@
 //! ends close; the same seed gives the same run; and a smoke run of the `tcp_throughput`
 //! benchmark's scenario runner.
 
-mod common;
-
+// The benchmark brings `tests/common/smol.rs` in as `bench::smol`; loading it a second time
+// through `mod common` would make two copies of its types.
 #[path = "../benches/tcp_throughput.rs"]
 #[allow(dead_code)]
 mod bench;
 
-use common::smol::{SERVER_IP, SmolEndpoint, pattern_byte, pattern_check, pattern_fill};
+use bench::smol::{SERVER_IP, SmolEndpoint, pattern_byte, pattern_check, pattern_fill};
 use proto_core::sim::{LinkConfig, Sim, Stats};
 use proto_core::time::Instant;
 use smoltcp::socket::tcp::State;
