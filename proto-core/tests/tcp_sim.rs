@@ -130,3 +130,12 @@ fn matrix_loss_5_percent() {
 fn matrix_loss_20_percent() {
     matrix(200_000, 200, Instant::from_secs(3600));
 }
+
+#[test]
+#[ignore]
+fn debug_seed() {
+    let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
+    let loss: u32 = std::env::var("LOSS").unwrap().parse().unwrap();
+    let r = exchange(faulty(loss), seed, MIB, Instant::from_secs(3600));
+    eprintln!("{r:?}");
+}

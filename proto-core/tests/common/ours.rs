@@ -8,7 +8,7 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use proto_core::sim::Endpoint;
-use proto_core::tcp::{Config, Connection, FourTuple, RecvError, State};
+use proto_core::tcp::{Config, Connection, FourTuple, RecvError, State, reset_for};
 use proto_core::time::Instant;
 use proto_core::wire::{
     ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetRepr, Frame, IpAddrPair,
@@ -29,6 +29,9 @@ pub struct OurEndpoint {
     ip: Ipv4Addr,
     peer_ip: Ipv4Addr,
     arp_reply: Option<ArpRepr>,
+    /// A reset owed for a segment that reached a closed connection (what a host's stack does,
+    /// RFC 9293 §3.10.7.1).
+    rst_reply: Option<(FourTuple, TcpRepr<'static>)>,
     now: Instant,
     written: u64,
     write_total: u64,
@@ -61,6 +64,7 @@ impl OurEndpoint {
             ip,
             peer_ip,
             arp_reply: None,
+            rst_reply: None,
             now: Instant::ZERO,
             written: 0,
             write_total: 0,
@@ -241,6 +245,14 @@ impl Endpoint for OurEndpoint {
             return;
         };
         let addrs = IpAddrPair::V4 { src: ip.src_addr(), dst: ip.dst_addr() };
+        if self.conn.state() == State::Closed {
+            let tuple = FourTuple {
+                local: SocketAddr::V4(SocketAddrV4::new(self.ip, seg.dst_port)),
+                remote: SocketAddr::V4(SocketAddrV4::new(ip.src_addr(), seg.src_port)),
+            };
+            self.rst_reply = reset_for(tuple, &seg).map(|r| (tuple, r));
+            return;
+        }
         self.conn.handle_segment(now, &addrs, &seg);
     }
 
@@ -254,7 +266,16 @@ impl Endpoint for OurEndpoint {
         if buf.len() <= HEADERS {
             return 0;
         }
-        let Some(len) = self.conn.poll_transmit(now, &mut buf[HEADERS..]) else { return 0 };
+        let len = match self.rst_reply.take() {
+            Some((tuple, rst)) => {
+                let (SocketAddr::V4(l), SocketAddr::V4(r)) = (tuple.local, tuple.remote) else { return 0 };
+                rst.emit(&mut buf[HEADERS..], &IpAddrPair::V4 { src: *l.ip(), dst: *r.ip() })
+            }
+            None => match self.conn.poll_transmit(now, &mut buf[HEADERS..]) {
+                Some(len) => len,
+                None => return 0,
+            },
+        };
         let eth = EthernetRepr::new(self.mac, self.peer_mac, EtherType::Ipv4);
         let n = eth.emit(buf);
         let ip = Ipv4Repr::new(self.ip, self.peer_ip, IpProtocol::Tcp, len);
@@ -263,7 +284,7 @@ impl Endpoint for OurEndpoint {
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        if self.arp_reply.is_some() || self.app_ready() {
+        if self.arp_reply.is_some() || self.rst_reply.is_some() || self.app_ready() {
             return Some(self.now);
         }
         self.conn.poll_at()

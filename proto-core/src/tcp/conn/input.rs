@@ -474,6 +474,16 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     fn sample_ts_rtt(&mut self, now: Instant, tsecr: u32) {
         let elapsed = self.ts_now(now).wrapping_sub(tsecr);
         // Ignore echoes that are in the future or absurdly old (a broken peer).
+        // After a retransmission timeout, an echo of a timestamp sent before it may be the
+        // answer to a retransmission the peer dropped as a duplicate (RFC 7323 §4.3 (2)
+        // echoes the old TS.Recent then): it measures the timeout, not the path. Like Karn's
+        // rule, skip such samples until an echo from after the timeout arrives.
+        if let Some(rto_ts) = self.rto_tsval {
+            if (tsecr.wrapping_sub(rto_ts) as i32) < 0 {
+                return;
+            }
+            self.rto_tsval = None;
+        }
         if elapsed < 3_600_000 {
             self.rtt.sample(Duration::from_millis(u64::from(elapsed)));
         }

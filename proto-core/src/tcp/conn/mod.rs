@@ -238,6 +238,8 @@ pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
     pub(crate) rtt: RttEstimator,
     /// Karn's rule timing without timestamps: one segment `(seq, sent at)` being timed.
     pub(crate) rtt_probe: Option<(TcpSeqNumber, Instant)>,
+    /// Our TSval when the last retransmission timeout fired (see `sample_ts_rtt`).
+    pub(crate) rto_tsval: Option<u32>,
     /// RTOs in a row without progress (RFC 9293 §3.8.3 R2).
     pub(crate) retransmits: u32,
     /// Persist or keepalive probes sent without an answer.
@@ -344,6 +346,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             timers: Timers::default(),
             rtt: RttEstimator::new(cfg.rtt),
             rtt_probe: None,
+            rto_tsval: None,
             retransmits: 0,
             probes: 0,
             syn_due: false,
@@ -694,6 +697,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> fmt::Debug for Connection<S> {
             .field("cwnd", &self.cc.cwnd())
             .field("rto", &self.rtt.rto())
             .field("error", &self.error)
+            .field("send_queue", &self.tx.len())
+            .field("recv_queue", &self.rx.len())
+            .field("retransmits", &self.retransmits)
+            .field("recovery", &self.recovery)
+            .field("fin", &(self.fin_queued, self.fin_sent, self.fin_acked, self.fin_received))
+            .field("timers", &self.timers)
             .finish_non_exhaustive()
     }
 }

@@ -78,6 +78,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.retransmits += 1;
         self.rtt.backoff();
         self.rtt_probe = None; // Karn.
+        if self.ts.is_some() {
+            self.rto_tsval = Some(self.ts_now(now));
+        }
         match self.state {
             State::SynSent | State::SynReceived => {
                 if self.state == State::SynSent && self.retransmits == 1 {
