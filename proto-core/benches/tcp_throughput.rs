@@ -27,11 +27,16 @@
 #[allow(dead_code)]
 pub mod smol;
 
+#[path = "../tests/common/ours.rs"]
+#[allow(dead_code)]
+pub mod ours;
+
 use std::fmt::Write as _;
 use std::time::Instant as WallInstant;
 
 use proto_core::sim::{Endpoint, LinkConfig, Sim, SimError};
 use proto_core::time::{Duration, Instant};
+use ours::OurEndpoint;
 use smol::SmolEndpoint;
 
 /// A stack plus the application of the benchmark: what the scenario runner needs of an
@@ -52,6 +57,30 @@ pub trait BenchEndpoint: Endpoint + Sized {
     fn eof(&self) -> bool;
     /// Closed or in TIME-WAIT.
     fn is_closed(&self) -> bool;
+}
+
+impl BenchEndpoint for OurEndpoint {
+    fn server(port: u16) -> Self {
+        OurEndpoint::server(&ours::config(1), port)
+    }
+    fn client(port: u16) -> Self {
+        OurEndpoint::client(&ours::config(2), port)
+    }
+    fn write_pattern(&mut self, total: u64) -> u64 {
+        OurEndpoint::write_pattern(self, total)
+    }
+    fn read_verify(&mut self, max: u64) -> Result<u64, String> {
+        self.read_verify_max(max)
+    }
+    fn close(&mut self) {
+        OurEndpoint::close(self)
+    }
+    fn eof(&self) -> bool {
+        OurEndpoint::eof(self)
+    }
+    fn is_closed(&self) -> bool {
+        OurEndpoint::is_closed(self)
+    }
 }
 
 impl BenchEndpoint for SmolEndpoint {
@@ -373,7 +402,7 @@ pub type StackRun = (
 
 /// The stacks to compare; the first is the reference of the ratio line.
 pub fn stacks() -> Vec<StackRun> {
-    vec![("smoltcp", run_one::<SmolEndpoint>)]
+    vec![("smoltcp", run_one::<SmolEndpoint>), ("proto-core", run_one::<OurEndpoint>)]
 }
 
 /// One table row: a scenario on one clock for one stack, both directions.

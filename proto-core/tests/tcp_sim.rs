@@ -139,3 +139,26 @@ fn debug_seed() {
     let r = exchange(faulty(loss), seed, MIB, Instant::from_secs(3600));
     eprintln!("{r:?}");
 }
+
+#[test]
+#[ignore]
+fn debug_stalls() {
+    let cfg = config(1);
+    let client = OurEndpoint::client(&cfg, PORT);
+    let server = OurEndpoint::server(&cfg, PORT);
+    let mut sim = Sim::new(client, server, LinkConfig::default(), 1);
+    let mut last = Instant::ZERO;
+    let total = 4 * MIB;
+    let r = sim.run_until(Instant::from_secs(60), |c, s, now| {
+        if now != last {
+            eprintln!("jump to {now}: client {:?}\n   server {:?}", c.conn, s.conn);
+            last = now;
+        }
+        if c.state().is_synchronized() {
+            c.write_then_close(total);
+        }
+        s.read_verify().unwrap();
+        s.eof()
+    });
+    eprintln!("{r:?}");
+}

@@ -202,7 +202,7 @@ impl OurEndpoint {
     }
 
     fn app_ready(&self) -> bool {
-        (self.reading && self.conn.recv_queue() > 0 && self.read_limit == u64::MAX)
+        (self.reading && self.conn.recv_queue() > 0)
             || (self.written < self.write_total && self.conn.send_capacity() > 0)
     }
 

@@ -108,9 +108,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.restart_rto(now);
     }
 
-    /// RFC 9293 §3.8.6.1: the peer's window is zero; probe it.
+    /// RFC 9293 §3.8.6.1: the peer's window is zero (or too small to send into without
+    /// silly-window segments) and nothing is in flight to bring an ACK; probe it.
     fn on_persist(&mut self, now: Instant) {
-        if self.snd_wnd > 0 || !self.has_unsent() {
+        if self.snd_una != self.snd_max || !self.has_unsent() {
             return;
         }
         if self.probes >= self.cfg.max_retransmissions {
@@ -156,7 +157,17 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         }
         if self.probe_due {
             self.probe_due = false;
-            let seg = Segment { seq: self.snd_una - 1, len: 0, control: TcpControl::None, probe: true };
+            // Into whatever window there is (RFC 9293 §3.8.6.2.1 (4): the override
+            // timeout), else a zero-window / keepalive probe at SND.UNA - 1 that only asks
+            // for an ACK (Linux's `tcp_write_wakeup`).
+            let data_end = self.data_start() + self.tx.len();
+            let rwnd_room = (self.snd_una + self.snd_wnd as usize) - self.snd_nxt;
+            let len = rwnd_room.min(data_end - self.snd_nxt).min(max_len);
+            let seg = if len > 0 && self.snd_nxt == self.snd_max {
+                Segment { seq: self.snd_nxt, len, control: TcpControl::None, probe: false }
+            } else {
+                Segment { seq: self.snd_una - 1, len: 0, control: TcpControl::None, probe: true }
+            };
             return self.emit_segment(now, seg, buf);
         }
         if self.ack_now {
@@ -276,10 +287,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         Some(Segment { seq, len, control: if fin { TcpControl::Fin } else { TcpControl::None }, probe: false })
     }
 
-    /// RFC 9293 §3.8.6.1: with data waiting, nothing in flight and a zero window, start the
-    /// persist timer.
+    /// RFC 9293 §3.8.6.1: with data waiting, nothing in flight (so no ACK will come) and a
+    /// window too small to send into, start the persist timer.
     fn arm_persist_if_needed(&mut self, now: Instant) {
-        if self.snd_wnd == 0 && self.snd_una == self.snd_max && self.has_unsent() {
+        if self.snd_una == self.snd_max && self.has_unsent() {
             self.timers.set_if_idle(Timer::Persist, now + self.rtt.rto());
         }
     }
