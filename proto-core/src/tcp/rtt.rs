@@ -147,12 +147,13 @@ impl RttEstimator {
             // §2.3, alpha = 1/8, beta = 1/4; RTTVAR is updated with the old SRTT:
             //   RTTVAR <- (1 - beta) * RTTVAR + beta * |SRTT - R'|
             //   SRTT   <- (1 - alpha) * SRTT + alpha * R'
-            // Computed as X - X/4 + d/4 and X - X/8 + R/8, which cannot overflow (each result
-            // lies between the old value and the new term); the truncation is below 1 µs.
+            // Computed as (3*RTTVAR + d) / 4 and (7*SRTT + R) / 8 in u128 (the divisions are
+            // shifts; the results, weighted means, fit in u64); truncation is below 1 µs.
             Some(srtt) => {
                 let err = srtt.abs_diff(r);
-                let rttvar = self.rttvar - self.rttvar / 4 + err / 4;
-                let srtt = srtt - srtt / 8 + r / 8;
+                let rttvar = (u128::from(self.rttvar) * 3 + u128::from(err)) >> 2;
+                let srtt = (u128::from(srtt) * 7 + u128::from(r)) >> 3;
+                let (srtt, rttvar) = (srtt as u64, rttvar as u64);
                 (srtt, rttvar)
             }
         };
@@ -160,7 +161,10 @@ impl RttEstimator {
         self.rttvar = rttvar;
         // §2.2/§2.3: RTO <- SRTT + max(G, K*RTTVAR), K = 4.
         let var_term = rttvar.saturating_mul(4).max(CLOCK_GRANULARITY.micros());
-        self.rto = clamp(Duration::from_micros(srtt.saturating_add(var_term)), &self.cfg);
+        self.rto = clamp(
+            Duration::from_micros(srtt.saturating_add(var_term)),
+            &self.cfg,
+        );
         // §5.7 note and Karn's algorithm: a new sample restores the computed RTO.
         self.backoffs = 0;
     }
@@ -253,7 +257,7 @@ mod tests {
         assert_eq!(r.min_rtt(), Some(ms(50)));
         // RTTVAR = 3/4 * 62.5 + 1/4 * 62.5 = 62.5; SRTT = 7/8 * 112.5 + 1/8 * 50 = 104.6875.
         assert_eq!(r.rttvar(), Duration::from_micros(62_500));
-        assert_eq!(r.srtt(), Some(Duration::from_micros(104_688)));
+        assert_eq!(r.srtt(), Some(Duration::from_micros(104_687)));
     }
 
     // RFC 6298 §2.4: RTO is rounded up to the minimum.

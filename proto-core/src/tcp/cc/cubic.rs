@@ -119,9 +119,11 @@ impl Cubic {
         // alpha * acked * smss / cwnd; alpha_cubic = 9/17, then 1 once W_est >= cwnd_prior.
         let alpha_17ths: u64 = if e.w_est >= cwnd_prior { 17 } else { 9 };
         let den = cwnd.saturating_mul(17);
-        e.est_acc = e
-            .est_acc
-            .saturating_add(alpha_17ths.saturating_mul(smss64).saturating_mul(u64::from(acked)));
+        e.est_acc = e.est_acc.saturating_add(
+            alpha_17ths
+                .saturating_mul(smss64)
+                .saturating_mul(u64::from(acked)),
+        );
         e.w_est = e.w_est.saturating_add(e.est_acc / den);
         e.est_acc %= den;
 
@@ -192,10 +194,10 @@ fn round_ms(us: u64) -> u64 {
 #[inline]
 fn cube_bytes(d_ms: u64, smss: u32) -> u64 {
     // Fast path: d < 2^21 ms (35 min) so d^3 < 2^63, and the product with smss fits.
-    if d_ms < (1 << 21) {
-        if let Some(p) = (d_ms * d_ms * d_ms).checked_mul(u64::from(smss)) {
-            return p / CUBE_DIV;
-        }
+    if d_ms < (1 << 21)
+        && let Some(p) = (d_ms * d_ms * d_ms).checked_mul(u64::from(smss))
+    {
+        return p / CUBE_DIV;
     }
     // d is clamped to 2^31 ms (24 days): 2^93 * smss < 2^125 fits; far beyond any window.
     let d = u128::from(d_ms.min(1 << 31));
