@@ -194,8 +194,12 @@ impl CongestionControl {
 
         let mut acked = acked;
         if self.cwnd < self.ssthresh {
-            // RFC 5681 §3.1 slow start with RFC 3465 §2.2 byte counting, L = 2 SMSS per ACK.
-            let inc = acked.min(self.smss.saturating_mul(2));
+            // RFC 5681 §3.1 slow start with RFC 3465 §2.2 byte counting. Every acknowledged
+            // byte counts (no L limit, as Linux's `tcp_slow_start`): a receiver that ACKs a
+            // whole window at once (GRO, coalescing, a loss-free burst) would otherwise turn
+            // slow start into linear growth. cwnd still at most doubles per RTT, since an
+            // RTT acknowledges at most cwnd bytes.
+            let inc = acked;
             let room = self.ssthresh - self.cwnd;
             if inc <= room {
                 self.cwnd = self.cwnd.saturating_add(inc);
@@ -426,14 +430,15 @@ mod tests {
         assert_eq!(cc.cwnd(), 20 * MSS);
     }
 
-    // RFC 3465 §2.2: an ACK grows cwnd by at most L = 2*SMSS in slow start.
+    // RFC 3465 §2.2 byte counting without the L limit: a stretch ACK of a whole window
+    // grows cwnd by all of it (cwnd still at most doubles per RTT).
     #[test]
-    fn slow_start_growth_limited_to_two_smss_per_ack() {
+    fn slow_start_counts_every_byte_of_a_stretch_ack() {
         let mut cc = CongestionControl::new(Algorithm::NewReno, MSS);
         cc.on_ack(at_ms(1), 10 * MSS, ms(1), true);
-        assert_eq!(cc.cwnd(), 12 * MSS);
+        assert_eq!(cc.cwnd(), 20 * MSS);
         cc.on_ack(at_ms(2), 100, ms(1), true);
-        assert_eq!(cc.cwnd(), 12 * MSS + 100);
+        assert_eq!(cc.cwnd(), 20 * MSS + 100);
     }
 
     // RFC 5681 §3.1: slow start ends at ssthresh; the rest of the ACK is congestion avoidance.

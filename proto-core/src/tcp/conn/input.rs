@@ -588,7 +588,6 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             return;
         }
         let offset = seq - self.rcv_nxt;
-        let full_sized = seg.payload.len() as u32 >= self.eff_mss();
         let had_ooo = self.rx.has_ooo();
         match self.rx.write_at(offset, data) {
             Ok(advanced) if advanced > 0 => {
@@ -597,7 +596,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                     // RFC 5681 §4.2: ACK at once when a segment fills a gap.
                     self.ack_now = true;
                 } else {
-                    self.delay_ack(now, full_sized);
+                    self.delay_ack(now, advanced as u32);
                 }
             }
             // Out of order (RFC 5681 §4.2: an immediate duplicate ACK, with SACK blocks), or
@@ -607,11 +606,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     }
 
     /// RFC 9293 §3.8.6.3: delay the ACK, but ACK at least every second full-sized segment.
-    fn delay_ack(&mut self, now: Instant, full_sized: bool) {
-        if full_sized {
-            self.unacked_segments += 1;
-        }
-        if self.unacked_segments >= 2 || self.cfg.ack_delay == Duration::ZERO {
+    /// Counted in bytes (as Linux's `__tcp_ack_snd_check`: more than one MSS unacknowledged),
+    /// so segments a little under the MSS (a smaller path MTU) still count.
+    fn delay_ack(&mut self, now: Instant, bytes: u32) {
+        self.unacked_bytes = self.unacked_bytes.saturating_add(bytes);
+        if self.unacked_bytes > self.eff_mss() || self.cfg.ack_delay == Duration::ZERO {
             self.ack_now = true;
         } else {
             self.timers.set_if_idle(Timer::DelayedAck, now + self.cfg.ack_delay);

@@ -268,8 +268,9 @@ pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
 
     // ACK generation.
     pub(crate) ack_now: bool,
-    /// Full-sized segments received since our last ACK (RFC 9293 §3.8.6.3: ACK every second).
-    pub(crate) unacked_segments: u32,
+    /// In-order bytes received since our last ACK (RFC 9293 §3.8.6.3: ACK every second
+    /// full-sized segment).
+    pub(crate) unacked_bytes: u32,
     /// RFC 5961 §7 challenge-ACK budget: window start and count.
     pub(crate) challenge_window: Instant,
     pub(crate) challenge_count: u32,
@@ -361,7 +362,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             dupacks: 0,
             inflation: 0,
             ack_now: false,
-            unacked_segments: 0,
+            unacked_bytes: 0,
             challenge_window: now,
             challenge_count: 0,
             rst_due: None,

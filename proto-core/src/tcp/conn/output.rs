@@ -150,7 +150,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
 
     /// The next data, FIN, probe or pure ACK segment.
     fn emit_next(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        let room = buf.len().saturating_sub(self.header_room());
+        let room = buf.len().saturating_sub(self.header_len_now());
         let max_len = (self.eff_mss() as usize).min(room);
         if let Some(seg) = self.next_segment(now, max_len) {
             return self.emit_segment(now, seg, buf);
@@ -177,10 +177,18 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         None
     }
 
-    /// Room the header may take: 20 bytes plus options (at most 40).
+    /// The length of the header our next data segment carries: 20 bytes, timestamps, and
+    /// the SACK blocks we would report (RFC 2018 §3: as many as fit with the timestamps).
     #[inline]
-    fn header_room(&self) -> usize {
-        60
+    fn header_len_now(&self) -> usize {
+        let ts = if self.ts.is_some() { 12 } else { 0 };
+        let sack = if self.sack_ok && self.rx.has_ooo() {
+            let fit = (40 - ts - 4) / 8;
+            4 + 8 * self.rx.ooo_ranges().count().min(fit).min(MAX_SACK_BLOCKS)
+        } else {
+            0
+        };
+        20 + ts + sack
     }
 
     /// Chooses the next data/FIN segment (RFC 6675 §4 `NextSeg`, then new data).
@@ -352,7 +360,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// Bookkeeping after a segment left: sequence pointers, timers, ACK state.
     fn after_send(&mut self, now: Instant, seg: Segment) {
         self.ack_now = false;
-        self.unacked_segments = 0;
+        self.unacked_bytes = 0;
         self.timers.stop(Timer::DelayedAck);
         if seg.probe {
             return;
