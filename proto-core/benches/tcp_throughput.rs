@@ -34,9 +34,9 @@ pub mod ours;
 use std::fmt::Write as _;
 use std::time::Instant as WallInstant;
 
+use ours::OurEndpoint;
 use proto_core::sim::{Endpoint, LinkConfig, Sim, SimError};
 use proto_core::time::{Duration, Instant};
-use ours::OurEndpoint;
 use smol::SmolEndpoint;
 
 /// A stack plus the application of the benchmark: what the scenario runner needs of an
@@ -402,7 +402,10 @@ pub type StackRun = (
 
 /// The stacks to compare; the first is the reference of the ratio line.
 pub fn stacks() -> Vec<StackRun> {
-    vec![("smoltcp", run_one::<SmolEndpoint>), ("proto-core", run_one::<OurEndpoint>)]
+    vec![
+        ("smoltcp", run_one::<SmolEndpoint>),
+        ("proto-core", run_one::<OurEndpoint>),
+    ]
 }
 
 /// One table row: a scenario on one clock for one stack, both directions.

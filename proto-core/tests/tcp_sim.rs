@@ -44,7 +44,11 @@ fn exchange(link: LinkConfig, seed: u64, total: u64, limit: Instant) -> Result<I
     match r {
         Ok(at) => {
             if c.verified() != total || s.verified() != total {
-                return Err(format!("seed {seed}: verified {} / {}", c.verified(), s.verified()));
+                return Err(format!(
+                    "seed {seed}: verified {} / {}",
+                    c.verified(),
+                    s.verified()
+                ));
             }
             Ok(at)
         }
@@ -70,7 +74,10 @@ fn one_mib_each_way_perfect_link() {
 
 #[test]
 fn one_mib_each_way_lossy_link() {
-    let link = LinkConfig { delay: Duration::from_millis(5), ..LinkConfig::lossy(10_000) };
+    let link = LinkConfig {
+        delay: Duration::from_millis(5),
+        ..LinkConfig::lossy(10_000)
+    };
     let at = exchange(link, 2, MIB, Instant::from_secs(600)).unwrap();
     eprintln!("done at {at}");
 }
@@ -98,17 +105,41 @@ fn matrix(loss_ppm: u32, seeds: u64, limit: Instant) {
                 scope.spawn(move || {
                     (0..seeds)
                         .filter(|s| s % 2 == t)
-                        .map(|seed| exchange(faulty(loss_ppm), seed * 7919 + u64::from(loss_ppm), MIB, limit))
+                        .map(|seed| {
+                            exchange(
+                                faulty(loss_ppm),
+                                seed * 7919 + u64::from(loss_ppm),
+                                MIB,
+                                limit,
+                            )
+                        })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     let worst = results.iter().filter_map(|r| r.as_ref().ok()).max();
-    eprintln!("loss {loss_ppm} ppm: {} seeds, {} failed, slowest {worst:?}", results.len(), failures.len());
-    assert!(failures.is_empty(), "{} of {seeds} seeds failed:\n{}", failures.len(), failures.iter().take(5).map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    eprintln!(
+        "loss {loss_ppm} ppm: {} seeds, {} failed, slowest {worst:?}",
+        results.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {seeds} seeds failed:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(5)
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 #[test]
@@ -161,4 +192,22 @@ fn debug_stalls() {
         s.eof()
     });
     eprintln!("{r:?}");
+}
+
+#[test]
+#[ignore]
+fn debug_slow_reader() {
+    let cfg = config(1);
+    let client = OurEndpoint::client(&cfg, PORT);
+    let server = OurEndpoint::server(&cfg, PORT);
+    let mut sim = Sim::new(client, server, LinkConfig::default(), 1);
+    let total = 2 * MIB;
+    let r = sim.run_until(Instant::from_secs(60), |c, s, _| {
+        if c.state().is_synchronized() {
+            c.write_then_close(total);
+        }
+        s.read_verify_max(4096).unwrap();
+        s.eof()
+    });
+    eprintln!("{r:?}\nclient {:?}\nserver {:?}", sim.a.conn, sim.b.conn);
 }

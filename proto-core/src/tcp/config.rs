@@ -18,7 +18,11 @@ pub struct Keepalive {
 
 impl Default for Keepalive {
     fn default() -> Self {
-        Self { idle: Duration::from_secs(7200), interval: Duration::from_secs(75), count: 9 }
+        Self {
+            idle: Duration::from_secs(7200),
+            interval: Duration::from_secs(75),
+            count: 9,
+        }
     }
 }
 

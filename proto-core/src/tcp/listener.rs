@@ -10,10 +10,10 @@
 
 use core::net::SocketAddr;
 
+use crate::tcp::FourTuple;
 use crate::tcp::config::Config;
 use crate::tcp::conn::{SynOptions, window_shift};
 use crate::tcp::isn::{CookieOptions, IsnGenerator, SynCookies};
-use crate::tcp::FourTuple;
 use crate::time::Instant;
 use crate::wire::tcp::MAX_SACK_BLOCKS;
 use crate::wire::{IpAddrPair, TcpControl, TcpRepr, TcpSeqNumber};
@@ -64,9 +64,20 @@ pub type SynSlot = Option<HalfOpen>;
 #[derive(Debug, Clone, Copy)]
 enum Reply {
     /// A SYN-ACK whose ISN is a cookie.
-    CookieSynAck { tuple: FourTuple, iss: TcpSeqNumber, irs: TcpSeqNumber, opts: CookieOptions, tsval: Option<u32>, tsecr: u32 },
+    CookieSynAck {
+        tuple: FourTuple,
+        iss: TcpSeqNumber,
+        irs: TcpSeqNumber,
+        opts: CookieOptions,
+        tsval: Option<u32>,
+        tsecr: u32,
+    },
     /// A reset `<SEQ=seq><ACK=ack>` (RFC 9293 §3.10.7.2).
-    Rst { tuple: FourTuple, seq: TcpSeqNumber, ack: Option<TcpSeqNumber> },
+    Rst {
+        tuple: FourTuple,
+        seq: TcpSeqNumber,
+        ack: Option<TcpSeqNumber>,
+    },
 }
 
 /// Replies waiting to go out; more are dropped (the peer retransmits).
@@ -143,9 +154,18 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
     /// Processes a segment sent to the listening port by a peer with no connection yet.
     /// Returns the handshake when this segment completes one; if it also carries data or a
     /// FIN, hand it to the new connection's `handle_segment`.
-    pub fn handle_segment(&mut self, now: Instant, addrs: &IpAddrPair, seg: &TcpRepr<'_>) -> Option<Handshake> {
+    pub fn handle_segment(
+        &mut self,
+        now: Instant,
+        addrs: &IpAddrPair,
+        seg: &TcpRepr<'_>,
+    ) -> Option<Handshake> {
         let tuple = self.tuple_of(addrs, seg);
-        let slot = self.slots.as_ref().iter().position(|s| s.is_some_and(|h| h.tuple == tuple));
+        let slot = self
+            .slots
+            .as_ref()
+            .iter()
+            .position(|s| s.is_some_and(|h| h.tuple == tuple));
         match (seg.control, seg.ack_number) {
             // RFC 9293 §3.10.7.2: a reset in LISTEN is ignored; for a half-open entry it
             // ends the attempt (RFC 5961 §3.2: only with the exact sequence number).
@@ -172,7 +192,11 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
             IpAddrPair::V4 { src, dst } => (src.into(), dst.into()),
             IpAddrPair::V6 { src, dst } => (src.into(), dst.into()),
         };
-        let local_ip = if self.local.ip().is_unspecified() { dst } else { self.local.ip() };
+        let local_ip = if self.local.ip().is_unspecified() {
+            dst
+        } else {
+            self.local.ip()
+        };
         FourTuple {
             local: SocketAddr::new(local_ip, self.local.port()),
             remote: SocketAddr::new(src, seg.src_port),
@@ -223,7 +247,9 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
                     window_scale: peer.window_scale,
                     sack_permitted: peer.sack,
                 };
-                let (iss, opts, bits) = self.cookies.encode(&tuple, now, seg.seq_number, offered, peer.timestamps);
+                let (iss, opts, bits) =
+                    self.cookies
+                        .encode(&tuple, now, seg.seq_number, offered, peer.timestamps);
                 let clock = (now.millis() as u32).wrapping_add(self.isn.ts_offset(&tuple));
                 let tsval = bits.map(|b| SynCookies::tsval(clock, b));
                 self.stats.cookies_sent += 1;
@@ -250,7 +276,11 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
     ) -> Option<Handshake> {
         if seg.control == TcpControl::Syn {
             // A SYN-ACK to a listener: RFC 9293 §3.10.7.2 "any acknowledgment is bad".
-            self.push_reply(Reply::Rst { tuple, seq: ack, ack: None });
+            self.push_reply(Reply::Rst {
+                tuple,
+                seq: ack,
+                ack: None,
+            });
             return None;
         }
         let peer_tsval = seg.timestamp.map(|t| t.0);
@@ -271,7 +301,11 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
                     our_wscale: self.wscale.filter(|_| h.peer.window_scale.is_some()),
                 });
             }
-            self.push_reply(Reply::Rst { tuple, seq: ack, ack: None });
+            self.push_reply(Reply::Rst {
+                tuple,
+                seq: ack,
+                ack: None,
+            });
             return None;
         }
         let tsecr = seg.timestamp.map(|t| t.1);
@@ -298,7 +332,11 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
             }
             None => {
                 self.stats.cookies_rejected += 1;
-                self.push_reply(Reply::Rst { tuple, seq: ack, ack: None });
+                self.push_reply(Reply::Rst {
+                    tuple,
+                    seq: ack,
+                    ack: None,
+                });
                 None
             }
         }
@@ -322,7 +360,9 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
         let max_rto = self.cfg.rtt.max_rto;
         let max_retries = self.cfg.max_syn_retransmissions;
         for i in 0..self.slots.as_ref().len() {
-            let Some(h) = self.slots.as_ref()[i] else { continue };
+            let Some(h) = self.slots.as_ref()[i] else {
+                continue;
+            };
             if h.due > now {
                 continue;
             }
@@ -332,8 +372,14 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
                 continue;
             }
             // RFC 6298 §5.5 backoff for SYN-ACK retransmissions.
-            let backoff = initial_rto.saturating_mul(1u64 << h.retransmits.min(16)).min(max_rto);
-            let next = HalfOpen { due: now + backoff, retransmits: h.retransmits + 1, ..h };
+            let backoff = initial_rto
+                .saturating_mul(1u64 << h.retransmits.min(16))
+                .min(max_rto);
+            let next = HalfOpen {
+                due: now + backoff,
+                retransmits: h.retransmits + 1,
+                ..h
+            };
             self.slots.as_mut()[i] = Some(next);
             let opts = CookieOptions {
                 mss: self.cfg.mss,
@@ -355,9 +401,21 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
         None
     }
 
-    fn emit_reply(&self, _now: Instant, reply: Reply, buf: &mut [u8]) -> Option<(FourTuple, usize)> {
+    fn emit_reply(
+        &self,
+        _now: Instant,
+        reply: Reply,
+        buf: &mut [u8],
+    ) -> Option<(FourTuple, usize)> {
         let (tuple, repr) = match reply {
-            Reply::CookieSynAck { tuple, iss, irs, opts, tsval, tsecr } => (
+            Reply::CookieSynAck {
+                tuple,
+                iss,
+                irs,
+                opts,
+                tsval,
+                tsecr,
+            } => (
                 tuple,
                 TcpRepr {
                     src_port: tuple.local.port(),
@@ -421,6 +479,10 @@ pub fn reset_for(tuple: FourTuple, seg: &TcpRepr<'_>) -> Option<TcpRepr<'static>
     }
     Some(match seg.ack_number {
         Some(ack) => rst_repr(tuple, ack, None),
-        None => rst_repr(tuple, TcpSeqNumber(0), Some(seg.seq_number + seg.segment_len())),
+        None => rst_repr(
+            tuple,
+            TcpSeqNumber(0),
+            Some(seg.seq_number + seg.segment_len()),
+        ),
     })
 }

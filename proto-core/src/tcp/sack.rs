@@ -31,7 +31,11 @@ impl Default for Scoreboard {
 impl Scoreboard {
     /// An empty scoreboard.
     pub const fn new() -> Self {
-        Self { ranges: [(TcpSeqNumber(0), TcpSeqNumber(0)); MAX_RANGES], len: 0, sacked: 0 }
+        Self {
+            ranges: [(TcpSeqNumber(0), TcpSeqNumber(0)); MAX_RANGES],
+            len: 0,
+            sacked: 0,
+        }
     }
 
     /// Forgets everything (after an RTO that found the peer's reports stale, RFC 6675 §5.1).
@@ -134,7 +138,10 @@ impl Scoreboard {
     /// If `seq` is SACKed, the end of its range.
     #[inline]
     pub fn sacked_end(&self, seq: TcpSeqNumber) -> Option<TcpSeqNumber> {
-        self.ranges().iter().find(|r| r.0 <= seq && seq < r.1).map(|r| r.1)
+        self.ranges()
+            .iter()
+            .find(|r| r.0 <= seq && seq < r.1)
+            .map(|r| r.1)
     }
 
     /// The start of the first SACKed range above `seq`, if any.
@@ -208,7 +215,12 @@ mod tests {
         let una = seq(u32::MAX - 100_000);
         let max = una + 1_000_000;
         for i in 0..40u32 {
-            sb.add(una + (i as usize * 2000 + 1000), una + (i as usize * 2000 + 1500), una, max);
+            sb.add(
+                una + (i as usize * 2000 + 1000),
+                una + (i as usize * 2000 + 1500),
+                una,
+                max,
+            );
         }
         assert_eq!(sb.ranges().len(), MAX_RANGES);
         assert_eq!(sb.sacked_bytes(), 500 * MAX_RANGES as u32);

@@ -52,11 +52,20 @@ fn to_std(ip: smoltcp::wire::Ipv4Address) -> Ipv4Addr {
 pub fn config(seed: u64) -> Config {
     let mut secret = [0u8; 16];
     secret[..8].copy_from_slice(&seed.to_le_bytes());
-    Config { secret, ..Config::default() }
+    Config {
+        secret,
+        ..Config::default()
+    }
 }
 
 impl OurEndpoint {
-    fn new(conn: Connection<Vec<u8>>, ip: Ipv4Addr, peer_ip: Ipv4Addr, mac: [u8; 6], peer_mac: [u8; 6]) -> Self {
+    fn new(
+        conn: Connection<Vec<u8>>,
+        ip: Ipv4Addr,
+        peer_ip: Ipv4Addr,
+        mac: [u8; 6],
+        peer_mac: [u8; 6],
+    ) -> Self {
         Self {
             conn,
             mac: EthernetAddress(mac),
@@ -81,8 +90,20 @@ impl OurEndpoint {
     pub fn server(cfg: &Config, port: u16) -> Self {
         let ip = to_std(SERVER_IP);
         let local = SocketAddr::V4(SocketAddrV4::new(ip, port));
-        let conn = Connection::listen(cfg, local, Instant::ZERO, vec![0; BUFFER_SIZE], vec![0; BUFFER_SIZE]);
-        Self::new(conn, ip, to_std(CLIENT_IP), [0x02, 0, 0, 0, 0, 0x01], [0x02, 0, 0, 0, 0, 0x02])
+        let conn = Connection::listen(
+            cfg,
+            local,
+            Instant::ZERO,
+            vec![0; BUFFER_SIZE],
+            vec![0; BUFFER_SIZE],
+        );
+        Self::new(
+            conn,
+            ip,
+            to_std(CLIENT_IP),
+            [0x02, 0, 0, 0, 0, 0x01],
+            [0x02, 0, 0, 0, 0, 0x02],
+        )
     }
 
     /// A client at `CLIENT_IP:CLIENT_PORT` connecting to `SERVER_IP:port`.
@@ -93,8 +114,20 @@ impl OurEndpoint {
             local: SocketAddr::V4(SocketAddrV4::new(ip, CLIENT_PORT)),
             remote: SocketAddr::V4(SocketAddrV4::new(peer_ip, port)),
         };
-        let conn = Connection::connect(cfg, tuple, Instant::ZERO, vec![0; BUFFER_SIZE], vec![0; BUFFER_SIZE]);
-        Self::new(conn, ip, peer_ip, [0x02, 0, 0, 0, 0, 0x02], [0x02, 0, 0, 0, 0, 0x01])
+        let conn = Connection::connect(
+            cfg,
+            tuple,
+            Instant::ZERO,
+            vec![0; BUFFER_SIZE],
+            vec![0; BUFFER_SIZE],
+        );
+        Self::new(
+            conn,
+            ip,
+            peer_ip,
+            [0x02, 0, 0, 0, 0, 0x02],
+            [0x02, 0, 0, 0, 0, 0x01],
+        )
     }
 
     /// The connection's state.
@@ -202,12 +235,14 @@ impl OurEndpoint {
     }
 
     fn app_ready(&self) -> bool {
-        (self.reading && self.conn.recv_queue() > 0)
+        (self.reading && !self.fin_read && self.conn.may_recv())
             || (self.written < self.write_total && self.conn.send_capacity() > 0)
     }
 
     fn handle_arp(&mut self, arp: &ArpPacket<&[u8]>) {
-        let Ok(repr) = ArpRepr::parse(arp) else { return };
+        let Ok(repr) = ArpRepr::parse(arp) else {
+            return;
+        };
         if repr.operation == ArpOperation::Request && repr.target_protocol_addr == self.ip {
             self.arp_reply = Some(ArpRepr {
                 operation: ArpOperation::Reply,
@@ -239,12 +274,17 @@ impl Endpoint for OurEndpoint {
         if ip.dst_addr() != self.ip {
             return;
         }
-        let Some(Transport::Tcp(tcp)) = parsed.transport else { return };
+        let Some(Transport::Tcp(tcp)) = parsed.transport else {
+            return;
+        };
         let Ok(seg) = TcpRepr::parse(&tcp) else {
             self.dropped_bad += 1;
             return;
         };
-        let addrs = IpAddrPair::V4 { src: ip.src_addr(), dst: ip.dst_addr() };
+        let addrs = IpAddrPair::V4 {
+            src: ip.src_addr(),
+            dst: ip.dst_addr(),
+        };
         if self.conn.state() == State::Closed {
             let tuple = FourTuple {
                 local: SocketAddr::V4(SocketAddrV4::new(self.ip, seg.dst_port)),
@@ -268,8 +308,16 @@ impl Endpoint for OurEndpoint {
         }
         let len = match self.rst_reply.take() {
             Some((tuple, rst)) => {
-                let (SocketAddr::V4(l), SocketAddr::V4(r)) = (tuple.local, tuple.remote) else { return 0 };
-                rst.emit(&mut buf[HEADERS..], &IpAddrPair::V4 { src: *l.ip(), dst: *r.ip() })
+                let (SocketAddr::V4(l), SocketAddr::V4(r)) = (tuple.local, tuple.remote) else {
+                    return 0;
+                };
+                rst.emit(
+                    &mut buf[HEADERS..],
+                    &IpAddrPair::V4 {
+                        src: *l.ip(),
+                        dst: *r.ip(),
+                    },
+                )
             }
             None => match self.conn.poll_transmit(now, &mut buf[HEADERS..]) {
                 Some(len) => len,

@@ -37,7 +37,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                     IpAddrPair::V4 { src, dst } => (src.into(), dst.into()),
                     IpAddrPair::V6 { src, dst } => (src.into(), dst.into()),
                 };
-                let local_ip = if self.tuple.local.ip().is_unspecified() { dst } else { self.tuple.local.ip() };
+                let local_ip = if self.tuple.local.ip().is_unspecified() {
+                    dst
+                } else {
+                    self.tuple.local.ip()
+                };
                 self.tuple.local = SocketAddr::new(local_ip, self.tuple.local.port());
                 self.tuple.remote = SocketAddr::new(src, seg.src_port);
                 self.reinit_for_tuple(now);
@@ -45,8 +49,16 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 self.rcv_nxt = seg.seq_number + 1;
                 self.rcv_adv = self.rcv_nxt;
                 let tsval = seg.timestamp.map(|t| t.0);
-                self.apply_peer_syn_options(seg.max_seg_size, seg.window_scale, seg.sack_permitted, tsval);
-                self.syn_opts.window_scale = self.syn_opts.window_scale.filter(|_| seg.window_scale.is_some());
+                self.apply_peer_syn_options(
+                    seg.max_seg_size,
+                    seg.window_scale,
+                    seg.sack_permitted,
+                    tsval,
+                );
+                self.syn_opts.window_scale = self
+                    .syn_opts
+                    .window_scale
+                    .filter(|_| seg.window_scale.is_some());
                 self.syn_opts.sack &= seg.sack_permitted;
                 self.syn_opts.timestamps &= seg.timestamp.is_some();
                 // RFC 7323 §2.2: the window of a SYN is never scaled.
@@ -95,7 +107,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.rcv_nxt = seg.seq_number + 1;
         self.rcv_adv = self.rcv_nxt;
         let tsval = seg.timestamp.map(|t| t.0);
-        self.apply_peer_syn_options(seg.max_seg_size, seg.window_scale, seg.sack_permitted, tsval);
+        self.apply_peer_syn_options(
+            seg.max_seg_size,
+            seg.window_scale,
+            seg.sack_permitted,
+            tsval,
+        );
         self.snd_wnd = u32::from(seg.window_len);
         self.max_snd_wnd = self.snd_wnd;
         self.snd_wl1 = seg.seq_number;
@@ -143,7 +160,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.lost_end = ack;
         self.retransmits = 0;
         // RTT of the handshake (Karn: only if the SYN was not retransmitted).
-        if let Some((tsval_echo, _)) = seg.timestamp.map(|t| (t.1, t.0)).filter(|_| self.ts.is_some()) {
+        if let Some((tsval_echo, _)) = seg
+            .timestamp
+            .map(|t| (t.1, t.0))
+            .filter(|_| self.ts.is_some())
+        {
             self.sample_ts_rtt(now, tsval_echo);
         } else if let Some((_, sent)) = self.rtt_probe.take() {
             self.rtt.sample(now - sent);
@@ -210,7 +231,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         }
         // Fourth, the SYN bit (RFC 5961 §4.2): any SYN here gets a challenge ACK.
         if seg.control == TcpControl::Syn {
-            if self.state == State::SynReceived && seg.seq_number + 1 == self.rcv_nxt && seg.ack_number.is_none() {
+            if self.state == State::SynReceived
+                && seg.seq_number + 1 == self.rcv_nxt
+                && seg.ack_number.is_none()
+            {
                 // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost, send it again.
                 self.syn_due = true;
             } else {
@@ -223,7 +247,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         if self.state == State::SynReceived {
             if self.snd_una < ack && ack <= self.snd_max {
                 self.ack_our_syn(now, ack, seg);
-                self.state = if self.fin_queued { State::FinWait1 } else { State::Established };
+                self.state = if self.fin_queued {
+                    State::FinWait1
+                } else {
+                    State::Established
+                };
                 self.snd_wnd = u32::from(seg.window_len) << self.snd_wscale;
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq_number;
@@ -276,7 +304,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let last_ack_sent = self.rcv_nxt;
         if let (Some(ts), Some((tsval, _))) = (self.ts.as_mut(), seg.timestamp) {
             if (tsval.wrapping_sub(ts.recent) as i32) >= 0 && seg.seq_number <= last_ack_sent {
-                *ts = Timestamps { recent: tsval, recent_at: now, ..*ts };
+                *ts = Timestamps {
+                    recent: tsval,
+                    recent_at: now,
+                    ..*ts
+                };
             }
         }
     }
@@ -332,7 +364,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         // Update the send window (RFC 9293 §3.10.7.4: SND.WL1 < SEG.SEQ, or equal with
         // SND.WL2 =< SEG.ACK).
         if ack >= self.snd_una
-            && (self.snd_wl1 < seg.seq_number || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack))
+            && (self.snd_wl1 < seg.seq_number
+                || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack))
         {
             self.snd_wnd = u32::from(seg.window_len) << self.snd_wscale;
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
@@ -343,7 +376,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 self.probes = 0;
             }
         }
-        let newly_sacked = if self.sack_ok { self.read_sack_blocks(seg) } else { 0 };
+        let newly_sacked = if self.sack_ok {
+            self.read_sack_blocks(seg)
+        } else {
+            0
+        };
         if ack > self.snd_una {
             self.on_new_ack(now, ack, seg);
         } else if ack == self.snd_una && self.snd_max > self.snd_una {
@@ -360,8 +397,38 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 self.on_dupack(now);
             }
         }
+        self.detect_late_losses(now);
         self.after_ack_state_changes(now);
         true
+    }
+
+    /// Losses RFC 6675 alone would leave to the retransmission timer, found as RFC 8985 does,
+    /// kept to what two marks can tell: a tail loss probe SACKed above holes means the holes
+    /// were lost (§7.4); data sent after a retransmission SACKed while the retransmission is
+    /// not acknowledged means the retransmission was lost too (§6.2).
+    fn detect_late_losses(&mut self, now: Instant) {
+        if let Some(end) = self.tlp_end {
+            if self.snd_una >= end {
+                self.tlp_end = None;
+            } else if self.scoreboard.high_sacked().is_some_and(|h| h >= end) {
+                self.tlp_end = None;
+                if let Some(&(start, _)) = self.scoreboard.ranges().last() {
+                    self.lost_end = self.lost_end.max(start);
+                }
+                if self.recovery.is_none() {
+                    self.enter_recovery(now);
+                }
+            }
+        }
+        if let (Some((seq, mark)), Some(_)) = (self.rxt_mark, self.recovery) {
+            let beyond = mark + (DUP_THRESH * self.eff_mss()) as usize;
+            if self.snd_una > seq {
+                self.rxt_mark = None;
+            } else if self.scoreboard.high_sacked().is_some_and(|h| h >= beyond) {
+                self.rxt_mark = None;
+                self.high_rxt = self.snd_una;
+            }
+        }
     }
 
     /// Records the peer's SACK blocks; returns the newly SACKed bytes.
@@ -369,7 +436,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let una = seg.ack_number.unwrap_or(self.snd_una).max(self.snd_una);
         let mut newly = 0;
         for &(start, end) in seg.sack_ranges.iter().flatten() {
-            newly += self.scoreboard.add(TcpSeqNumber(start), TcpSeqNumber(end), una, self.snd_max);
+            newly += self
+                .scoreboard
+                .add(TcpSeqNumber(start), TcpSeqNumber(end), una, self.snd_max);
         }
         newly
     }
@@ -422,6 +491,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 self.recovery = None;
                 self.inflation = 0;
                 self.dupacks = 0;
+                self.rxt_mark = None;
                 self.cc.on_recovery_exit(now);
             }
             Some(_) => {
@@ -440,7 +510,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             None => {
                 self.dupacks = 0;
                 let srtt = self.rtt.srtt().unwrap_or(Duration::ZERO);
-                let cwnd_limited = flight_before.saturating_add(2 * self.eff_mss()) >= self.cc.cwnd();
+                let cwnd_limited =
+                    flight_before.saturating_add(2 * self.eff_mss()) >= self.cc.cwnd();
                 self.cc.on_ack(now, acked, srtt, cwnd_limited);
                 if self.sack_ok {
                     self.update_lost_end();
@@ -458,6 +529,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             self.restart_rto(now);
             self.arm_user_timeout(now, true);
         }
+        self.arm_tlp(now);
     }
 
     pub(crate) fn arm_user_timeout(&mut self, now: Instant, progress: bool) {
@@ -525,13 +597,18 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// Enters fast recovery (RFC 6675 §5 steps 4.1-4.3; RFC 6582 §3.2 step 2).
     fn enter_recovery(&mut self, now: Instant) {
         let flight = self.pipe();
-        self.recovery = Some(Recovery { recover: self.snd_max });
-        self.cc.on_congestion_event(now, flight.max((self.snd_max - self.snd_una) as u32 / 2));
+        self.recovery = Some(Recovery {
+            recover: self.snd_max,
+        });
+        self.cc
+            .on_congestion_event(now, flight.max((self.snd_max - self.snd_una) as u32 / 2));
         self.high_rxt = self.snd_una;
         if self.lost_end <= self.snd_una {
             self.lost_end = self.snd_una + self.eff_mss() as usize;
         }
         self.fast_rtx_due = true;
+        self.rxt_mark = None;
+        self.timers.stop(Timer::LossProbe);
         if !self.sack_ok {
             self.inflation = DUP_THRESH * self.eff_mss();
         }
@@ -547,7 +624,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         if self.recovery.is_none() || self.lost_end <= self.high_rxt {
             return outstanding;
         }
-        let lost_pending = self.scoreboard.unsacked_between(self.high_rxt.max(self.snd_una), self.lost_end.min(self.snd_nxt));
+        let lost_pending = self.scoreboard.unsacked_between(
+            self.high_rxt.max(self.snd_una),
+            self.lost_end.min(self.snd_nxt),
+        );
         outstanding.saturating_sub(lost_pending)
     }
 
@@ -572,7 +652,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
 
     /// RFC 9293 §3.10.7.4 "seventh, process the segment text".
     fn process_data(&mut self, now: Instant, seg: &TcpRepr<'_>) {
-        if !matches!(self.state, State::Established | State::FinWait1 | State::FinWait2) {
+        if !matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        ) {
             return; // After the peer's FIN, data is ignored.
         }
         let mut data = seg.payload;
@@ -613,7 +696,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         if self.unacked_bytes > self.eff_mss() || self.cfg.ack_delay == Duration::ZERO {
             self.ack_now = true;
         } else {
-            self.timers.set_if_idle(Timer::DelayedAck, now + self.cfg.ack_delay);
+            self.timers
+                .set_if_idle(Timer::DelayedAck, now + self.cfg.ack_delay);
         }
     }
 

@@ -69,7 +69,10 @@ impl State {
     /// True in the states where both ends have exchanged SYNs (RFC 9293 §3.5.2 "synchronized").
     #[inline]
     pub const fn is_synchronized(self) -> bool {
-        !matches!(self, Self::Closed | Self::Listen | Self::SynSent | Self::SynReceived)
+        !matches!(
+            self,
+            Self::Closed | Self::Listen | Self::SynSent | Self::SynReceived
+        )
     }
 }
 
@@ -263,6 +266,14 @@ pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
     /// step 4.3, RFC 6582 §3.2 step 2).
     pub(crate) fast_rtx_due: bool,
     pub(crate) dupacks: u32,
+    /// The first hole retransmitted in this round of recovery and `snd_max` when it was: if
+    /// data sent after it is SACKed while it is not acknowledged, the retransmission was lost
+    /// too (the idea of RFC 8985 RACK, kept to the one mark that matters).
+    pub(crate) rxt_mark: Option<(TcpSeqNumber, TcpSeqNumber)>,
+    /// A tail loss probe (RFC 8985 §7) is due to be sent.
+    pub(crate) tlp_due: bool,
+    /// The end of the tail loss probe in flight, until an ACK reports on it.
+    pub(crate) tlp_end: Option<TcpSeqNumber>,
     /// NewReno window inflation (RFC 6582 §3.2 steps 2-4), added to cwnd during recovery.
     pub(crate) inflation: u32,
 
@@ -306,7 +317,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let tx = SendBuffer::new(tx);
         let isn = IsnGenerator::new(cfg.secret);
         let iss = isn.isn(&tuple, now);
-        let rcv_wscale = if cfg.window_scaling { window_shift(rx.capacity()) } else { 0 };
+        let rcv_wscale = if cfg.window_scaling {
+            window_shift(rx.capacity())
+        } else {
+            0
+        };
         let syn_opts = SynOptions {
             window_scale: cfg.window_scaling.then_some(rcv_wscale),
             sack: cfg.sack,
@@ -341,7 +356,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             rx,
             peer_fin: None,
             fin_received: false,
-            ts: cfg.timestamps.then_some(Timestamps { recent: 0, recent_at: now, offset: ts_offset }),
+            ts: cfg.timestamps.then_some(Timestamps {
+                recent: 0,
+                recent_at: now,
+                offset: ts_offset,
+            }),
             sack_ok: false,
             syn_opts,
             timers: Timers::default(),
@@ -360,6 +379,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             lost_end: iss,
             fast_rtx_due: false,
             dupacks: 0,
+            rxt_mark: None,
+            tlp_due: false,
+            tlp_end: None,
             inflation: 0,
             ack_now: false,
             unacked_bytes: 0,
@@ -382,7 +404,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// SYN from anyone. The local address may be unspecified; it is then taken from the SYN.
     /// For a backlog of many half-open connections use a [`Listener`](crate::tcp::Listener).
     pub fn listen(cfg: &Config, local: SocketAddr, now: Instant, rx: S, tx: S) -> Self {
-        let tuple = FourTuple { local, remote: local };
+        let tuple = FourTuple {
+            local,
+            remote: local,
+        };
         Self::new(cfg, tuple, State::Listen, now, rx, tx)
     }
 
@@ -408,7 +433,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             timestamps: hs.peer.timestamps,
         };
         conn.rcv_wscale = hs.our_wscale.unwrap_or(0);
-        conn.apply_peer_syn_options(hs.peer_mss, hs.peer.window_scale, hs.peer.sack, hs.peer_tsval);
+        conn.apply_peer_syn_options(
+            hs.peer_mss,
+            hs.peer.window_scale,
+            hs.peer.sack,
+            hs.peer_tsval,
+        );
         conn.snd_wnd = u32::from(hs.window) << conn.snd_wscale;
         conn.max_snd_wnd = conn.snd_wnd;
         conn.snd_wl1 = hs.ack_seq;
@@ -426,12 +456,18 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         tsval: Option<u32>,
     ) {
         // RFC 9293 §3.7.1: without the option, assume 536 (IPv4) / 1220 (IPv6).
-        let default_mss = if matches!(self.tuple.remote, SocketAddr::V6(_)) { 1220 } else { 536 };
+        let default_mss = if matches!(self.tuple.remote, SocketAddr::V6(_)) {
+            1220
+        } else {
+            536
+        };
         let peer_mss = u32::from(mss.unwrap_or(default_mss));
         // Segments never exceed the peer's MSS nor our own (our side of the path).
         self.smss = peer_mss.min(u32::from(self.cfg.mss)).max(64);
         match (self.syn_opts.window_scale, window_scale) {
-            (Some(_), Some(shift)) => self.snd_wscale = shift.min(crate::wire::tcp::MAX_WINDOW_SCALE),
+            (Some(_), Some(shift)) => {
+                self.snd_wscale = shift.min(crate::wire::tcp::MAX_WINDOW_SCALE)
+            }
             _ => {
                 self.snd_wscale = 0;
                 self.rcv_wscale = 0;
@@ -669,7 +705,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// SYN before the SYN is acknowledged.
     #[inline]
     pub(crate) fn data_start(&self) -> TcpSeqNumber {
-        if self.syn_acked { self.snd_una } else { self.iss + 1 }
+        if self.syn_acked {
+            self.snd_una
+        } else {
+            self.iss + 1
+        }
     }
 
     /// Our timestamp clock: milliseconds plus the connection's offset (RFC 7323 §5.4).
@@ -702,7 +742,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> fmt::Debug for Connection<S> {
             .field("recv_queue", &self.rx.len())
             .field("retransmits", &self.retransmits)
             .field("recovery", &self.recovery)
-            .field("fin", &(self.fin_queued, self.fin_sent, self.fin_acked, self.fin_received))
+            .field(
+                "fin",
+                &(
+                    self.fin_queued,
+                    self.fin_sent,
+                    self.fin_acked,
+                    self.fin_received,
+                ),
+            )
             .field("timers", &self.timers)
             .finish_non_exhaustive()
     }

@@ -45,13 +45,23 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     fn handle_timers(&mut self, now: Instant) {
         // Bounded: each timer is taken (stopped) as it is handled, six at most.
         for _ in 0..8 {
-            let Some(timer) = self.timers.take_expired(now) else { return };
+            let Some(timer) = self.timers.take_expired(now) else {
+                return;
+            };
             match timer {
                 Timer::Retransmit => self.on_rto(now),
                 Timer::DelayedAck => self.ack_now = true,
                 Timer::Persist => self.on_persist(now),
                 Timer::Keepalive => self.on_keepalive(now),
                 Timer::TimeWait => self.enter_closed(),
+                Timer::LossProbe => {
+                    if self.recovery.is_none()
+                        && self.snd_una != self.snd_max
+                        && self.state.is_synchronized()
+                    {
+                        self.tlp_due = true;
+                    }
+                }
                 Timer::UserTimeout => {
                     if self.snd_una != self.snd_max {
                         self.fail(ConnectionError::TimedOut);
@@ -68,7 +78,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             _ => self.cfg.max_retransmissions,
         };
         let syn_state = matches!(self.state, State::SynSent | State::SynReceived);
-        if !syn_state && (self.snd_una == self.snd_max || !self.state.is_synchronized() || self.state == State::TimeWait) {
+        if !syn_state
+            && (self.snd_una == self.snd_max
+                || !self.state.is_synchronized()
+                || self.state == State::TimeWait)
+        {
             return; // Nothing outstanding.
         }
         if self.retransmits >= limit {
@@ -98,6 +112,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.inflation = 0;
         self.dupacks = 0;
         self.fast_rtx_due = false;
+        self.rxt_mark = None;
+        self.tlp_due = false;
+        self.tlp_end = None;
+        self.timers.stop(Timer::LossProbe);
         if self.retransmits > 1 {
             // Repeated timeouts: the peer may have reneged on its SACKs (RFC 2018 §8).
             self.scoreboard.clear();
@@ -121,7 +139,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.probes += 1;
         self.probe_due = true;
         let backoff = self.rtt.rto().saturating_mul(1 << self.probes.min(10));
-        self.timers.set(Timer::Persist, now + backoff.min(self.cfg.rtt.max_rto));
+        self.timers
+            .set(Timer::Persist, now + backoff.min(self.cfg.rtt.max_rto));
     }
 
     /// RFC 1122 §4.2.3.6.
@@ -152,6 +171,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     fn emit_next(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         let room = buf.len().saturating_sub(self.header_len_now());
         let max_len = (self.eff_mss() as usize).min(room);
+        if self.tlp_due {
+            self.tlp_due = false;
+            if let Some(seg) = self.tlp_segment(max_len) {
+                self.tlp_end = Some(seg.seq + seg.len + seg.control.len());
+                let sent = self.emit_segment(now, seg, buf);
+                self.restart_rto(now);
+                return sent;
+            }
+        }
         if let Some(seg) = self.next_segment(now, max_len) {
             return self.emit_segment(now, seg, buf);
         }
@@ -164,14 +192,29 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             let rwnd_room = (self.snd_una + self.snd_wnd as usize) - self.snd_nxt;
             let len = rwnd_room.min(data_end - self.snd_nxt).min(max_len);
             let seg = if len > 0 && self.snd_nxt == self.snd_max {
-                Segment { seq: self.snd_nxt, len, control: TcpControl::None, probe: false }
+                Segment {
+                    seq: self.snd_nxt,
+                    len,
+                    control: TcpControl::None,
+                    probe: false,
+                }
             } else {
-                Segment { seq: self.snd_una - 1, len: 0, control: TcpControl::None, probe: true }
+                Segment {
+                    seq: self.snd_una - 1,
+                    len: 0,
+                    control: TcpControl::None,
+                    probe: true,
+                }
             };
             return self.emit_segment(now, seg, buf);
         }
         if self.ack_now {
-            let seg = Segment { seq: self.snd_max, len: 0, control: TcpControl::None, probe: false };
+            let seg = Segment {
+                seq: self.snd_max,
+                len: 0,
+                control: TcpControl::None,
+                probe: false,
+            };
             return self.emit_segment(now, seg, buf);
         }
         None
@@ -200,7 +243,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let window = self.cc.cwnd().saturating_add(self.inflation);
         let pipe = self.pipe();
         // (1) Retransmit a hole deemed lost (RFC 6675 §4 NextSeg rule 1; RFC 6582 step 2/3).
-        if self.recovery.is_some() && (self.fast_rtx_due || pipe.saturating_add(self.eff_mss()) <= window) {
+        if self.recovery.is_some()
+            && (self.fast_rtx_due || pipe.saturating_add(self.eff_mss()) <= window)
+        {
             if let Some(seg) = self.next_hole(max_len, data_end) {
                 self.fast_rtx_due = false;
                 return Some(seg);
@@ -227,7 +272,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             return None;
         }
         // RFC 3042 limited transmit: one more SMSS per duplicate ACK (at most two).
-        let allowance = if self.recovery.is_none() && self.dupacks > 0 && self.dupacks < DUP_THRESH {
+        let allowance = if self.recovery.is_none() && self.dupacks > 0 && self.dupacks < DUP_THRESH
+        {
             self.dupacks * self.eff_mss()
         } else {
             0
@@ -264,8 +310,77 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 return None;
             }
         }
-        let control = if fin_fits { TcpControl::Fin } else { TcpControl::None };
-        Some(Segment { seq, len, control, probe: false })
+        let control = if fin_fits {
+            TcpControl::Fin
+        } else {
+            TcpControl::None
+        };
+        Some(Segment {
+            seq,
+            len,
+            control,
+            probe: false,
+        })
+    }
+
+    /// RFC 8985 §7.3: the probe is one new segment if the windows allow, else the last
+    /// segment sent again.
+    fn tlp_segment(&self, max_len: usize) -> Option<Segment> {
+        let data_end = self.data_start() + self.tx.len();
+        let rwnd_room = (self.snd_una + self.snd_wnd as usize) - self.snd_nxt;
+        if self.snd_nxt == self.snd_max && data_end > self.snd_nxt && rwnd_room > 0 {
+            let len = (data_end - self.snd_nxt).min(max_len).min(rwnd_room);
+            return Some(Segment {
+                seq: self.snd_nxt,
+                len,
+                control: TcpControl::None,
+                probe: false,
+            });
+        }
+        let fin = self.fin_sent && !self.fin_acked;
+        let sent_end = if fin { self.snd_max - 1 } else { self.snd_max };
+        let start = (sent_end - max_len)
+            .max(self.data_start())
+            .max(self.snd_una);
+        let len = sent_end - start;
+        if len == 0 && !fin {
+            return None;
+        }
+        let control = if fin {
+            TcpControl::Fin
+        } else {
+            TcpControl::None
+        };
+        Some(Segment {
+            seq: start,
+            len,
+            control,
+            probe: false,
+        })
+    }
+
+    /// RFC 8985 §7.2: after sending new data or on an ACK, outside recovery, with data in
+    /// flight, schedule a probe timeout of 2 SRTT (plus the peer's delayed-ACK allowance when
+    /// one segment is in flight), at least 10 ms, if it comes before the RTO.
+    pub(crate) fn arm_tlp(&mut self, now: Instant) {
+        let Some(srtt) = self.rtt.srtt() else { return };
+        if !self.sack_ok
+            || self.recovery.is_some()
+            || self.snd_una == self.snd_max
+            || self.tlp_end.is_some()
+        {
+            self.timers.stop(Timer::LossProbe);
+            return;
+        }
+        let mut pto = (srtt * 2).max(crate::time::Duration::from_millis(10));
+        if ((self.snd_max - self.snd_una) as u32) <= self.eff_mss() {
+            pto += self.cfg.ack_delay;
+        }
+        let at = now + pto;
+        match self.timers.get(Timer::Retransmit) {
+            Some(rto_at) if rto_at <= at => self.timers.stop(Timer::LossProbe),
+            _ => self.timers.set(Timer::LossProbe, at),
+        }
     }
 
     /// RFC 6675 §4 NextSeg rule 1: the first un-SACKed byte at or above `HighRxt` and below
@@ -287,19 +402,34 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             end = end.min(next);
         }
         let len = (end - seq).min(data_end - seq);
-        let fin = self.fin_seq().is_some_and(|f| self.fin_sent && seq + len == f && f < self.snd_max);
+        let fin = self
+            .fin_seq()
+            .is_some_and(|f| self.fin_sent && seq + len == f && f < self.snd_max);
         if len == 0 && !fin {
             return None;
         }
         self.high_rxt = seq + len + usize::from(fin);
-        Some(Segment { seq, len, control: if fin { TcpControl::Fin } else { TcpControl::None }, probe: false })
+        if self.rxt_mark.is_none() {
+            self.rxt_mark = Some((seq, self.snd_max));
+        }
+        Some(Segment {
+            seq,
+            len,
+            control: if fin {
+                TcpControl::Fin
+            } else {
+                TcpControl::None
+            },
+            probe: false,
+        })
     }
 
     /// RFC 9293 §3.8.6.1: with data waiting, nothing in flight (so no ACK will come) and a
     /// window too small to send into, start the persist timer.
     fn arm_persist_if_needed(&mut self, now: Instant) {
         if self.snd_una == self.snd_max && self.has_unsent() {
-            self.timers.set_if_idle(Timer::Persist, now + self.rtt.rto());
+            self.timers
+                .set_if_idle(Timer::Persist, now + self.rtt.rto());
         }
     }
 
@@ -309,7 +439,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let free = self.rx.window() as u32;
         let right = self.rcv_nxt + free as usize;
         let threshold = (self.rx.capacity() as u32 / 2).min(self.eff_mss());
-        if right > self.rcv_adv && ((right - self.rcv_adv) as u32 >= threshold || self.rcv_adv <= self.rcv_nxt) {
+        if right > self.rcv_adv
+            && ((right - self.rcv_adv) as u32 >= threshold || self.rcv_adv <= self.rcv_nxt)
+        {
             let wnd = (free >> self.rcv_wscale).min(65_535);
             self.rcv_adv = self.rcv_nxt + ((wnd as usize) << self.rcv_wscale);
         }
@@ -394,8 +526,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             }
         }
         // RFC 6298 §5.1: start the timer if it is not running.
-        self.timers.set_if_idle(Timer::Retransmit, now + self.rtt.rto());
+        self.timers
+            .set_if_idle(Timer::Retransmit, now + self.rtt.rto());
         self.arm_user_timeout(now, false);
+        if is_new {
+            self.arm_tlp(now);
+        }
     }
 
     /// SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) with our options (RFC 9293 §3.7.1,
@@ -441,7 +577,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     }
 
     /// A reset `<SEQ=seq><CTL=RST>` (with ACK when `ack` is given).
-    fn emit_rst(&mut self, seq: TcpSeqNumber, ack: Option<TcpSeqNumber>, buf: &mut [u8]) -> Option<usize> {
+    fn emit_rst(
+        &mut self,
+        seq: TcpSeqNumber,
+        ack: Option<TcpSeqNumber>,
+        buf: &mut [u8],
+    ) -> Option<usize> {
         let addrs = self.addrs()?;
         let repr = TcpRepr {
             src_port: self.tuple.local.port(),

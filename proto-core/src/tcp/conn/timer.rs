@@ -17,9 +17,11 @@ pub(crate) enum Timer {
     TimeWait = 4,
     /// RFC 9293 §3.8.3 / RFC 5482 user timeout.
     UserTimeout = 5,
+    /// RFC 8985 §7 tail loss probe.
+    LossProbe = 6,
 }
 
-const COUNT: usize = 6;
+const COUNT: usize = 7;
 const ALL: [Timer; COUNT] = [
     Timer::Retransmit,
     Timer::DelayedAck,
@@ -27,6 +29,7 @@ const ALL: [Timer; COUNT] = [
     Timer::Keepalive,
     Timer::TimeWait,
     Timer::UserTimeout,
+    Timer::LossProbe,
 ];
 
 /// Deadlines indexed by [`Timer`].
@@ -51,6 +54,11 @@ impl Timers {
     }
 
     #[inline]
+    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
+        self.deadline[timer as usize]
+    }
+
+    #[inline]
     pub(crate) fn stop(&mut self, timer: Timer) {
         self.deadline[timer as usize] = None;
     }
@@ -68,7 +76,9 @@ impl Timers {
     /// One timer whose deadline is at or before `now`, stopped as it is returned.
     #[inline]
     pub(crate) fn take_expired(&mut self, now: Instant) -> Option<Timer> {
-        let timer = ALL.into_iter().find(|&t| self.deadline[t as usize].is_some_and(|at| at <= now))?;
+        let timer = ALL
+            .into_iter()
+            .find(|&t| self.deadline[t as usize].is_some_and(|at| at <= now))?;
         self.stop(timer);
         Some(timer)
     }
