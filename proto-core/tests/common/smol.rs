@@ -29,49 +29,75 @@ pub const BUFFER_SIZE: usize = 256 * 1024;
 /// Largest Ethernet frame: a 1,500-byte IP MTU plus the 14-byte header.
 pub const FRAME_MTU: usize = 1514;
 
-/// The pattern byte at stream offset `offset`: `offset * 7 + offset / 251` (mod 256), so that
-/// a shifted, dropped or duplicated run of bytes shows.
+/// The pattern repeats with this period: a prime, so a run of bytes shifted, dropped or
+/// duplicated by anything but a multiple of it shows.
+const PATTERN_PERIOD: usize = 65_521;
+
+/// One period of the pattern: byte `x` is `x * 7 + x / 251` (mod 256). The fill and check
+/// copy and compare against it (memcpy / memcmp speed), so that the benchmark measures the
+/// stacks and not the test pattern.
+fn pattern_table() -> &'static [u8] {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..PATTERN_PERIOD as u64)
+            .map(|x| (x.wrapping_mul(7).wrapping_add(x / 251)) as u8)
+            .collect()
+    })
+}
+
+/// The pattern byte at stream offset `offset`.
 #[inline]
 pub fn pattern_byte(offset: u64) -> u8 {
-    (offset.wrapping_mul(7).wrapping_add(offset / 251)) as u8
+    pattern_table()[(offset % PATTERN_PERIOD as u64) as usize]
+}
+
+/// Calls `f(buf_range, table_slice)` over `len` bytes from stream offset `offset`, one
+/// piece per period boundary.
+fn pattern_pieces(
+    offset: u64,
+    len: usize,
+    mut f: impl FnMut(core::ops::Range<usize>, &[u8]) -> bool,
+) {
+    let table = pattern_table();
+    let mut at = (offset % PATTERN_PERIOD as u64) as usize;
+    let mut done = 0;
+    while done < len {
+        let n = (PATTERN_PERIOD - at).min(len - done);
+        if !f(done..done + n, &table[at..at + n]) {
+            return;
+        }
+        done += n;
+        at = 0;
+    }
 }
 
 /// Fills `buf` with the pattern from stream offset `offset`.
 pub fn pattern_fill(offset: u64, buf: &mut [u8]) {
-    let (mut q, mut r) = (offset / 251, offset % 251);
-    let mut x = offset.wrapping_mul(7);
-    for b in buf {
-        *b = x.wrapping_add(q) as u8;
-        x = x.wrapping_add(7);
-        r += 1;
-        if r == 251 {
-            r = 0;
-            q += 1;
-        }
-    }
+    pattern_pieces(offset, buf.len(), |range, want| {
+        buf[range].copy_from_slice(want);
+        true
+    });
 }
 
 /// Checks `buf` against the pattern from stream offset `offset`; the first wrong byte's
 /// offset, what it was and what it should be, on a mismatch.
 pub fn pattern_check(offset: u64, buf: &[u8]) -> Result<(), String> {
-    let (mut q, mut r) = (offset / 251, offset % 251);
-    let mut x = offset.wrapping_mul(7);
-    for (i, &b) in buf.iter().enumerate() {
-        let want = x.wrapping_add(q) as u8;
-        if b != want {
-            return Err(format!(
-                "byte {}: got {b:#04x}, expected {want:#04x}",
-                offset + i as u64
-            ));
+    let mut result = Ok(());
+    pattern_pieces(offset, buf.len(), |range, want| {
+        let got = &buf[range.clone()];
+        if got == want {
+            return true;
         }
-        x = x.wrapping_add(7);
-        r += 1;
-        if r == 251 {
-            r = 0;
-            q += 1;
-        }
-    }
-    Ok(())
+        let i = got.iter().zip(want).position(|(a, b)| a != b).unwrap_or(0);
+        result = Err(format!(
+            "byte {}: got {:#04x}, expected {:#04x}",
+            offset + (range.start + i) as u64,
+            got[i],
+            want[i]
+        ));
+        false
+    });
+    result
 }
 
 /// Our microseconds to smoltcp's.

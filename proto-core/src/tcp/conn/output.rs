@@ -3,10 +3,11 @@
 
 use super::timer::Timer;
 use super::{Connection, ConnectionError, State};
+use crate::checksum;
 use crate::tcp::sack::DUP_THRESH;
 use crate::time::Instant;
 use crate::wire::tcp::{MAX_SACK_BLOCKS, TcpPacket};
-use crate::wire::{TcpControl, TcpRepr, TcpSeqNumber};
+use crate::wire::{IpProtocol, TcpControl, TcpRepr, TcpSeqNumber};
 
 /// What one segment carries, before it is written.
 #[derive(Debug, Clone, Copy)]
@@ -480,11 +481,23 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             return None;
         }
         repr.emit_header(buf);
-        if seg.len > 0 {
-            let offset = seg.seq - self.data_start();
-            self.tx.copy_out(offset, &mut buf[header_len..total]);
+        // The payload is copied out of the send buffer and summed in the same pass (it may
+        // sit in two pieces of the ring; a piece at an odd offset sums byte-swapped, RFC 1071
+        // §2(B)).
+        let (first, second) = self.tx.peek(seg.seq - self.data_start(), seg.len);
+        let mid = header_len + first.len();
+        let sum_first = checksum::copy_and_sum(&mut buf[header_len..mid], first);
+        let mut sum_second = checksum::copy_and_sum(&mut buf[mid..total], second);
+        if first.len() % 2 == 1 {
+            sum_second = sum_second.swap_bytes();
         }
-        TcpPacket::new_unchecked(&mut buf[..total]).fill_checksum(&addrs);
+        let c = !checksum::combine(&[
+            addrs.pseudo_header_sum(IpProtocol::Tcp, total),
+            checksum::sum(&buf[..header_len]),
+            sum_first,
+            sum_second,
+        ]);
+        TcpPacket::new_unchecked(&mut buf[..total]).set_checksum(c);
         self.after_send(now, seg);
         Some(total)
     }
