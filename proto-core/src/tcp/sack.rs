@@ -98,7 +98,7 @@ impl Scoreboard {
         snd_una: TcpSeqNumber,
         snd_max: TcpSeqNumber,
     ) -> u32 {
-        if !(start < end) || !(snd_una < end) || end > snd_max {
+        if end <= start || end <= snd_una || end > snd_max {
             return 0;
         }
         let start = start.max(snd_una);
@@ -152,7 +152,7 @@ impl Scoreboard {
 
     /// Bytes in `[from, to)` that are not SACKed.
     pub fn unsacked_between(&self, from: TcpSeqNumber, to: TcpSeqNumber) -> u32 {
-        if !(from < to) {
+        if to <= from {
             return 0;
         }
         let mut total = (to - from) as u32;

@@ -84,13 +84,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// RFC 9293 §3.10.7.3: SYN-SENT.
     fn on_syn_sent(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         // First, check the ACK bit.
-        if let Some(ack) = seg.ack_number {
-            if ack <= self.iss || ack > self.snd_max {
-                if seg.control != TcpControl::Rst {
-                    self.rst_due = Some((ack, None));
-                }
-                return;
+        if let Some(ack) = seg.ack_number
+            && (ack <= self.iss || ack > self.snd_max)
+        {
+            if seg.control != TcpControl::Rst {
+                self.rst_due = Some((ack, None));
             }
+            return;
         }
         // Second, the RST bit: refused only if it acknowledges our SYN (RFC 5961 §3.2 note).
         if seg.control == TcpControl::Rst {
@@ -302,14 +302,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// `rcv_adv`'s left edge here: the ACK we last sent was `rcv_nxt` before this segment).
     fn update_timestamps(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         let last_ack_sent = self.rcv_nxt;
-        if let (Some(ts), Some((tsval, _))) = (self.ts.as_mut(), seg.timestamp) {
-            if (tsval.wrapping_sub(ts.recent) as i32) >= 0 && seg.seq_number <= last_ack_sent {
-                *ts = Timestamps {
-                    recent: tsval,
-                    recent_at: now,
-                    ..*ts
-                };
-            }
+        if let (Some(ts), Some((tsval, _))) = (self.ts.as_mut(), seg.timestamp)
+            && (tsval.wrapping_sub(ts.recent) as i32) >= 0
+            && seg.seq_number <= last_ack_sent
+        {
+            *ts = Timestamps {
+                recent: tsval,
+                recent_at: now,
+                ..*ts
+            };
         }
     }
 
@@ -452,11 +453,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             data_acked = data_acked.saturating_sub(1);
             self.syn_acked = true;
         }
-        if let Some(fin) = self.fin_seq().filter(|_| self.fin_sent && !self.fin_acked) {
-            if ack > fin {
-                data_acked = data_acked.saturating_sub(1);
-                self.fin_acked = true;
-            }
+        if let Some(fin) = self.fin_seq().filter(|_| self.fin_sent && !self.fin_acked)
+            && ack > fin
+        {
+            data_acked = data_acked.saturating_sub(1);
+            self.fin_acked = true;
         }
         self.tx.consume(data_acked);
         self.snd_una = ack;
@@ -476,11 +477,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         match (self.ts.is_some(), seg.timestamp) {
             (true, Some((_, tsecr))) => self.sample_ts_rtt(now, tsecr),
             _ => {
-                if let Some((seq, sent)) = self.rtt_probe {
-                    if ack > seq {
-                        self.rtt.sample(now - sent);
-                        self.rtt_probe = None;
-                    }
+                if let Some((seq, sent)) = self.rtt_probe
+                    && ack > seq
+                {
+                    self.rtt.sample(now - sent);
+                    self.rtt_probe = None;
                 }
             }
         }

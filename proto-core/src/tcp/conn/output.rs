@@ -246,11 +246,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         // (1) Retransmit a hole deemed lost (RFC 6675 §4 NextSeg rule 1; RFC 6582 step 2/3).
         if self.recovery.is_some()
             && (self.fast_rtx_due || pipe.saturating_add(self.eff_mss()) <= window)
+            && let Some(seg) = self.next_hole(max_len, data_end)
         {
-            if let Some(seg) = self.next_hole(max_len, data_end) {
-                self.fast_rtx_due = false;
-                return Some(seg);
-            }
+            self.fast_rtx_due = false;
+            return Some(seg);
         }
         self.fast_rtx_due = false;
         // (2) Data at snd_nxt: new data, or data being resent after an RTO (go-back-N).
