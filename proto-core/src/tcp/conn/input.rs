@@ -158,6 +158,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         }
         self.high_rxt = ack;
         self.lost_end = ack;
+        let syn_retransmitted = self.retransmits > 0;
         self.retransmits = 0;
         // RTT of the handshake (Karn: only if the SYN was not retransmitted).
         if let Some((tsval_echo, _)) = seg
@@ -170,6 +171,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             self.rtt.sample(now - sent);
         }
         self.rtt_probe = None;
+        if syn_retransmitted {
+            // RFC 6298 §5.7: with no sample yet, the RTO for data starts at 3 s.
+            self.rtt.syn_lost();
+        }
         self.timers.stop(Timer::Retransmit);
     }
 

@@ -98,10 +98,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         }
         match self.state {
             State::SynSent | State::SynReceived => {
-                if self.state == State::SynSent && self.retransmits == 1 {
-                    // RFC 6298 §5.7: a lost SYN leaves the RTO at 3 s once data flows.
-                    self.rtt.syn_lost();
-                }
+                // RFC 6928 §2, RFC 5681 §3.1: after a lost SYN or SYN-ACK the initial window
+                // is one segment. (The 3-s RTO for data of RFC 6298 §5.7 is set when the
+                // handshake completes: setting it here would break the doubling, §5.5.)
+                self.cc.on_syn_lost();
                 self.syn_due = true;
                 return;
             }

@@ -1,1 +1,0 @@
-//! Unit tests of the connection state machine, one per RFC scenario.

@@ -1,0 +1,306 @@
+//! Data transfer: delayed ACKs, Nagle, receiver silly-window avoidance, out-of-order
+//! reassembly, and write-then-close through a small window.
+
+use super::*;
+use crate::tcp::RecvError;
+use proptest::prelude::*;
+
+// RFC 9293 §3.8.6.3 (RFC 1122 §4.2.3.2): one segment alone is acknowledged after the ACK
+// delay (40 ms), not at once.
+#[test]
+fn delayed_ack_single_segment_waits_40ms() {
+    let (mut conn, mut peer) = established();
+    feed(&mut conn, at(100), &peer.data(&[7; 100]));
+    assert!(out(&mut conn, at(100)).is_empty());
+    assert_eq!(conn.poll_at(), Some(at(140)));
+    assert!(out(&mut conn, at(139)).is_empty());
+    let ack = out1(&mut conn, at(140));
+    assert_eq!(ack.ack, Some(peer.seq));
+    assert_eq!(conn.poll_at(), None);
+}
+
+// RFC 9293 §3.8.6.3, RFC 5681 §4.2: an ACK at least for every second full-sized segment.
+#[test]
+fn delayed_ack_two_full_segments_acked_at_once() {
+    let (mut conn, mut peer) = established();
+    feed(&mut conn, at(100), &peer.data(&[1; 1448]));
+    assert!(out(&mut conn, at(100)).is_empty(), "the first is delayed");
+    feed(&mut conn, at(101), &peer.data(&[2; 1448]));
+    let ack = out1(&mut conn, at(101));
+    assert_eq!(ack.ack, Some(peer.seq));
+    assert_eq!(conn.poll_at(), None, "the delayed-ACK timer is stopped");
+}
+
+// RFC 5681 §4.2: an out-of-order segment is acknowledged at once (a duplicate ACK), and so
+// is the segment that fills the gap.
+#[test]
+fn out_of_order_segment_acked_at_once() {
+    let (mut conn, peer) = established();
+    feed(&mut conn, at(100), &peer.data_at(peer.seq + 100, &[1; 100]));
+    let dup = out1(&mut conn, at(100));
+    assert_eq!(dup.ack, Some(peer.seq));
+    feed(&mut conn, at(101), &peer.data_at(peer.seq, &[0; 100]));
+    let ack = out1(&mut conn, at(101));
+    assert_eq!(ack.ack, Some(peer.seq + 200));
+}
+
+// RFC 2018 §4: the duplicate ACK for out-of-order data carries SACK blocks, the first one
+// covering the most recently received segment.
+#[test]
+fn out_of_order_data_dup_ack_carries_sack_most_recent_first() {
+    let (mut conn, peer) = established();
+    let base = peer.seq;
+    feed(&mut conn, at(100), &peer.data_at(base + 1000, &[1; 100]));
+    let a = out1(&mut conn, at(100));
+    assert_eq!(a.ack, Some(base));
+    assert_eq!(a.sack, [((base + 1000).0, (base + 1100).0)]);
+    feed(&mut conn, at(101), &peer.data_at(base + 3000, &[1; 100]));
+    let b = out1(&mut conn, at(101));
+    assert_eq!(
+        b.sack,
+        [
+            ((base + 3000).0, (base + 3100).0),
+            ((base + 1000).0, (base + 1100).0)
+        ]
+    );
+    // Extending the older block makes it the most recent.
+    feed(&mut conn, at(102), &peer.data_at(base + 1100, &[1; 100]));
+    let c = out1(&mut conn, at(102));
+    assert_eq!(
+        c.sack,
+        [
+            ((base + 1000).0, (base + 1200).0),
+            ((base + 3000).0, (base + 3100).0)
+        ]
+    );
+    // Without SACK negotiated, no blocks.
+    let (mut conn, peer) = open(Setup::plain());
+    feed(
+        &mut conn,
+        at(100),
+        &peer.data_at(peer.seq + 1000, &[1; 100]),
+    );
+    assert!(out1(&mut conn, at(100)).sack.is_empty());
+}
+
+// RFC 9293 §3.10.7.4 (seventh): out-of-order segments are held and delivered in order once
+// the gaps fill; here they arrive in reverse.
+#[test]
+fn out_of_order_segments_in_reverse_delivered_in_order() {
+    let (mut conn, peer) = established();
+    let data = pattern(0, 5000);
+    for i in (0..10).rev() {
+        let chunk = &data[i * 500..(i + 1) * 500];
+        feed(
+            &mut conn,
+            at(100 + (10 - i) as u64),
+            &peer.data_at(peer.seq + i * 500, chunk),
+        );
+        let ack = out1(&mut conn, at(100 + (10 - i) as u64));
+        let expected = if i == 0 { peer.seq + 5000 } else { peer.seq };
+        assert_eq!(ack.ack, Some(expected), "segment {i}");
+        if i > 0 {
+            assert_eq!(conn.recv_queue(), 0);
+        }
+    }
+    assert_eq!(read_all(&mut conn), data);
+}
+
+// RFC 9293 §3.10.7.4 allows dropping out-of-order data: beyond the bound on tracked gaps an
+// extra segment is dropped but still acknowledged; once the sender fills in, the stream is
+// intact.
+#[test]
+fn out_of_order_beyond_gap_bound_dropped_but_acked() {
+    use crate::tcp::assembler::MAX_RANGES;
+    let (mut conn, peer) = established();
+    let n = MAX_RANGES + 4;
+    let data = pattern(0, n * 200);
+    // Every odd 100-byte piece first: each one a new gap.
+    for k in 0..n {
+        let off = k * 200 + 100;
+        feed(
+            &mut conn,
+            at(100),
+            &peer.data_at(peer.seq + off, &data[off..off + 100]),
+        );
+        let ack = out1(&mut conn, at(100));
+        assert_eq!(ack.ack, Some(peer.seq), "piece {k} acknowledged");
+    }
+    // Then every even piece, in order: the tracked odd ones join in, the dropped ones are
+    // holes the sender fills on retransmission.
+    for k in 0..n {
+        let off = k * 200;
+        feed(
+            &mut conn,
+            at(200),
+            &peer.data_at(peer.seq + off, &data[off..off + 100]),
+        );
+        let _ = out(&mut conn, at(200));
+    }
+    for k in MAX_RANGES..n {
+        let off = k * 200 + 100;
+        feed(
+            &mut conn,
+            at(300),
+            &peer.data_at(peer.seq + off, &data[off..off + 100]),
+        );
+        let _ = out(&mut conn, at(300));
+    }
+    assert_eq!(read_all(&mut conn), data);
+}
+
+// RFC 9293 §3.7.4 (Nagle): a small write waits while data is unacknowledged; a full segment
+// still goes; the ACK releases the rest.
+#[test]
+fn nagle_delays_small_write_while_data_unacked() {
+    let (mut conn, mut peer) = established();
+    let first = send_data(&mut conn, at(20), 0, 100);
+    assert_eq!(first.len(), 1, "idle: a small segment goes at once");
+    assert!(
+        send_data(&mut conn, at(21), 100, 100).is_empty(),
+        "held while 100 bytes are in flight"
+    );
+    let segs = send_data(&mut conn, at(22), 200, 2000);
+    assert_eq!(segs.len(), 1, "a full segment goes");
+    assert_eq!(segs[0].payload.len(), 1448);
+    peer.saw(&segs);
+    feed(&mut conn, at(30), &peer.ack_of(segs[0].end()));
+    let rest = out1(&mut conn, at(30));
+    assert_eq!(rest.payload, pattern(1548, 652));
+}
+
+// RFC 9293 §3.7.4: with Nagle off (TCP_NODELAY) small writes go at once.
+#[test]
+fn nagle_off_sends_small_writes_at_once() {
+    let cfg = Config {
+        nagle: false,
+        ..Config::default()
+    };
+    let (mut conn, _peer) = open(Setup::with_cfg(cfg));
+    for i in 0..5 {
+        let segs = send_data(&mut conn, at(20 + i as u64), i * 10, 10);
+        assert_eq!(segs.len(), 1);
+        assert_eq!(segs[0].payload, pattern(i * 10, 10));
+    }
+}
+
+/// A connection whose 8 KiB receive buffer the peer filled (window 0 advertised).
+fn full_receiver() -> (Conn, Peer) {
+    let s = Setup {
+        rx: 8192,
+        ..Setup::default()
+    };
+    let (mut conn, mut peer) = open(s);
+    for i in 0..8 {
+        feed(&mut conn, at(100), &peer.data(&pattern(i * 1024, 1024)));
+    }
+    let acks = out(&mut conn, at(100));
+    let last = acks.last().unwrap();
+    assert_eq!(last.ack, Some(peer.seq));
+    assert_eq!(last.window, 0);
+    (conn, peer)
+}
+
+// RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): the right edge does not move by small
+// amounts: reading a little from a zero window still advertises zero.
+#[test]
+fn receiver_sws_window_edge_does_not_creep() {
+    let (mut conn, peer) = full_receiver();
+    let mut buf = [0u8; 100];
+    assert_eq!(conn.recv(&mut buf), Ok(100));
+    assert!(
+        out(&mut conn, at(110)).is_empty(),
+        "no window update for 100 bytes"
+    );
+    // A zero-window probe gets an ACK that still says zero.
+    feed(&mut conn, at(120), &peer.data_at(peer.seq - 1, &[]));
+    let ack = out1(&mut conn, at(120));
+    assert_eq!(ack.ack, Some(peer.seq));
+    assert_eq!(ack.window, 0, "the edge moved by 100 bytes only");
+    let mut buf = [0u8; 1000];
+    assert_eq!(conn.recv(&mut buf), Ok(1000));
+    feed(&mut conn, at(130), &peer.data_at(peer.seq - 1, &[]));
+    assert_eq!(out1(&mut conn, at(130)).window, 0, "1100 bytes < one MSS");
+}
+
+// RFC 9293 §3.8.6.2.2: once the application has read enough (an MSS, or half the buffer), a
+// window update goes out without waiting for the peer.
+#[test]
+fn window_update_after_app_reads_from_zero_window() {
+    let (mut conn, _peer) = full_receiver();
+    let mut buf = [0u8; 1500];
+    assert_eq!(conn.recv(&mut buf), Ok(1500));
+    let update = out1(&mut conn, at(110));
+    assert!(update.is_pure_ack());
+    assert_eq!(update.window, 1500);
+    let mut buf = [0u8; 8192];
+    assert_eq!(conn.recv(&mut buf), Ok(8192 - 1500));
+    let update = out1(&mut conn, at(111));
+    assert_eq!(update.window, 8192);
+}
+
+// RFC 9293 §3.10.4, §3.8.6.1: written data and then the FIN all arrive through a small
+// window read slowly: every byte before the end of the stream.
+#[test]
+fn write_then_close_with_slow_reader_delivers_every_byte_before_fin() {
+    let total = 100_000;
+    let data = pattern(0, total);
+    let mut pair = Pair::new(&Config::default(), 16 * 1024, 2048);
+    let mut written = 0;
+    let mut read = Vec::new();
+    let mut finished = false;
+    let mut now = at(0);
+    for _ in 0..200_000 {
+        if pair.a.state() == State::Established && written < total {
+            written += pair.a.send(&data[written..]).unwrap();
+            if written == total {
+                pair.a.close();
+            }
+        }
+        let mut buf = [0u8; 300];
+        match pair.b.recv(&mut buf) {
+            Ok(n) => read.extend_from_slice(&buf[..n]),
+            Err(RecvError::Finished) => finished = true,
+            Err(RecvError::InvalidState(State::Listen)) => {}
+            Err(e) => panic!("{e}"),
+        }
+        pair.pump(now);
+        if finished && pair.a.state() == State::FinWait2 {
+            break;
+        }
+        now = now + crate::time::Duration::from_millis(1);
+    }
+    assert!(
+        finished,
+        "end of stream seen; a {:?}; b {:?}",
+        pair.a, pair.b
+    );
+    assert_eq!(read.len(), total);
+    assert!(read == data, "stream intact");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    // RFC 9293 §3.10.7.4: whatever the order and duplication of segments, the application
+    // reads exactly the stream, and the cumulative ACK never goes backwards.
+    #[test]
+    fn reassembly_any_order_delivers_exact_stream(
+        order in Just((0..24usize).collect::<std::vec::Vec<_>>()).prop_shuffle(),
+        dups in proptest::collection::vec(0..24usize, 0..10),
+    ) {
+        let (mut conn, peer) = established();
+        let data = pattern(0, 24 * 300);
+        let mut last_ack = peer.seq;
+        for (t, &i) in order.iter().chain(dups.iter()).enumerate() {
+            let now = at(100 + t as u64);
+            feed(&mut conn, now, &peer.data_at(peer.seq + i * 300, &data[i * 300..(i + 1) * 300]));
+            for seg in out(&mut conn, now) {
+                let ack = seg.ack.unwrap();
+                prop_assert!(ack >= last_ack);
+                last_ack = ack;
+            }
+        }
+        prop_assert_eq!(read_all(&mut conn), data);
+    }
+}
