@@ -44,7 +44,12 @@ struct Checked<E> {
 
 impl<E> Checked<E> {
     fn new(inner: E) -> Self {
-        Self { inner, frames: 0, bad: 0, first_bad: None }
+        Self {
+            inner,
+            frames: 0,
+            bad: 0,
+            first_bad: None,
+        }
     }
 }
 
@@ -60,9 +65,9 @@ fn frame_problem(frame: &[u8]) -> Option<String> {
     }
     match (&parsed.network, &parsed.transport) {
         (Some(Network::Arp(_)), _) => None,
-        (Some(Network::Ipv4(_)), Some(Transport::Tcp(tcp))) => {
-            TcpRepr::parse(tcp).err().map(|e| format!("tcp header: {e}"))
-        }
+        (Some(Network::Ipv4(_)), Some(Transport::Tcp(tcp))) => TcpRepr::parse(tcp)
+            .err()
+            .map(|e| format!("tcp header: {e}")),
         _ => Some("neither ARP nor IPv4/TCP".into()),
     }
 }
@@ -79,7 +84,11 @@ impl<E: Endpoint> Endpoint for Checked<E> {
             if let Some(problem) = frame_problem(&buf[..n]) {
                 self.bad += 1;
                 self.first_bad.get_or_insert_with(|| {
-                    format!("frame {} at {now}: {problem}: {:02x?}", self.frames, &buf[..n.min(80)])
+                    format!(
+                        "frame {} at {now}: {problem}: {:02x?}",
+                        self.frames,
+                        &buf[..n.min(80)]
+                    )
                 });
             }
         }
@@ -191,27 +200,36 @@ struct Outcome {
     ba: Stats,
 }
 
-/// Both directions at once between `client` and `server`: each writes `total` bytes and
-/// closes, each reads and verifies what the other sends. Checks byte-exact delivery both
+/// Both directions at once between `client` and `server`: the client writes `up` bytes and
+/// the server `down` bytes, each closes after its last byte, each reads and verifies what the
+/// other sends. Checks byte-exact delivery both
 /// ways, both ends closed, and that neither side emitted a malformed frame.
 fn exchange<C: Peer + Endpoint, S: Peer + Endpoint>(
     client: C,
     server: S,
     link: LinkConfig,
     seed: u64,
-    total: u64,
+    (up, down): (u64, u64),
     limit: Instant,
 ) -> Outcome {
     let name = format!("{} client -> {} server, seed {seed}", C::NAME, S::NAME);
     let wall = WallInstant::now();
     let mut sim = Sim::new(Checked::new(client), Checked::new(server), link, seed);
     let mut error = None;
-    let r = sim.run_until(limit, |c, s, _| {
-        for (who, r) in [("client", c.inner.app(total)), ("server", s.inner.app(total))] {
+    // When the server, then the client, had read everything.
+    let (mut up_done, mut down_done) = (None, None);
+    let r = sim.run_until(limit, |c, s, now| {
+        for (who, r) in [("client", c.inner.app(up)), ("server", s.inner.app(down))] {
             if let Err(e) = r {
                 error = Some(format!("{who} read a corrupt stream: {e}"));
                 return true;
             }
+        }
+        if up_done.is_none() && s.inner.verified() == up {
+            up_done = Some(now);
+        }
+        if down_done.is_none() && c.inner.verified() == down {
+            down_done = Some(now);
         }
         c.inner.eof() && s.inner.eof() && c.inner.is_closed() && s.inner.is_closed()
     });
@@ -236,22 +254,40 @@ fn exchange<C: Peer + Endpoint, S: Peer + Endpoint>(
         panic!("{e}\n{report}");
     }
     let at = r.unwrap_or_else(|e| panic!("{e}\n{report}"));
-    assert_eq!(c.bad, 0, "client emitted bad frames: {:?}\n{report}", c.first_bad);
-    assert_eq!(s.bad, 0, "server emitted bad frames: {:?}\n{report}", s.first_bad);
-    assert_eq!(c.inner.verified(), total, "{report}");
-    assert_eq!(s.inner.verified(), total, "{report}");
+    assert_eq!(
+        c.bad, 0,
+        "client emitted bad frames: {:?}\n{report}",
+        c.first_bad
+    );
+    assert_eq!(
+        s.bad, 0,
+        "server emitted bad frames: {:?}\n{report}",
+        s.first_bad
+    );
+    assert_eq!(s.inner.verified(), up, "{report}");
+    assert_eq!(c.inner.verified(), down, "{report}");
     assert!(c.inner.eof() && s.inner.eof(), "{report}");
     assert!(c.inner.is_closed() && s.inner.is_closed(), "{report}");
     eprintln!(
-        "{report}\n  done at simulated {at}, wall {:.2?}",
+        "{report}\n  client->server data in at {}, server->client at {}; both closed at \
+         simulated {at}; wall {:.2?}",
+        up_done.unwrap_or(at),
+        down_done.unwrap_or(at),
         wall.elapsed()
     );
-    Outcome { at, ab: sim.ab.stats(), ba: sim.ba.stats() }
+    Outcome {
+        at,
+        ab: sim.ab.stats(),
+        ba: sim.ba.stats(),
+    }
 }
 
 /// The lossy link of the issue: 5 % of frames lost each way, 1 ms one-way delay.
 fn lossy_5_percent() -> LinkConfig {
-    LinkConfig { delay: Duration::from_millis(1), ..LinkConfig::lossy(50_000) }
+    LinkConfig {
+        delay: Duration::from_millis(1),
+        ..LinkConfig::lossy(50_000)
+    }
 }
 
 fn ours_client(seed: u64) -> OurEndpoint {
@@ -270,7 +306,7 @@ fn ours_client_smoltcp_server_16_mib_each_way_perfect_link() {
         SmolEndpoint::server(PORT),
         LinkConfig::default(),
         seed,
-        TOTAL,
+        (TOTAL, TOTAL),
         Instant::from_secs(600),
     );
     assert_eq!(o.ab.lost + o.ba.lost, 0);
@@ -284,7 +320,7 @@ fn smoltcp_client_ours_server_16_mib_each_way_perfect_link() {
         ours_server(seed),
         LinkConfig::default(),
         seed,
-        TOTAL,
+        (TOTAL, TOTAL),
         Instant::from_secs(600),
     );
     assert_eq!(o.ab.lost + o.ba.lost, 0);
@@ -298,10 +334,13 @@ fn ours_client_smoltcp_server_16_mib_each_way_5_percent_loss() {
         SmolEndpoint::server(PORT),
         lossy_5_percent(),
         seed,
-        TOTAL,
+        (TOTAL, TOTAL),
         Instant::from_secs(36_000),
     );
-    assert!(o.ab.lost > 0 && o.ba.lost > 0, "the seed should lose frames both ways");
+    assert!(
+        o.ab.lost > 0 && o.ba.lost > 0,
+        "the seed should lose frames both ways"
+    );
     let _ = o.at;
 }
 
@@ -313,8 +352,67 @@ fn smoltcp_client_ours_server_16_mib_each_way_5_percent_loss() {
         ours_server(seed),
         lossy_5_percent(),
         seed,
-        TOTAL,
+        (TOTAL, TOTAL),
         Instant::from_secs(36_000),
     );
-    assert!(o.ab.lost > 0 && o.ba.lost > 0, "the seed should lose frames both ways");
+    assert!(
+        o.ab.lost > 0 && o.ba.lost > 0,
+        "the seed should lose frames both ways"
+    );
+}
+
+/// Not an interop test: the same exchange between two copies of the same stack on the same
+/// lossy link, for comparison with the mixed runs (`cargo test --test tcp_interop -- --ignored
+/// --nocapture`).
+#[test]
+#[ignore]
+fn reference_same_stack_16_mib_each_way_5_percent_loss() {
+    for seed in [3, 4] {
+        let limit = Instant::from_secs(36_000);
+        exchange(
+            ours_client(seed),
+            ours_server(seed),
+            lossy_5_percent(),
+            seed,
+            (TOTAL, TOTAL),
+            limit,
+        );
+        let (c, s) = (
+            SmolEndpoint::client(SERVER_IP, PORT),
+            SmolEndpoint::server(PORT),
+        );
+        exchange(c, s, lossy_5_percent(), seed, (TOTAL, TOTAL), limit);
+    }
+}
+
+/// Not an interop test: one direction at a time under the same loss, to tell which sender
+/// the mixed runs wait for.
+#[test]
+#[ignore]
+fn reference_one_way_16_mib_5_percent_loss() {
+    let limit = Instant::from_secs(36_000);
+    for (seed, totals) in [
+        (3, (TOTAL, 0)),
+        (3, (0, TOTAL)),
+        (4, (TOTAL, 0)),
+        (4, (0, TOTAL)),
+    ] {
+        exchange(
+            ours_client(seed),
+            SmolEndpoint::server(PORT),
+            lossy_5_percent(),
+            seed,
+            totals,
+            limit,
+        );
+        let c = SmolEndpoint::client(SERVER_IP, PORT);
+        exchange(c, ours_server(seed), lossy_5_percent(), seed, totals, limit);
+        if totals.1 == 0 {
+            let (c, s) = (
+                SmolEndpoint::client(SERVER_IP, PORT),
+                SmolEndpoint::server(PORT),
+            );
+            exchange(c, s, lossy_5_percent(), seed, totals, limit);
+        }
+    }
 }
