@@ -416,3 +416,85 @@ fn reference_one_way_16_mib_5_percent_loss() {
         }
     }
 }
+
+/// A link with `loss_ppm` loss each way plus duplication, corruption, reordering, delay and
+/// jitter (as `tests/tcp_sim.rs`'s matrix).
+fn faulty(loss_ppm: u32) -> LinkConfig {
+    LinkConfig {
+        loss_ppm,
+        duplicate_ppm: 10_000,
+        corrupt_ppm: 5_000,
+        reorder_ppm: 20_000,
+        reorder_delay: Duration::from_millis(3),
+        delay: Duration::from_millis(2),
+        jitter: Duration::from_micros(500),
+        ..LinkConfig::default()
+    }
+}
+
+/// Many seeds, both orientations, 256 KiB each way over a link with every fault.
+#[test]
+fn both_orientations_many_seeds_faulty_link() {
+    let totals = (256 * 1024, 256 * 1024);
+    let limit = Instant::from_secs(36_000);
+    for seed in 0..10u64 {
+        let link = faulty(20_000);
+        exchange(
+            ours_client(seed),
+            SmolEndpoint::server(PORT),
+            link,
+            seed,
+            totals,
+            limit,
+        );
+        let c = SmolEndpoint::client(SERVER_IP, PORT);
+        exchange(c, ours_server(seed), link, seed, totals, limit);
+    }
+}
+
+/// A longer soak for bug hunting, in release: `SEEDS` seeds (default 200) at `LOSS` ppm
+/// (default 20,000) of `KIB` KiB (default 1,024) each way over the faulty link, both
+/// orientations; reports every failing seed. `BW` (bits per second) and `QUEUE` (frames)
+/// add a bottleneck with a drop-tail queue.
+#[test]
+#[ignore]
+fn soak_faulty_link() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (seeds, loss, kib) = (env("SEEDS", 200), env("LOSS", 20_000), env("KIB", 1024));
+    let totals = (kib * 1024, kib * 1024);
+    let limit = Instant::from_secs(36_000);
+    let mut link = faulty(u32::try_from(loss).unwrap());
+    if env("BW", 0) > 0 {
+        link = link.with_bandwidth(env("BW", 0));
+        link.queue_frames = usize::try_from(env("QUEUE", 64)).unwrap();
+    }
+    let mut failed = Vec::new();
+    for seed in 0..seeds {
+        let r = std::panic::catch_unwind(|| {
+            exchange(
+                ours_client(seed),
+                SmolEndpoint::server(PORT),
+                link,
+                seed,
+                totals,
+                limit,
+            )
+        });
+        if r.is_err() {
+            failed.push(format!("ours client seed {seed}"));
+        }
+        let r = std::panic::catch_unwind(|| {
+            let c = SmolEndpoint::client(SERVER_IP, PORT);
+            exchange(c, ours_server(seed), link, seed, totals, limit)
+        });
+        if r.is_err() {
+            failed.push(format!("ours server seed {seed}"));
+        }
+    }
+    assert!(failed.is_empty(), "{} failed: {failed:?}", failed.len());
+}
