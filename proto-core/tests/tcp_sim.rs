@@ -211,3 +211,26 @@ fn debug_slow_reader() {
     });
     eprintln!("{r:?}\nclient {:?}\nserver {:?}", sim.a.conn, sim.b.conn);
 }
+
+#[test]
+#[ignore]
+fn debug_lossy_bulk() {
+    let cfg = config(1);
+    let client = OurEndpoint::client(&cfg, PORT);
+    let server = OurEndpoint::server(&cfg, PORT);
+    let mut sim = Sim::new(client, server, LinkConfig::lossy(10_000), 1);
+    let total = 32 * MIB;
+    let r = sim.run_until(Instant::from_secs(600), |c, s, _| {
+        if c.state().is_synchronized() {
+            c.write_then_close(total);
+        }
+        s.read_verify().unwrap();
+        s.eof()
+    });
+    eprintln!(
+        "{r:?}\nclient {:?} {:?}\nserver {:?}",
+        sim.a.conn.stats(),
+        sim.a.conn,
+        sim.b.conn.stats()
+    );
+}

@@ -56,5 +56,7 @@ pub mod rtt;
 pub mod sack;
 
 pub use self::config::{Config, Keepalive};
-pub use self::conn::{Connection, ConnectionError, RecvError, SendError, State, SynOptions};
+pub use self::conn::{
+    Connection, ConnectionError, ConnectionStats, RecvError, SendError, State, SynOptions,
+};
 pub use self::listener::{HalfOpen, Handshake, Listener, ListenerStats, SynSlot, reset_for};

@@ -433,6 +433,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             } else if self.scoreboard.high_sacked().is_some_and(|h| h >= beyond) {
                 self.rxt_mark = None;
                 self.high_rxt = self.snd_una;
+                self.stats.lost_retransmissions += 1;
             }
         }
     }
@@ -603,6 +604,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// Enters fast recovery (RFC 6675 §5 steps 4.1-4.3; RFC 6582 §3.2 step 2).
     fn enter_recovery(&mut self, now: Instant) {
         let flight = self.pipe();
+        self.stats.fast_recoveries += 1;
         self.recovery = Some(Recovery {
             recover: self.snd_max,
         });

@@ -165,6 +165,21 @@ impl fmt::Display for RecvError {
 
 impl core::error::Error for RecvError {}
 
+/// What a connection counted, for diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectionStats {
+    /// Retransmission timeouts that fired with data outstanding.
+    pub rtos: u32,
+    /// Fast recoveries entered (RFC 6675 / RFC 6582).
+    pub fast_recoveries: u32,
+    /// Tail loss probes sent (RFC 8985 §7).
+    pub loss_probes: u32,
+    /// Retransmissions found lost and sent again without a timeout.
+    pub lost_retransmissions: u32,
+    /// Segments sent that carried old data (any retransmission).
+    pub retransmitted_segments: u64,
+}
+
 /// Loss recovery in progress (RFC 6675 with SACK, RFC 6582 without).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Recovery {
@@ -270,6 +285,7 @@ pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
     /// data sent after it is SACKed while it is not acknowledged, the retransmission was lost
     /// too (the idea of RFC 8985 RACK, kept to the one mark that matters).
     pub(crate) rxt_mark: Option<(TcpSeqNumber, TcpSeqNumber)>,
+    pub(crate) stats: ConnectionStats,
     /// A tail loss probe (RFC 8985 §7) is due to be sent.
     pub(crate) tlp_due: bool,
     /// The end of the tail loss probe in flight, until an ACK reports on it.
@@ -380,6 +396,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             fast_rtx_due: false,
             dupacks: 0,
             rxt_mark: None,
+            stats: ConnectionStats::default(),
             tlp_due: false,
             tlp_end: None,
             inflation: 0,
@@ -512,6 +529,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     #[inline]
     pub fn send_mss(&self) -> u32 {
         self.smss
+    }
+
+    /// Counters of loss recovery.
+    #[inline]
+    pub fn stats(&self) -> ConnectionStats {
+        self.stats
     }
 
     /// The congestion window in bytes.

@@ -108,6 +108,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             _ => {}
         }
         let flight = self.pipe();
+        self.stats.rtos += 1;
         self.cc.on_rto(now, flight);
         self.recovery = None;
         self.inflation = 0;
@@ -176,6 +177,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             self.tlp_due = false;
             if let Some(seg) = self.tlp_segment(max_len) {
                 self.tlp_end = Some(seg.seq + seg.len + seg.control.len());
+                self.stats.loss_probes += 1;
                 let sent = self.emit_segment(now, seg, buf);
                 self.restart_rto(now);
                 return sent;
@@ -372,7 +374,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             self.timers.stop(Timer::LossProbe);
             return;
         }
-        let mut pto = (srtt * 2).max(crate::time::Duration::from_millis(10));
+        let mut pto = (srtt * 2).max(crate::time::Duration::from_millis(2));
         if ((self.snd_max - self.snd_una) as u32) <= self.eff_mss() {
             pto += self.cfg.ack_delay;
         }
@@ -526,16 +528,20 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         if seg.seq <= self.snd_nxt && seg_end > self.snd_nxt {
             self.snd_nxt = seg_end;
         }
-        if is_new {
-            if self.rtt_probe.is_none() && seg.seq >= self.snd_max && self.ts.is_none() {
-                self.rtt_probe = Some((seg.seq, now));
-            }
-            self.snd_max = seg_end;
-        } else if let Some((probe_seq, _)) = self.rtt_probe {
+        if seg.seq < self.snd_max {
+            self.stats.retransmitted_segments += 1;
             // Karn: a retransmission of the timed segment spoils its sample.
-            if seg.seq <= probe_seq && probe_seq < seg_end {
+            if let Some((probe_seq, _)) = self.rtt_probe
+                && seg.seq <= probe_seq
+                && probe_seq < seg_end
+            {
                 self.rtt_probe = None;
             }
+        } else if self.rtt_probe.is_none() && self.ts.is_none() {
+            self.rtt_probe = Some((seg.seq, now));
+        }
+        if is_new {
+            self.snd_max = seg_end;
         }
         // RFC 6298 §5.1: start the timer if it is not running.
         self.timers
