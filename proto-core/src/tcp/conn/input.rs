@@ -346,6 +346,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             if self.snd_wnd > 0 {
                 self.timers.stop(Timer::Persist);
                 self.probes = 0;
+                self.persist_backoff = 0;
             }
         }
         let newly_sacked = if self.sack_ok { self.read_sack_blocks(seg) } else { 0 };

@@ -244,6 +244,9 @@ pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
     pub(crate) retransmits: u32,
     /// Persist or keepalive probes sent without an answer.
     pub(crate) probes: u32,
+    /// Zero-window probes sent since the window was last open: the persist backoff, which an
+    /// answer does not reset (RFC 1122 §4.2.2.17).
+    pub(crate) persist_backoff: u32,
     /// The SYN (or SYN-ACK) is due to be sent.
     pub(crate) syn_due: bool,
     /// Last time anything was received (keepalive) and sent (idle restart).
@@ -350,6 +353,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             rto_tsval: None,
             retransmits: 0,
             probes: 0,
+            persist_backoff: 0,
             syn_due: false,
             last_rx: now,
             last_tx: now,

@@ -120,7 +120,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         }
         self.probes += 1;
         self.probe_due = true;
-        let backoff = self.rtt.rto().saturating_mul(1 << self.probes.min(10));
+        // RFC 1122 §4.2.2.17: the interval grows exponentially even while the peer answers
+        // (an answer resets `probes`, the abort count, but not the backoff).
+        self.persist_backoff = self.persist_backoff.saturating_add(1);
+        let backoff = self.rtt.rto().saturating_mul(1 << self.persist_backoff.min(10));
         self.timers.set(Timer::Persist, now + backoff.min(self.cfg.rtt.max_rto));
     }
 
