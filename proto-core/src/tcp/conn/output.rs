@@ -312,7 +312,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let free = self.rx.window() as u32;
         let right = self.rcv_nxt + free as usize;
         let threshold = (self.rx.capacity() as u32 / 2).min(self.eff_mss());
-        if right > self.rcv_adv && ((right - self.rcv_adv) as u32 >= threshold || self.rcv_adv <= self.rcv_nxt) {
+        // A zero window is no exception: reopening it by a few bytes is the silly window.
+        if right > self.rcv_adv && (right - self.rcv_adv) as u32 >= threshold {
             let wnd = (free >> self.rcv_wscale).min(65_535);
             self.rcv_adv = self.rcv_nxt + ((wnd as usize) << self.rcv_wscale);
         }
