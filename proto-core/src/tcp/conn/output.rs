@@ -229,8 +229,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             self.arm_persist_if_needed(now);
             return None;
         }
-        // RFC 3042 limited transmit: one more SMSS per duplicate ACK (at most two).
-        let allowance = if self.recovery.is_none() && self.dupacks > 0 && self.dupacks < DUP_THRESH {
+        // RFC 3042 limited transmit: one more SMSS per duplicate ACK (at most two). With SACK
+        // the segment each duplicate ACK reports has already left `pipe`, which makes room for
+        // exactly that one new segment (RFC 6675 §5): no allowance on top.
+        let limited = !self.sack_ok && self.recovery.is_none();
+        let allowance = if limited && self.dupacks > 0 && self.dupacks < DUP_THRESH {
             self.dupacks * self.eff_mss()
         } else {
             0
