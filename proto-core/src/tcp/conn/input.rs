@@ -44,6 +44,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 self.irs = seg.seq_number;
                 self.rcv_nxt = seg.seq_number + 1;
                 self.rcv_adv = self.rcv_nxt;
+        self.last_ack_sent = self.rcv_nxt;
                 let tsval = seg.timestamp.map(|t| t.0);
                 self.apply_peer_syn_options(seg.max_seg_size, seg.window_scale, seg.sack_permitted, tsval);
                 self.syn_opts.window_scale = self.syn_opts.window_scale.filter(|_| seg.window_scale.is_some());
@@ -94,6 +95,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.irs = seg.seq_number;
         self.rcv_nxt = seg.seq_number + 1;
         self.rcv_adv = self.rcv_nxt;
+        self.last_ack_sent = self.rcv_nxt;
         let tsval = seg.timestamp.map(|t| t.0);
         self.apply_peer_syn_options(seg.max_seg_size, seg.window_scale, seg.sack_permitted, tsval);
         self.snd_wnd = u32::from(seg.window_len);
@@ -308,10 +310,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         false
     }
 
-    /// RFC 7323 §4.3 (3): `TS.Recent = SEG.TSval` when `SEG.SEQ <= Last.ACK.sent` (which is
-    /// `rcv_adv`'s left edge here: the ACK we last sent was `rcv_nxt` before this segment).
+    /// RFC 7323 §4.3 (3): `TS.Recent = SEG.TSval` when `SEG.SEQ <= Last.ACK.sent`. With a
+    /// delayed ACK that is the earliest unacknowledged segment, so the echo covers the delay.
     fn update_timestamps(&mut self, now: Instant, seg: &TcpRepr<'_>) {
-        let last_ack_sent = self.rcv_nxt;
+        let last_ack_sent = self.last_ack_sent;
         if let (Some(ts), Some((tsval, _))) = (self.ts.as_mut(), seg.timestamp) {
             if (tsval.wrapping_sub(ts.recent) as i32) >= 0 && seg.seq_number <= last_ack_sent {
                 *ts = Timestamps { recent: tsval, recent_at: now, ..*ts };

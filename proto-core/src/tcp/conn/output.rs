@@ -360,6 +360,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             self.tx.copy_out(offset, &mut buf[header_len..total]);
         }
         TcpPacket::new_unchecked(&mut buf[..total]).fill_checksum(&addrs);
+        self.last_ack_sent = self.rcv_nxt;
         self.after_send(now, seg);
         Some(total)
     }
