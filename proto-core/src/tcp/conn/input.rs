@@ -48,6 +48,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 self.irs = seg.seq_number;
                 self.rcv_nxt = seg.seq_number + 1;
                 self.rcv_adv = self.rcv_nxt;
+                self.last_ack_sent = self.rcv_nxt;
                 let tsval = seg.timestamp.map(|t| t.0);
                 self.apply_peer_syn_options(
                     seg.max_seg_size,
@@ -106,6 +107,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.irs = seg.seq_number;
         self.rcv_nxt = seg.seq_number + 1;
         self.rcv_adv = self.rcv_nxt;
+        self.last_ack_sent = self.rcv_nxt;
         let tsval = seg.timestamp.map(|t| t.0);
         self.apply_peer_syn_options(
             seg.max_seg_size,
@@ -193,6 +195,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
 
     /// RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states.
     fn on_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        if self.state == State::SynReceived && self.on_simultaneous_syn_ack(now, seg) {
+            return;
+        }
         // RFC 7323 §5.3 R1: PAWS, before the sequence check.
         if !self.paws_ok(now, seg) {
             if seg.control != TcpControl::Rst {
@@ -286,6 +291,42 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.consume_peer_fin(now);
     }
 
+    /// RFC 9293 §3.5 figure 7 (simultaneous open), as Linux's `tcp_validate_incoming`: in
+    /// SYN-RECEIVED, the peer's SYN-ACK repeats the SYN we already have and acknowledges ours.
+    /// The plain sequence check would drop it (its SYN lies before RCV.NXT) and owe an ACK this
+    /// state never sends, so two such ends would never leave SYN-RECEIVED. Take it as the ACK
+    /// that completes the handshake. Returns false when `seg` is not that SYN-ACK.
+    fn on_simultaneous_syn_ack(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
+        let Some(ack) = seg.ack_number else {
+            return false;
+        };
+        if seg.control != TcpControl::Syn
+            || !seg.payload.is_empty()
+            || seg.seq_number + 1 != self.rcv_nxt
+            || ack != self.snd_max
+            || self.syn_acked
+        {
+            return false;
+        }
+        self.last_rx = now;
+        self.ack_our_syn(now, ack, seg);
+        self.state = if self.fin_queued {
+            State::FinWait1
+        } else {
+            State::Established
+        };
+        // RFC 7323 §2.2: the window of a SYN is never scaled.
+        self.snd_wnd = u32::from(seg.window_len);
+        self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+        self.snd_wl1 = seg.seq_number;
+        self.snd_wl2 = ack;
+        self.update_timestamps(now, seg);
+        self.on_established(now);
+        // Acknowledge its SYN again in case our SYN-ACK was lost.
+        self.ack_now = true;
+        true
+    }
+
     /// RFC 7323 §5.3 R1-R2: reject a segment whose TSval is older than `TS.Recent`.
     fn paws_ok(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
         let (Some(ts), Some((tsval, _))) = (self.ts.as_mut(), seg.timestamp) else {
@@ -303,10 +344,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         false
     }
 
-    /// RFC 7323 §4.3 (3): `TS.Recent = SEG.TSval` when `SEG.SEQ <= Last.ACK.sent` (which is
-    /// `rcv_adv`'s left edge here: the ACK we last sent was `rcv_nxt` before this segment).
+    /// RFC 7323 §4.3 (3): `TS.Recent = SEG.TSval` when `SEG.SEQ <= Last.ACK.sent`. With a
+    /// delayed ACK that is the earliest unacknowledged segment, so the echo covers the delay.
     fn update_timestamps(&mut self, now: Instant, seg: &TcpRepr<'_>) {
-        let last_ack_sent = self.rcv_nxt;
+        let last_ack_sent = self.last_ack_sent;
         if let (Some(ts), Some((tsval, _))) = (self.ts.as_mut(), seg.timestamp)
             && (tsval.wrapping_sub(ts.recent) as i32) >= 0
             && seg.seq_number <= last_ack_sent
@@ -380,6 +421,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             if self.snd_wnd > 0 {
                 self.timers.stop(Timer::Persist);
                 self.probes = 0;
+                self.persist_backoff = 0;
             }
         }
         let newly_sacked = if self.sack_ok {

@@ -237,6 +237,8 @@ pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
     pub(crate) rcv_nxt: TcpSeqNumber,
     /// The right edge of the window we last advertised (RFC 9293 §3.8.6.2.2: never moved left).
     pub(crate) rcv_adv: TcpSeqNumber,
+    /// RFC 7323 §4.3 `Last.ACK.sent`: the acknowledgment number of our latest segment.
+    pub(crate) last_ack_sent: TcpSeqNumber,
     /// Our window shift.
     pub(crate) rcv_wscale: u8,
     pub(crate) rx: RecvBuffer<S>,
@@ -262,6 +264,9 @@ pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
     pub(crate) retransmits: u32,
     /// Persist or keepalive probes sent without an answer.
     pub(crate) probes: u32,
+    /// Zero-window probes sent since the window was last open: the persist backoff, which an
+    /// answer does not reset (RFC 1122 §4.2.2.17).
+    pub(crate) persist_backoff: u32,
     /// The SYN (or SYN-ACK) is due to be sent.
     pub(crate) syn_due: bool,
     /// Last time anything was received (keepalive) and sent (idle restart).
@@ -368,6 +373,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             irs: TcpSeqNumber(0),
             rcv_nxt: TcpSeqNumber(0),
             rcv_adv: TcpSeqNumber(0),
+            last_ack_sent: TcpSeqNumber(0),
             rcv_wscale,
             rx,
             peer_fin: None,
@@ -385,6 +391,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             rto_tsval: None,
             retransmits: 0,
             probes: 0,
+            persist_backoff: 0,
             syn_due: false,
             last_rx: now,
             last_tx: now,
@@ -442,6 +449,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         conn.lost_end = conn.snd_una;
         conn.irs = hs.irs;
         conn.rcv_nxt = hs.irs + 1;
+        conn.last_ack_sent = conn.rcv_nxt;
         // The SYN-ACK offered min(buffer, 65535) unscaled; never shrink below it.
         conn.rcv_adv = conn.rcv_nxt + conn.rx.capacity().min(65_535);
         conn.syn_opts = SynOptions {

@@ -140,7 +140,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         }
         self.probes += 1;
         self.probe_due = true;
-        let backoff = self.rtt.rto().saturating_mul(1 << self.probes.min(10));
+        // RFC 1122 §4.2.2.17: the interval grows exponentially even while the peer answers
+        // (an answer resets `probes`, the abort count, but not the backoff).
+        self.persist_backoff = self.persist_backoff.saturating_add(1);
+        let backoff = self
+            .rtt
+            .rto()
+            .saturating_mul(1 << self.persist_backoff.min(10));
         self.timers
             .set(Timer::Persist, now + backoff.min(self.cfg.rtt.max_rto));
     }
@@ -273,9 +279,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             self.arm_persist_if_needed(now);
             return None;
         }
-        // RFC 3042 limited transmit: one more SMSS per duplicate ACK (at most two).
-        let allowance = if self.recovery.is_none() && self.dupacks > 0 && self.dupacks < DUP_THRESH
-        {
+        // RFC 3042 limited transmit: one more SMSS per duplicate ACK (at most two). With SACK
+        // the segment each duplicate ACK reports has already left `pipe`, which makes room for
+        // exactly that one new segment (RFC 6675 §5): no allowance on top.
+        let limited = !self.sack_ok && self.recovery.is_none();
+        let allowance = if limited && self.dupacks > 0 && self.dupacks < DUP_THRESH {
             self.dupacks * self.eff_mss()
         } else {
             0
@@ -441,9 +449,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let free = self.rx.window() as u32;
         let right = self.rcv_nxt + free as usize;
         let threshold = (self.rx.capacity() as u32 / 2).min(self.eff_mss());
-        if right > self.rcv_adv
-            && ((right - self.rcv_adv) as u32 >= threshold || self.rcv_adv <= self.rcv_nxt)
-        {
+        // A zero window is no exception: reopening it by a few bytes is the silly window.
+        if right > self.rcv_adv && (right - self.rcv_adv) as u32 >= threshold {
             let wnd = (free >> self.rcv_wscale).min(65_535);
             self.rcv_adv = self.rcv_nxt + ((wnd as usize) << self.rcv_wscale);
         }
@@ -499,6 +506,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             sum_second,
         ]);
         TcpPacket::new_unchecked(&mut buf[..total]).set_checksum(c);
+        self.last_ack_sent = self.rcv_nxt;
         self.after_send(now, seg);
         Some(total)
     }

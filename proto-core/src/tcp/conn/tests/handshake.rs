@@ -131,6 +131,50 @@ fn simultaneous_open_reaches_established() {
     assert_eq!(read_all(&mut conn), b"abc");
 }
 
+// RFC 9293 §3.5 figure 7 between two of our ends: both SYNs cross, both SYN-ACKs cross, and
+// both reach ESTABLISHED with no timer involved.
+#[test]
+fn simultaneous_open_between_two_of_our_ends() {
+    let cfg = Config::default();
+    let mut a: Conn = Connection::connect(&cfg, tuple(), at(0), vec![0; 8192], vec![0; 8192]);
+    let mut b: Conn = Connection::connect(
+        &cfg,
+        tuple().reversed(),
+        at(0),
+        vec![0; 8192],
+        vec![0; 8192],
+    );
+    let to_a = from_peer();
+    let to_b = IpAddrPair::V4 {
+        src: our_ip(),
+        dst: peer_ip(),
+    };
+    let mut buf_a = [0u8; 1480];
+    let mut buf_b = [0u8; 1480];
+    for round in 0..3 {
+        let na = a.poll_transmit(at(round), &mut buf_a);
+        let nb = b.poll_transmit(at(round), &mut buf_b);
+        if let Some(n) = na {
+            let p = TcpPacket::new_checked(&buf_a[..n]).unwrap();
+            b.handle_segment(at(round), &to_b, &TcpRepr::parse(&p).unwrap());
+        }
+        if let Some(n) = nb {
+            let p = TcpPacket::new_checked(&buf_b[..n]).unwrap();
+            a.handle_segment(at(round), &to_a, &TcpRepr::parse(&p).unwrap());
+        }
+        if round == 0 {
+            assert_eq!(
+                (a.state(), b.state()),
+                (State::SynReceived, State::SynReceived)
+            );
+        }
+    }
+    assert_eq!(
+        (a.state(), b.state()),
+        (State::Established, State::Established)
+    );
+}
+
 // RFC 9293 §3.10.7.3 (second, RST bit): a reset whose ACK acknowledges our SYN refuses the
 // connection; a reset without an ACK is ignored.
 #[test]
