@@ -16,7 +16,7 @@ fn in_state(state: State) -> (Conn, Peer) {
         conn.close();
         let fin = out1(conn, now);
         assert!(fin.is_fin());
-        peer.saw(&[fin.clone()]);
+        peer.saw(core::slice::from_ref(&fin));
         fin
     };
     match state {

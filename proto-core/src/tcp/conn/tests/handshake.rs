@@ -52,7 +52,7 @@ fn syn_sent_syn_ack_establishes_and_acks() {
     let syn = out1(&mut conn, at(0));
     let mut peer = Peer::new(s.peer);
     peer.ack = syn.seq + 1;
-    peer.saw(&[syn.clone()]);
+    peer.saw(core::slice::from_ref(&syn));
     feed(&mut conn, at(5), &peer.syn_ack());
     assert_eq!(conn.state(), State::Established);
     let ack = out1(&mut conn, at(5));
