@@ -193,11 +193,11 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
         let peer_tsval = seg.timestamp.map(|t| t.0).filter(|_| peer.timestamps);
         if let Some(i) = slot {
             // A retransmitted SYN: our SYN-ACK was lost; send it again now.
-            if let Some(h) = self.slots.as_mut()[i].as_mut() {
-                if h.irs == seg.seq_number {
-                    h.due = now;
-                    h.peer_tsval = peer_tsval;
-                }
+            if let Some(h) = self.slots.as_mut()[i].as_mut()
+                && h.irs == seg.seq_number
+            {
+                h.due = now;
+                h.peer_tsval = peer_tsval;
             }
             return;
         }

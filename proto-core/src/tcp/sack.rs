@@ -94,7 +94,7 @@ impl Scoreboard {
         snd_una: TcpSeqNumber,
         snd_max: TcpSeqNumber,
     ) -> u32 {
-        if !(start < end) || !(snd_una < end) || end > snd_max {
+        if start >= end || snd_una >= end || end > snd_max {
             return 0;
         }
         let start = start.max(snd_una);
@@ -145,7 +145,7 @@ impl Scoreboard {
 
     /// Bytes in `[from, to)` that are not SACKed.
     pub fn unsacked_between(&self, from: TcpSeqNumber, to: TcpSeqNumber) -> u32 {
-        if !(from < to) {
+        if from >= to {
             return 0;
         }
         let mut total = (to - from) as u32;
