@@ -486,3 +486,382 @@ pub fn reset_for(tuple: FourTuple, seg: &TcpRepr<'_>) -> Option<TcpRepr<'static>
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use core::net::{Ipv4Addr, SocketAddrV4};
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::tcp::{Connection, State};
+    use crate::wire::TcpPacket;
+
+    const PORT: u16 = 80;
+    const PEER_ISS: TcpSeqNumber = TcpSeqNumber(0x5000_0000);
+    const BACKLOG: usize = 2;
+
+    fn at(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    fn local() -> SocketAddr {
+        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), PORT))
+    }
+
+    fn peer_ip() -> Ipv4Addr {
+        Ipv4Addr::new(198, 51, 100, 7)
+    }
+
+    /// The addresses of a segment from the peer to the listener.
+    fn from_peer() -> IpAddrPair {
+        IpAddrPair::V4 {
+            src: peer_ip(),
+            dst: Ipv4Addr::new(192, 0, 2, 1),
+        }
+    }
+
+    /// The tuple seen from the listener for a peer on `port`.
+    fn tuple(port: u16) -> FourTuple {
+        FourTuple {
+            local: local(),
+            remote: SocketAddr::V4(SocketAddrV4::new(peer_ip(), port)),
+        }
+    }
+
+    fn listener(cfg: &Config, slots: usize) -> Listener<Vec<SynSlot>> {
+        Listener::new(cfg, local(), 256 * 1024, vec![None; slots])
+    }
+
+    /// A segment from the peer on `port`.
+    fn seg(
+        port: u16,
+        control: TcpControl,
+        seq: TcpSeqNumber,
+        ack: Option<TcpSeqNumber>,
+    ) -> TcpRepr<'static> {
+        TcpRepr {
+            src_port: port,
+            dst_port: PORT,
+            control,
+            seq_number: seq,
+            ack_number: ack,
+            window_len: 1000,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; MAX_SACK_BLOCKS],
+            timestamp: None,
+            payload: &[],
+        }
+    }
+
+    /// A SYN offering MSS 1400, window scale 7, SACK and timestamps (TSval 500).
+    fn syn(port: u16) -> TcpRepr<'static> {
+        TcpRepr {
+            max_seg_size: Some(1400),
+            window_scale: Some(7),
+            sack_permitted: true,
+            timestamp: Some((500, 0)),
+            window_len: 65_535,
+            ..seg(port, TcpControl::Syn, PEER_ISS, None)
+        }
+    }
+
+    /// Every segment the listener sends at `now`: (tuple, parsed copy as owned fields).
+    fn out(l: &mut Listener<Vec<SynSlot>>, now: Instant) -> Vec<(FourTuple, TcpRepr<'static>)> {
+        let mut segs = Vec::new();
+        let mut buf = [0u8; 1500];
+        for _ in 0..1000 {
+            let Some((tuple, n)) = l.poll_transmit(now, &mut buf) else {
+                return segs;
+            };
+            let addrs = tuple.outgoing_addrs().unwrap();
+            let packet = TcpPacket::new_checked(&buf[..n]).unwrap();
+            packet.check_checksum(&addrs).unwrap();
+            let repr = TcpRepr::parse(&packet).unwrap();
+            assert!(repr.payload.is_empty());
+            segs.push((
+                tuple,
+                TcpRepr {
+                    payload: &[],
+                    ..repr
+                },
+            ));
+        }
+        panic!("poll_transmit never returned None");
+    }
+
+    /// The ACK completing the handshake answered by `syn_ack`.
+    fn third_ack(port: u16, syn_ack: &TcpRepr<'_>) -> TcpRepr<'static> {
+        TcpRepr {
+            timestamp: syn_ack.timestamp.map(|(v, _)| (501, v)),
+            ..seg(
+                port,
+                TcpControl::None,
+                PEER_ISS + 1,
+                Some(syn_ack.seq_number + 1),
+            )
+        }
+    }
+
+    // RFC 9293 §3.10.7.2: a SYN in LISTEN takes a backlog slot and is answered with a SYN-ACK
+    // <SEQ=ISS><ACK=RCV.NXT> offering our MSS and the options the SYN offered.
+    #[test]
+    fn syn_answered_with_syn_ack_from_backlog() {
+        let cfg = Config::default();
+        let mut l = listener(&cfg, BACKLOG);
+        assert_eq!(l.handle_segment(at(0), &from_peer(), &syn(5000)), None);
+        assert_eq!(l.backlog_len(), 1);
+        assert_eq!(l.stats().syns_queued, 1);
+        let segs = out(&mut l, at(0));
+        assert_eq!(segs.len(), 1);
+        let (t, sa) = segs[0];
+        assert_eq!(t, tuple(5000));
+        assert_eq!(sa.control, TcpControl::Syn);
+        assert_eq!(sa.ack_number, Some(PEER_ISS + 1));
+        assert_eq!(sa.max_seg_size, Some(1460));
+        // 256 KiB of receive buffer: shift 3; the SYN-ACK window unscaled (RFC 7323 §2.2).
+        assert_eq!(sa.window_scale, Some(3));
+        assert_eq!(sa.window_len, 65_535);
+        assert!(sa.sack_permitted);
+        assert_eq!(sa.timestamp.unwrap().1, 500, "TSecr echoes the SYN's TSval");
+        // A peer offering nothing gets nothing offered back.
+        let bare = TcpRepr {
+            max_seg_size: None,
+            window_scale: None,
+            sack_permitted: false,
+            timestamp: None,
+            ..syn(5001)
+        };
+        l.handle_segment(at(1), &from_peer(), &bare);
+        let (_, sa) = out(&mut l, at(1))[0];
+        assert_eq!(
+            (sa.window_scale, sa.sack_permitted, sa.timestamp),
+            (None, false, None)
+        );
+    }
+
+    // RFC 9293 §3.10.7.4 (SYN-RECEIVED, fifth): the ACK of our SYN-ACK completes the handshake;
+    // `Connection::accept` gives an ESTABLISHED connection with the negotiated options.
+    #[test]
+    fn ack_completes_handshake_and_accept_is_established() {
+        let cfg = Config::default();
+        let mut l = listener(&cfg, BACKLOG);
+        l.handle_segment(at(0), &from_peer(), &syn(5000));
+        let (_, sa) = out(&mut l, at(0))[0];
+        let hs = l
+            .handle_segment(at(10), &from_peer(), &third_ack(5000, &sa))
+            .expect("handshake");
+        assert_eq!(l.backlog_len(), 0);
+        assert_eq!(l.stats().established, 1);
+        assert_eq!(hs.tuple, tuple(5000));
+        assert_eq!(hs.iss, sa.seq_number);
+        assert_eq!(hs.irs, PEER_ISS);
+        let mut conn =
+            Connection::accept(&cfg, &hs, at(10), vec![0u8; 256 * 1024], vec![0u8; 65_536]);
+        assert_eq!(conn.state(), State::Established);
+        assert_eq!(conn.send_mss(), 1400);
+        // The peer's window 1000 << 7.
+        assert_eq!(conn.snd_wnd, 128_000);
+        assert!(conn.sack_ok);
+        assert!(conn.ts.is_some());
+        // Data both ways.
+        let data = TcpRepr {
+            payload: b"GET /",
+            timestamp: Some((502, 0)),
+            ..third_ack(5000, &sa)
+        };
+        conn.handle_segment(at(11), &from_peer(), &data);
+        let mut buf = [0u8; 16];
+        assert_eq!(conn.recv(&mut buf), Ok(5));
+        assert_eq!(conn.send(b"200 OK"), Ok(6));
+        let mut seg_buf = [0u8; 1500];
+        let n = conn.poll_transmit(at(12), &mut seg_buf).unwrap();
+        let packet = TcpPacket::new_checked(&seg_buf[..n]).unwrap();
+        let repr = TcpRepr::parse(&packet).unwrap();
+        assert_eq!(repr.seq_number, hs.iss + 1);
+        assert_eq!(repr.ack_number, Some(PEER_ISS + 6));
+        assert_eq!(repr.payload, b"200 OK");
+        assert_eq!(repr.timestamp.unwrap().1, 502);
+    }
+
+    // RFC 6298 §5.5 (RFC 9293 §3.8.1): an unanswered SYN-ACK is retransmitted with a doubling
+    // timer from the initial RTO, and the entry is dropped after `max_syn_retransmissions`.
+    #[test]
+    fn syn_ack_retransmitted_with_backoff_then_given_up() {
+        let cfg = Config {
+            max_syn_retransmissions: 2,
+            ..Config::default()
+        };
+        let mut l = listener(&cfg, BACKLOG);
+        l.handle_segment(at(0), &from_peer(), &syn(5000));
+        let mut sent = Vec::new();
+        for _ in 0..10 {
+            let Some(t) = l.poll_at() else { break };
+            for (_, sa) in out(&mut l, t) {
+                sent.push((t.millis(), sa.seq_number));
+            }
+        }
+        let times: Vec<u64> = sent.iter().map(|s| s.0).collect();
+        assert_eq!(times, [0, 1_000, 3_000]);
+        assert!(sent.iter().all(|s| s.1 == sent[0].1), "same ISN each time");
+        assert_eq!(l.backlog_len(), 0);
+        assert_eq!(l.stats().timed_out, 1);
+        assert_eq!(l.poll_at(), None);
+    }
+
+    // RFC 9293 §3.10.7.2 / RFC 5961 §3.2: a reset with the exact sequence number ends a
+    // half-open entry; another one does not.
+    #[test]
+    fn rst_ends_half_open_entry_only_with_exact_seq() {
+        let cfg = Config::default();
+        let mut l = listener(&cfg, BACKLOG);
+        l.handle_segment(at(0), &from_peer(), &syn(5000));
+        l.handle_segment(
+            at(1),
+            &from_peer(),
+            &seg(5000, TcpControl::Rst, PEER_ISS + 5, None),
+        );
+        assert_eq!(l.backlog_len(), 1);
+        l.handle_segment(
+            at(1),
+            &from_peer(),
+            &seg(5000, TcpControl::Rst, PEER_ISS + 1, None),
+        );
+        assert_eq!(l.backlog_len(), 0);
+        assert!(out(&mut l, at(2)).is_empty(), "a reset is never answered");
+    }
+
+    // RFC 4987 §3.6: with the backlog full, a SYN gets a cookie SYN-ACK and no state; the
+    // valid ACK completes the handshake with the MSS the cookie table kept and the options the
+    // TSecr carried.
+    #[test]
+    fn backlog_full_cookie_syn_ack_and_valid_cookie_ack() {
+        let cfg = Config {
+            secret: [9; 16],
+            ..Config::default()
+        };
+        let mut l = listener(&cfg, 1);
+        l.handle_segment(at(0), &from_peer(), &syn(5000));
+        out(&mut l, at(0));
+        l.handle_segment(at(5), &from_peer(), &syn(5001));
+        assert_eq!(l.backlog_len(), 1, "no slot taken");
+        assert_eq!(l.stats().cookies_sent, 1);
+        let segs = out(&mut l, at(5));
+        assert_eq!(segs.len(), 1);
+        let (t, sa) = segs[0];
+        assert_eq!(t, tuple(5001));
+        assert_eq!(sa.ack_number, Some(PEER_ISS + 1));
+        assert_eq!(sa.max_seg_size, Some(1460), "our MSS, not the peer's");
+        let hs = l
+            .handle_segment(at(20), &from_peer(), &third_ack(5001, &sa))
+            .expect("cookie handshake");
+        assert_eq!(l.stats().cookies_accepted, 1);
+        assert_eq!(hs.iss, sa.seq_number);
+        assert_eq!(
+            hs.peer_mss,
+            Some(1300),
+            "1400 rounded down to the cookie table"
+        );
+        assert_eq!(hs.peer.window_scale, Some(7));
+        assert!(hs.peer.sack);
+        let conn = Connection::accept(&cfg, &hs, at(20), vec![0u8; 256 * 1024], vec![0u8; 4096]);
+        assert_eq!(conn.state(), State::Established);
+        assert_eq!(conn.send_mss(), 1300);
+        assert_eq!(conn.snd_wnd, 1000 << 7);
+    }
+
+    // RFC 4987 §3.6, RFC 9293 §3.10.7.2: an ACK whose cookie does not check out gets
+    // <SEQ=SEG.ACK><CTL=RST>, is counted, and creates nothing.
+    #[test]
+    fn forged_cookie_ack_gets_rst_and_is_counted() {
+        let cfg = Config::default();
+        let mut l = listener(&cfg, 1);
+        let forged = seg(
+            6000,
+            TcpControl::None,
+            PEER_ISS + 1,
+            Some(TcpSeqNumber(0x1234_5678)),
+        );
+        assert_eq!(l.handle_segment(at(0), &from_peer(), &forged), None);
+        assert_eq!(l.stats().cookies_rejected, 1);
+        assert_eq!(l.stats().established, 0);
+        let segs = out(&mut l, at(0));
+        assert_eq!(segs.len(), 1);
+        let (t, rst) = segs[0];
+        assert_eq!(t, tuple(6000));
+        assert_eq!(rst.control, TcpControl::Rst);
+        assert_eq!(rst.seq_number, TcpSeqNumber(0x1234_5678));
+        assert_eq!(rst.ack_number, None);
+        // A genuine cookie off by one is rejected too.
+        l.handle_segment(at(1), &from_peer(), &syn(5000));
+        l.handle_segment(at(1), &from_peer(), &syn(5001));
+        let segs = out(&mut l, at(1));
+        let (_, sa) = segs
+            .iter()
+            .find(|(t, _)| *t == tuple(5001))
+            .copied()
+            .unwrap();
+        let off = TcpRepr {
+            ack_number: Some(sa.seq_number + 2),
+            ..third_ack(5001, &sa)
+        };
+        assert_eq!(l.handle_segment(at(2), &from_peer(), &off), None);
+        assert_eq!(l.stats().cookies_rejected, 2);
+    }
+
+    // RFC 9293 §3.10.7.1: for a segment to no connection, `<SEQ=SEG.ACK><CTL=RST>` if it has an
+    // ACK, else `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`; a reset is never answered.
+    #[test]
+    fn reset_for_segment_to_no_connection() {
+        let t = tuple(5000);
+        let with_ack = TcpRepr {
+            payload: b"data",
+            ..seg(5000, TcpControl::None, PEER_ISS, Some(TcpSeqNumber(77)))
+        };
+        let rst = reset_for(t, &with_ack).unwrap();
+        assert_eq!(rst.control, TcpControl::Rst);
+        assert_eq!(rst.seq_number, TcpSeqNumber(77));
+        assert_eq!(rst.ack_number, None);
+        assert_eq!((rst.src_port, rst.dst_port), (PORT, 5000));
+        let rst = reset_for(t, &syn(5000)).unwrap();
+        assert_eq!(rst.seq_number, TcpSeqNumber(0));
+        assert_eq!(rst.ack_number, Some(PEER_ISS + 1), "a SYN counts one");
+        let fin_data = TcpRepr {
+            payload: b"abc",
+            ..seg(5000, TcpControl::Fin, PEER_ISS, None)
+        };
+        assert_eq!(
+            reset_for(t, &fin_data).unwrap().ack_number,
+            Some(PEER_ISS + 4)
+        );
+        assert_eq!(
+            reset_for(t, &seg(5000, TcpControl::Rst, PEER_ISS, None)),
+            None
+        );
+        assert_eq!(
+            reset_for(
+                t,
+                &seg(5000, TcpControl::Rst, PEER_ISS, Some(TcpSeqNumber(1)))
+            ),
+            None
+        );
+    }
+
+    // RFC 9293 §3.10.7.2: a SYN-ACK to a listening port is a bad ACK: reset.
+    #[test]
+    fn syn_ack_to_listener_gets_rst() {
+        let cfg = Config::default();
+        let mut l = listener(&cfg, BACKLOG);
+        let sa = seg(5000, TcpControl::Syn, PEER_ISS, Some(TcpSeqNumber(4242)));
+        assert_eq!(l.handle_segment(at(0), &from_peer(), &sa), None);
+        assert_eq!(l.backlog_len(), 0);
+        let segs = out(&mut l, at(0));
+        assert_eq!(segs.len(), 1);
+        assert_eq!(segs[0].1.control, TcpControl::Rst);
+        assert_eq!(segs[0].1.seq_number, TcpSeqNumber(4242));
+    }
+}

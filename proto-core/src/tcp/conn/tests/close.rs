@@ -4,6 +4,7 @@
 use super::*;
 use crate::tcp::{ConnectionError, RecvError, SendError};
 use crate::time::Duration;
+use std::string::ToString;
 
 /// 2 * MSL with the default MSL of 30 s.
 const TWO_MSL: u64 = 60_000;
@@ -16,7 +17,7 @@ fn in_state(state: State) -> (Conn, Peer) {
         conn.close();
         let fin = out1(conn, now);
         assert!(fin.is_fin());
-        peer.saw(&[fin.clone()]);
+        peer.saw(core::slice::from_ref(&fin));
         fin
     };
     match state {
@@ -402,4 +403,64 @@ fn challenge_ack_rate_limited() {
     feed(&mut conn, at(1_200), &peer.syn());
     assert_eq!(out(&mut conn, at(1_200)).len(), 1);
     assert_eq!(conn.state(), State::Established);
+}
+
+// RFC 9293 §3.3.2: every one of the eleven states is reachable through the interface.
+#[test]
+fn all_eleven_states_reached() {
+    let mut seen = std::collections::BTreeSet::new();
+    let cfg = Config::default();
+    let mut listen: Conn =
+        Connection::listen(&cfg, tuple().local, at(0), vec![0; 4096], vec![0; 4096]);
+    seen.insert(listen.state().to_string());
+    feed(&mut listen, at(1), &Peer::new(PeerOpts::default()).syn());
+    seen.insert(listen.state().to_string());
+    let mut conn = connect(&Setup::default());
+    seen.insert(conn.state().to_string());
+    conn.abort();
+    seen.insert(conn.state().to_string());
+    for state in SYNCHRONIZED {
+        seen.insert(in_state(state).0.state().to_string());
+    }
+    assert_eq!(seen.len(), 11, "{seen:?}");
+}
+
+// RFC 9293 §3.10.4 (SYN-RECEIVED): a close waits for the handshake, then the FIN goes
+// (straight to FIN-WAIT-1).
+#[test]
+fn close_in_syn_received_sends_fin_after_handshake() {
+    let cfg = Config::default();
+    let mut conn: Conn =
+        Connection::listen(&cfg, tuple().local, at(0), vec![0; 4096], vec![0; 4096]);
+    let mut peer = Peer::new(PeerOpts::default());
+    feed(&mut conn, at(1), &peer.syn());
+    let syn_ack = out1(&mut conn, at(1));
+    conn.close();
+    assert_eq!(conn.state(), State::SynReceived);
+    assert!(
+        out(&mut conn, at(2)).is_empty(),
+        "no FIN before the handshake completes"
+    );
+    peer.seq += 1;
+    peer.ack = syn_ack.seq + 1;
+    peer.saw(&[syn_ack]);
+    feed(&mut conn, at(3), &peer.ack());
+    assert_eq!(conn.state(), State::FinWait1);
+    let fin = out1(&mut conn, at(3));
+    assert!(fin.is_fin());
+    assert_eq!(fin.seq, peer.ack);
+}
+
+// RFC 6298 §5.4 applied to the FIN (RFC 9293 §3.10.4: the FIN is retransmitted until
+// acknowledged).
+#[test]
+fn unacknowledged_fin_is_retransmitted_on_rto() {
+    let (mut conn, _peer) = established();
+    conn.close();
+    let fin = out1(&mut conn, at(20));
+    assert_eq!(conn.poll_at(), Some(at(220)));
+    let again = out1(&mut conn, at(220));
+    assert!(again.is_fin());
+    assert_eq!(again.seq, fin.seq);
+    assert_eq!(conn.state(), State::FinWait1);
 }

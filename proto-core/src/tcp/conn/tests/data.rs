@@ -268,7 +268,7 @@ fn write_then_close_with_slow_reader_delivers_every_byte_before_fin() {
         if finished && pair.a.state() == State::FinWait2 {
             break;
         }
-        now = now + crate::time::Duration::from_millis(1);
+        now += crate::time::Duration::from_millis(1);
     }
     assert!(
         finished,

@@ -52,7 +52,7 @@ fn syn_sent_syn_ack_establishes_and_acks() {
     let syn = out1(&mut conn, at(0));
     let mut peer = Peer::new(s.peer);
     peer.ack = syn.seq + 1;
-    peer.saw(&[syn.clone()]);
+    peer.saw(core::slice::from_ref(&syn));
     feed(&mut conn, at(5), &peer.syn_ack());
     assert_eq!(conn.state(), State::Established);
     let ack = out1(&mut conn, at(5));
@@ -483,4 +483,28 @@ fn ts_recent_echoes_earliest_segment_of_delayed_ack() {
     let ack = out1(&mut conn, at(21));
     assert_eq!(ack.ack, Some(peer.seq));
     assert_eq!(ack.ts.unwrap().1, 1_001);
+}
+
+// RFC 9293 §3.10.2 (SEND in SYN-SENT): data written before the handshake completes is queued
+// and sent once it does.
+#[test]
+fn data_written_in_syn_sent_goes_after_handshake() {
+    let s = Setup::default();
+    let mut conn = connect(&s);
+    assert_eq!(conn.send(b"early"), Ok(5));
+    let syn = out1(&mut conn, at(0));
+    assert!(syn.payload.is_empty(), "no data on the SYN");
+    let mut peer = Peer::new(s.peer);
+    peer.ack = syn.seq + 1;
+    peer.saw(core::slice::from_ref(&syn));
+    feed(&mut conn, at(10), &peer.syn_ack());
+    let segs = out(&mut conn, at(10));
+    assert_eq!(
+        segs.len(),
+        1,
+        "the data carries the ACK of the SYN-ACK: {segs:?}"
+    );
+    assert_eq!(segs[0].seq, syn.seq + 1);
+    assert_eq!(segs[0].payload, b"early");
+    assert_eq!(segs[0].ack, Some(PEER_ISS + 1));
 }

@@ -510,12 +510,4 @@ impl Pair {
         }
         panic!("pair never went quiet");
     }
-
-    /// The earliest deadline of either end.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        match (self.a.poll_at(), self.b.poll_at()) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        }
-    }
 }
