@@ -455,7 +455,7 @@ fn close_in_syn_received_sends_fin_after_handshake() {
 // acknowledged).
 #[test]
 fn unacknowledged_fin_is_retransmitted_on_rto() {
-    let (mut conn, _peer) = established();
+    let (mut conn, _peer) = established_no_sack();
     conn.close();
     let fin = out1(&mut conn, at(20));
     assert_eq!(conn.poll_at(), Some(at(220)));

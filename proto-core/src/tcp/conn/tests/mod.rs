@@ -396,6 +396,14 @@ impl Default for Setup {
 }
 
 impl Setup {
+    /// The defaults without SACK on our side: no tail loss probes (RFC 8985 needs SACK), so
+    /// the retransmission timer alone acts on a silent peer.
+    pub fn no_sack() -> Self {
+        let mut s = Self::default();
+        s.cfg.sack = false;
+        s
+    }
+
     /// Everything off on both sides: no timestamps, SACK or window scaling.
     pub fn plain() -> Self {
         let cfg = Config {
@@ -451,6 +459,11 @@ pub(super) fn open(s: Setup) -> (Conn, Peer) {
 /// [`open`] with the defaults: every option on at both ends, 64 KiB buffers.
 pub(super) fn established() -> (Conn, Peer) {
     open(Setup::default())
+}
+
+/// [`established`] without SACK: only the retransmission timer recovers losses.
+pub(super) fn established_no_sack() -> (Conn, Peer) {
+    open(Setup::no_sack())
 }
 
 /// Sends `n` bytes of the pattern and returns the segments that leave at `now`.

@@ -91,7 +91,7 @@ fn lost_syn_gives_three_second_rto_and_one_segment_window() {
 // the RTO each time.
 #[test]
 fn rto_retransmits_with_doubling_backoff() {
-    let (mut conn, _peer) = established();
+    let (mut conn, _peer) = established_no_sack();
     assert_eq!(conn.rto(), ms(200));
     let sent = send_data(&mut conn, at(20), 0, 3 * 1448);
     assert_eq!(sent.len(), 3);
@@ -134,6 +134,7 @@ fn rto_respects_min_rto() {
 fn rto_backoff_capped_at_max_rto() {
     let cfg = Config {
         max_retransmissions: 20,
+        sack: false,
         ..Config::default()
     };
     let (mut conn, _peer) = open(Setup::with_cfg(cfg));
@@ -184,6 +185,7 @@ fn karn_no_rtt_sample_from_retransmitted_segment() {
 fn retransmission_limit_times_out() {
     let cfg = Config {
         max_retransmissions: 3,
+        sack: false,
         ..Config::default()
     };
     let (mut conn, mut peer) = open(Setup::with_cfg(cfg));
@@ -364,4 +366,27 @@ fn keepalive_off_by_default() {
     let (mut conn, _peer) = established();
     assert_eq!(conn.poll_at(), None);
     assert!(out(&mut conn, at(10_000_000)).is_empty());
+}
+
+// RFC 8985 §7: with SACK, a silent peer gets a tail loss probe after 2 SRTT (at least 2 ms;
+// plus the delayed-ACK allowance with one segment in flight): the last segment sent again,
+// before the RTO; the RTO then follows if the probe is not answered either.
+#[test]
+fn tail_loss_probe_before_rto() {
+    let (mut conn, _peer) = established();
+    let srtt = conn.rtt.srtt().expect("handshake sample");
+    let sent = send_data(&mut conn, at(20), 0, 3 * 1448);
+    assert_eq!(sent.len(), 3);
+    let pto = (srtt * 2).max(ms(2));
+    assert_eq!(conn.poll_at(), Some(at(20) + pto));
+    let probe = out1(&mut conn, at(20) + pto);
+    assert_eq!(probe.seq, sent[2].seq, "the last segment goes again");
+    assert_eq!(probe.payload, sent[2].payload);
+    assert_eq!(conn.stats().loss_probes, 1);
+    // No second probe: the RTO is next.
+    let rto_at = conn.poll_at().unwrap();
+    assert!(rto_at >= at(20) + pto + ms(200), "{rto_at}");
+    let rtx = out1(&mut conn, rto_at);
+    assert_eq!(rtx.seq, sent[0].seq);
+    assert_eq!(conn.stats().rtos, 1);
 }
