@@ -90,8 +90,13 @@ fn throughput_runner_smoke() {
     let mut cfg = bench::Config::quick();
     cfg.clocks = vec![bench::Clock::Sim];
     let rows = bench::run(&cfg);
-    assert_eq!(rows.len(), cfg.scenarios.len());
-    for (row, sc) in rows.iter().zip(&cfg.scenarios) {
+    let stacks = bench::stacks().len();
+    assert_eq!(rows.len(), cfg.scenarios.len() * stacks);
+    for (row, sc) in rows.iter().zip(
+        cfg.scenarios
+            .iter()
+            .flat_map(|sc| std::iter::repeat_n(sc, stacks)),
+    ) {
         for o in [&row.up, &row.down] {
             assert!(o.error.is_none(), "{}: {:?}", row.scenario, o.error);
             assert!(o.verified > 0, "{}: nothing arrived", row.scenario);
