@@ -234,3 +234,37 @@ fn debug_lossy_bulk() {
         sim.b.conn.stats()
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// Random link parameters: whatever the faults, delay and bandwidth, both directions
+    /// arrive byte-exact and both ends close, within a bound of simulated time.
+    #[test]
+    fn random_links_deliver_and_close(
+        seed in 0u64..1_000_000,
+        loss_ppm in 0u32..200_000,
+        duplicate_ppm in 0u32..50_000,
+        corrupt_ppm in 0u32..20_000,
+        reorder_ppm in 0u32..100_000,
+        reorder_ms in 0u64..20,
+        delay_ms in 0u64..50,
+        jitter_us in 0u64..5_000,
+        mbit in proptest::option::of(1u64..1_000),
+        kib in 1u64..256,
+    ) {
+        let link = LinkConfig {
+            loss_ppm,
+            duplicate_ppm,
+            corrupt_ppm,
+            reorder_ppm,
+            reorder_delay: Duration::from_millis(reorder_ms),
+            delay: Duration::from_millis(delay_ms),
+            jitter: Duration::from_micros(jitter_us),
+            bandwidth: mbit.map(|m| m * 1_000_000),
+            ..LinkConfig::default()
+        };
+        let r = exchange(link, seed, kib * 1024, Instant::from_secs(3600));
+        proptest::prop_assert!(r.is_ok(), "{:?} with {link:?}", r.err());
+    }
+}
