@@ -452,7 +452,11 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
 }
 
 /// A bare reset (`<SEQ=seq><ACK=ack><CTL=RST>`).
-fn rst_repr(tuple: FourTuple, seq: TcpSeqNumber, ack: Option<TcpSeqNumber>) -> TcpRepr<'static> {
+pub(crate) fn rst_repr(
+    tuple: FourTuple,
+    seq: TcpSeqNumber,
+    ack: Option<TcpSeqNumber>,
+) -> TcpRepr<'static> {
     TcpRepr {
         src_port: tuple.local.port(),
         dst_port: tuple.remote.port(),

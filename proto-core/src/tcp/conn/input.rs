@@ -45,32 +45,37 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 self.tuple.local = SocketAddr::new(local_ip, self.tuple.local.port());
                 self.tuple.remote = SocketAddr::new(src, seg.src_port);
                 self.reinit_for_tuple(now);
-                self.irs = seg.seq_number;
-                self.rcv_nxt = seg.seq_number + 1;
-                self.rcv_adv = self.rcv_nxt;
-                self.last_ack_sent = self.rcv_nxt;
-                let tsval = seg.timestamp.map(|t| t.0);
-                self.apply_peer_syn_options(
-                    seg.max_seg_size,
-                    seg.window_scale,
-                    seg.sack_permitted,
-                    tsval,
-                );
+                self.take_peer_syn(seg);
                 self.syn_opts.window_scale = self
                     .syn_opts
                     .window_scale
                     .filter(|_| seg.window_scale.is_some());
                 self.syn_opts.sack &= seg.sack_permitted;
                 self.syn_opts.timestamps &= seg.timestamp.is_some();
-                // RFC 7323 §2.2: the window of a SYN is never scaled.
-                self.snd_wnd = u32::from(seg.window_len);
-                self.max_snd_wnd = self.snd_wnd;
-                self.snd_wl1 = seg.seq_number;
                 self.state = State::SynReceived;
                 self.syn_due = true;
             }
             _ => {}
         }
+    }
+
+    /// Takes what the peer's SYN says (RFC 9293 §3.10.7.2-3): its ISN, its options, and its
+    /// window (RFC 7323 §2.2: the window of a SYN is never scaled).
+    fn take_peer_syn(&mut self, seg: &TcpRepr<'_>) {
+        self.irs = seg.seq_number;
+        self.rcv_nxt = seg.seq_number + 1;
+        self.rcv_adv = self.rcv_nxt;
+        self.last_ack_sent = self.rcv_nxt;
+        let tsval = seg.timestamp.map(|t| t.0);
+        self.apply_peer_syn_options(
+            seg.max_seg_size,
+            seg.window_scale,
+            seg.sack_permitted,
+            tsval,
+        );
+        self.snd_wnd = u32::from(seg.window_len);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = seg.seq_number;
     }
 
     /// Points the tuple at a segment's sender so a reset can go back to it (LISTEN only).
@@ -104,20 +109,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         if seg.control != TcpControl::Syn {
             return;
         }
-        self.irs = seg.seq_number;
-        self.rcv_nxt = seg.seq_number + 1;
-        self.rcv_adv = self.rcv_nxt;
-        self.last_ack_sent = self.rcv_nxt;
-        let tsval = seg.timestamp.map(|t| t.0);
-        self.apply_peer_syn_options(
-            seg.max_seg_size,
-            seg.window_scale,
-            seg.sack_permitted,
-            tsval,
-        );
-        self.snd_wnd = u32::from(seg.window_len);
-        self.max_snd_wnd = self.snd_wnd;
-        self.snd_wl1 = seg.seq_number;
+        self.take_peer_syn(seg);
         self.last_rx = now;
         match seg.ack_number {
             Some(ack) => {

@@ -610,20 +610,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         buf: &mut [u8],
     ) -> Option<usize> {
         let addrs = self.addrs()?;
-        let repr = TcpRepr {
-            src_port: self.tuple.local.port(),
-            dst_port: self.tuple.remote.port(),
-            control: TcpControl::Rst,
-            seq_number: seq,
-            ack_number: ack,
-            window_len: 0,
-            window_scale: None,
-            max_seg_size: None,
-            sack_permitted: false,
-            sack_ranges: [None; MAX_SACK_BLOCKS],
-            timestamp: None,
-            payload: &[],
-        };
+        let repr = crate::tcp::listener::rst_repr(self.tuple, seq, ack);
         if buf.len() < repr.buffer_len() {
             return None;
         }
