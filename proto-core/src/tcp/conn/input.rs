@@ -438,6 +438,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             }
         }
         self.detect_late_losses(now);
+        self.arm_tlp(now);
         self.after_ack_state_changes(now);
         true
     }
@@ -650,7 +651,6 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         }
         self.fast_rtx_due = true;
         self.rxt_mark = None;
-        self.timers.stop(Timer::LossProbe);
         if !self.sack_ok {
             self.inflation = DUP_THRESH * self.eff_mss();
         }

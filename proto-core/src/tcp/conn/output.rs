@@ -56,10 +56,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 Timer::Keepalive => self.on_keepalive(now),
                 Timer::TimeWait => self.enter_closed(),
                 Timer::LossProbe => {
-                    if self.recovery.is_none()
-                        && self.snd_una != self.snd_max
-                        && self.state.is_synchronized()
-                    {
+                    if self.snd_una != self.snd_max && self.state.is_synchronized() {
                         self.tlp_due = true;
                     }
                 }
@@ -333,17 +330,33 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         })
     }
 
-    /// RFC 8985 §7.3: the probe is one new segment if the windows allow, else the last
-    /// segment sent again.
+    /// RFC 8985 §7.3: the probe is the last segment sent, again. (The RFC prefers a new
+    /// segment when the windows allow, but a lone new segment meets the receiver's delayed
+    /// ACK and costs 40 ms; a copy of data the receiver has is acknowledged at once, RFC 5681
+    /// §4.2, and a copy of data it lacks is what it needs.)
     fn tlp_segment(&self, max_len: usize) -> Option<Segment> {
         let data_end = self.data_start() + self.tx.len();
-        let rwnd_room = (self.snd_una + self.snd_wnd as usize) - self.snd_nxt;
-        if self.snd_nxt == self.snd_max && data_end > self.snd_nxt && rwnd_room > 0 {
-            let len = (data_end - self.snd_nxt).min(max_len).min(rwnd_room);
-            return Some(Segment {
-                seq: self.snd_nxt,
+        if self.recovery.is_some() {
+            // A recovery that stalled (its ACKs lost, or a retransmission lost with nothing
+            // sent after it to reveal that): probe with the first unacknowledged segment,
+            // which the RTO would resend, without collapsing the window as the RTO does.
+            let fin = self.fin_sent && !self.fin_acked && self.fin_seq() == Some(self.snd_una);
+            let end = self
+                .scoreboard
+                .next_sacked_after(self.snd_una)
+                .unwrap_or(self.snd_max);
+            let len = (end - self.snd_una)
+                .min(max_len)
+                .min(data_end - self.snd_una);
+            let control = if fin {
+                TcpControl::Fin
+            } else {
+                TcpControl::None
+            };
+            return (len > 0 || fin).then_some(Segment {
+                seq: self.snd_una,
                 len,
-                control: TcpControl::None,
+                control,
                 probe: false,
             });
         }
@@ -369,16 +382,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         })
     }
 
-    /// RFC 8985 §7.2: after sending new data or on an ACK, outside recovery, with data in
-    /// flight, schedule a probe timeout of 2 SRTT (plus the peer's delayed-ACK allowance when
+    /// RFC 8985 §7.2: after sending new data or on an ACK, with data in flight, schedule a probe timeout of 2 SRTT (plus the peer's delayed-ACK allowance when
     /// one segment is in flight), at least 10 ms, if it comes before the RTO.
     pub(crate) fn arm_tlp(&mut self, now: Instant) {
         let Some(srtt) = self.rtt.srtt() else { return };
-        if !self.sack_ok
-            || self.recovery.is_some()
-            || self.snd_una == self.snd_max
-            || self.tlp_end.is_some()
-        {
+        if !self.sack_ok || self.snd_una == self.snd_max || self.tlp_end.is_some() {
             self.timers.stop(Timer::LossProbe);
             return;
         }
