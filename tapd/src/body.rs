@@ -477,7 +477,7 @@ mod tests {
         assert!(err("\"AAAAAA=\"").starts_with("frame: base64: "));
         assert!(err("{").starts_with("body is not JSON: "), "{}", err("{"));
         assert!(err("").starts_with("body is not JSON: "));
-        assert!(err("\"AAAA\" x").starts_with("body is not JSON: "));
+        assert!(err(&format!("\"{good}\" x")).starts_with("body is not JSON: trailing"));
         assert!(err("12").starts_with("body must be a JSON string of base64 or an array"));
         assert!(err("{\"a\":1}").starts_with("body must be a JSON string"));
         assert!(
