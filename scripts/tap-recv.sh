@@ -30,7 +30,7 @@ if [ "$code" != 200 ]; then
     exit 1
 fi
 # The body is "b64" or ["b64",...]; base64 has no quote, comma or bracket, so this is exact.
-tr -d '[]" \n' <<<"$body" | tr ',' '\n' | while IFS= read -r b64; do
+tr -d '[]" \n' <<<"$body" | tr ',' '\n' | while IFS= read -r b64 || [ -n "$b64" ]; do
     [ -n "$b64" ] || continue
     base64 -d <<<"$b64" | od -An -v -tx1 | tr -d ' \n'
     echo

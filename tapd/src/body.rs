@@ -171,6 +171,11 @@ impl FrameBatch {
         };
         let result = seed.deserialize(&mut de).and_then(|()| de.end());
         if let Some(error) = failure {
+            // A bad frame is found as soon as it is read; but if the body is not even JSON,
+            // that is what the client should hear first.
+            if let Err(syntax) = serde_json::from_slice::<de::IgnoredAny>(body) {
+                return Err(BodyError::NotJson(syntax.to_string()));
+            }
             return Err(error);
         }
         match result {
@@ -467,13 +472,23 @@ mod tests {
     fn every_error_names_the_frame_and_the_reason() {
         let good = b64(&frame(60));
         assert_eq!(
-            err(&format!("[\"{good}\",\"{good}\",\"{good}\",\"{}\"]", b64(&[0; 9]))),
+            err(&format!(
+                "[\"{good}\",\"{good}\",\"{good}\",\"{}\"]",
+                b64(&[0; 9])
+            )),
             "frame 3: 9 bytes, shorter than the 14-byte Ethernet header"
         );
-        assert_eq!(err("\"\""), "frame: 0 bytes, shorter than the 14-byte Ethernet header");
+        assert_eq!(
+            err("\"\""),
+            "frame: 0 bytes, shorter than the 14-byte Ethernet header"
+        );
         assert_eq!(err("\"AAAAA!AA\""), "frame: base64: invalid byte '!' at 5");
         assert!(err("\"AAAAA\"").starts_with("frame: base64: "));
-        assert!(err("\"AAAAAA\"").contains("padding"), "{}", err("\"AAAAAA\""));
+        assert!(
+            err("\"AAAAAA\"").contains("padding"),
+            "{}",
+            err("\"AAAAAA\"")
+        );
         assert!(err("\"AAAAAA=\"").starts_with("frame: base64: "));
         assert!(err("{").starts_with("body is not JSON: "), "{}", err("{"));
         assert!(err("").starts_with("body is not JSON: "));
@@ -489,7 +504,9 @@ mod tests {
         assert_eq!(err(&too_many), "more than 4096 frames in one request");
         let just_enough = format!("[{}]", vec![format!("\"{good}\""); MAX_BATCH].join(","));
         assert_eq!(
-            FrameBatch::parse(just_enough.as_bytes(), 1500).unwrap().len(),
+            FrameBatch::parse(just_enough.as_bytes(), 1500)
+                .unwrap()
+                .len(),
             MAX_BATCH
         );
     }

@@ -262,7 +262,9 @@ async fn send(State(hub): State<Arc<Hub>>, sends: Arc<Semaphore>, req: Request) 
             tracing::warn!(frame = i, error = %e, "writing to the device failed");
             ApiError::new(
                 status,
-                format!("device write failed at frame {i} of {count} (the {i} before it were sent): {e}"),
+                format!(
+                    "device write failed at frame {i} of {count} (the {i} before it were sent): {e}"
+                ),
             )
             .into_response()
         }
@@ -301,7 +303,10 @@ impl RecvQuery {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
                 "max" => {
-                    let n = value.parse::<usize>().ok().filter(|n| (1..=MAX_BATCH).contains(n));
+                    let n = value
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_BATCH).contains(n));
                     q.max = Some(n.ok_or_else(|| {
                         ApiError::bad_request(format!(
                             "max={}: must be a whole number from 1 to {MAX_BATCH}",
@@ -331,7 +336,10 @@ impl RecvQuery {
 }
 
 /// `GET /recv`.
-async fn recv(State(hub): State<Arc<Hub>>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+async fn recv(
+    State(hub): State<Arc<Hub>>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let q = RecvQuery::parse(query.as_deref())?;
     let max = q.max.unwrap_or(1);
     let frames = match q.wait_ms {

@@ -357,7 +357,10 @@ mod tests {
         let hub = hub(3);
         hub.ingest(&frames(0..5));
         let s = hub.snapshot();
-        assert_eq!((s.frames_from_tap, s.queue_depth, s.queue_dropped), (5, 3, 2));
+        assert_eq!(
+            (s.frames_from_tap, s.queue_depth, s.queue_dropped),
+            (5, 3, 2)
+        );
         let got: Vec<u8> = hub.take(10).iter().map(|f| f[0]).collect();
         assert_eq!(got, [2, 3, 4]);
         assert!(!hub.data_ready());

@@ -8,7 +8,9 @@ use nix::unistd::{Gid, Uid, User};
 #[derive(Debug, thiserror::Error)]
 pub enum PrivError {
     /// Not started as root.
-    #[error("tapd must be started as root (it creates a TAP device), e.g. sudo tapd; then it drops to --user")]
+    #[error(
+        "tapd must be started as root (it creates a TAP device), e.g. sudo tapd; then it drops to --user"
+    )]
     NotRoot,
     /// The account does not exist.
     #[error("no such user {0:?} for --user")]
@@ -91,7 +93,10 @@ pub fn drop_to(user: &User) -> Result<Dropped, PrivError> {
         (gids.real != user.gid, "real gid"),
         (gids.effective != user.gid, "effective gid"),
         (gids.saved != user.gid, "saved gid"),
-        (!groups.iter().all(|g| *g == user.gid), "supplementary groups"),
+        (
+            !groups.iter().all(|g| *g == user.gid),
+            "supplementary groups",
+        ),
         (setuid(Uid::from_raw(0)).is_ok(), "setuid(0) succeeds"),
     ];
     let held: Vec<&str> = held.iter().filter(|(b, _)| *b).map(|(_, w)| *w).collect();

@@ -347,7 +347,11 @@ mod tests {
     fn addresses_that_cannot_be_a_host_are_refused() {
         for ok in [
             "192.168.10.1/24",
-            "10.0.0.1/8", "192.168.10.254/24", "10.1.1.0/31", "10.1.1.1/32"] {
+            "10.0.0.1/8",
+            "192.168.10.254/24",
+            "10.1.1.0/31",
+            "10.1.1.1/32",
+        ] {
             check_address(ok.parse().unwrap()).unwrap();
         }
         for (bad, why) in [

@@ -216,24 +216,27 @@ fn arp_echo_udp_batching_long_poll_info_and_pcap() {
             .records()
             .map(|r| r.expect("whole records").data.to_vec())
             .collect();
-        // Where each logged frame is in the capture; a frame sent twice matches in turn.
+        // Where each logged frame is in the capture; a frame sent twice matches in turn. Per
+        // phase: (first index, last index, first sent, first received).
         let mut used = vec![false; records.len()];
-        let mut spans: std::collections::BTreeMap<u32, (usize, usize)> = Default::default();
+        let mut spans: std::collections::BTreeMap<u32, [usize; 4]> = Default::default();
         for entry in &log {
             let at = (0..records.len())
                 .find(|&i| !used[i] && records[i] == entry.frame)
                 .unwrap_or_else(|| panic!("frame of phase {} not captured", entry.phase));
             used[at] = true;
-            let span = spans.entry(entry.phase).or_insert((at, at));
-            span.0 = span.0.min(at);
-            span.1 = span.1.max(at);
-            if entry.sent {
-                assert_eq!(span.0, at, "phase {}: a reply was captured before its request", entry.phase);
-            }
+            let span = spans.entry(entry.phase).or_insert([at, at, usize::MAX, usize::MAX]);
+            span[0] = span[0].min(at);
+            span[1] = span[1].max(at);
+            let first = if entry.sent { &mut span[2] } else { &mut span[3] };
+            *first = (*first).min(at);
         }
-        let spans: Vec<(usize, usize)> = spans.into_values().collect();
+        for (phase, span) in &spans {
+            assert!(span[2] == usize::MAX || span[2] < span[3], "phase {phase}: a reply before its request");
+        }
+        let spans: Vec<[usize; 4]> = spans.into_values().collect();
         assert!(
-            spans.windows(2).all(|w| w[0].1 < w[1].0),
+            spans.windows(2).all(|w| w[0][1] < w[1][0]),
             "phases overlap in the capture: {spans:?}"
         );
         let lines = tshark(&bytes, &["-T", "fields", "-e", "_ws.col.Info"]);
@@ -472,9 +475,12 @@ fn oversized(http: &mut Http) -> Resp {
 
 fn check(bad: &Bad, r: &Resp) {
     assert_eq!(
-        r.status, bad.status,
+        r.status,
+        bad.status,
         "{} {}: {}",
-        bad.method, bad.path, r.text()
+        bad.method,
+        bad.path,
+        r.text()
     );
     assert_eq!(r.header("content-type"), Some("application/json"));
     let e = r.error();
@@ -500,9 +506,10 @@ fn bad_inputs_get_json_errors_and_leave_memory_flat() {
         }
         let r = oversized(&mut http);
         assert_eq!(r.status, 413, "{}", r.text());
-        assert_eq!(r.error(), "body over the 8327184-byte bound");
+        assert_eq!(r.error(), "body over the 8335376-byte bound");
         // A chunked body (no length announced) over the bound is cut off the same way.
-        let mut chunked = b"POST /send HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let mut chunked =
+            b"POST /send HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
         for _ in 0..9 {
             chunked.extend_from_slice(b"100000\r\n");
             chunked.extend(std::iter::repeat_n(b' ', 0x100000));
@@ -510,7 +517,10 @@ fn bad_inputs_get_json_errors_and_leave_memory_flat() {
         }
         chunked.extend_from_slice(b"0\r\n\r\n");
         let r = Http::new(tapd.addr).raw(&chunked).unwrap();
-        assert_eq!((r.status, r.error()), (413, "body over the 8327184-byte bound".into()));
+        assert_eq!(
+            (r.status, r.error()),
+            (413, "body over the 8335376-byte bound".into())
+        );
         // Edge cases that are fine: the largest frames, with and without tags; an empty batch.
         http.send_frame(&frame_of(1518, &[]));
         http.send_frame(&frame_of(1522, &[0x88a8, 0x8100]));
@@ -518,7 +528,7 @@ fn bad_inputs_get_json_errors_and_leave_memory_flat() {
 
         // 10,000 more, mixed, on keep-alive connections: the daemon keeps serving and its
         // memory stays where the first thousand left it.
-        let mut run = |n: usize, http: &mut Http| {
+        let run = |n: usize, http: &mut Http| {
             for i in 0..n {
                 if i % 1000 == 999 {
                     assert_eq!(oversized(http).status, 413);
@@ -540,7 +550,11 @@ fn bad_inputs_get_json_errors_and_leave_memory_flat() {
             after <= warm + 4096,
             "RSS grew from {warm} KiB to {after} KiB over 10,000 bad requests"
         );
-        assert!(tapd.log().lines().all(|l| !l.contains("panicked")), "{}", tapd.log());
+        assert!(
+            tapd.log().lines().all(|l| !l.contains("panicked")),
+            "{}",
+            tapd.log()
+        );
     });
 }
 
@@ -611,8 +625,15 @@ fn full_queue_drops_the_oldest_frames() {
         let tapd = Tapd::start(&["--queue", "8"]);
         let mut http = tapd.http();
         sh(Command::new("ip").args([
-            "neigh", "replace", "192.168.10.2", "lladdr", "02:00:00:00:00:02", "dev", DEV,
-            "nud", "permanent",
+            "neigh",
+            "replace",
+            "192.168.10.2",
+            "lladdr",
+            "02:00:00:00:00:02",
+            "dev",
+            DEV,
+            "nud",
+            "permanent",
         ]));
         let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
         for i in 0u32..20 {
@@ -623,7 +644,10 @@ fn full_queue_drops_the_oldest_frames() {
             });
         }
         let s = http.stats();
-        assert_eq!((s["queue_depth"].as_u64(), s["queue_dropped"].as_u64()), (Some(8), Some(12)));
+        assert_eq!(
+            (s["queue_depth"].as_u64(), s["queue_dropped"].as_u64()),
+            (Some(8), Some(12))
+        );
         let kept: Vec<u32> = http
             .recv_frames(100, 0)
             .iter()
@@ -645,8 +669,14 @@ fn runs_as_nobody_and_removes_the_device_on_sigterm() {
         let mut tapd = Tapd::start(&[]);
         assert!(link_exists(DEV));
         let field = |k| proc_status_field(tapd.pid, k);
-        assert_eq!(field("Uid").split_whitespace().collect::<Vec<_>>(), ["65534"; 4]);
-        assert_eq!(field("Gid").split_whitespace().collect::<Vec<_>>(), ["65534"; 4]);
+        assert_eq!(
+            field("Uid").split_whitespace().collect::<Vec<_>>(),
+            ["65534"; 4]
+        );
+        assert_eq!(
+            field("Gid").split_whitespace().collect::<Vec<_>>(),
+            ["65534"; 4]
+        );
         assert_eq!(field("Groups"), "");
         assert_eq!(field("NoNewPrivs"), "1");
         assert_eq!(field("CapEff"), "0000000000000000");
@@ -654,7 +684,9 @@ fn runs_as_nobody_and_removes_the_device_on_sigterm() {
         let addr = tapd.addr;
         let viewer = std::thread::spawn(move || Http::new(addr).get("/pcap"));
         let mut http = tapd.http();
-        eventually(Duration::from_secs(5), "the viewer", || http.stat("pcap_viewers") == 1);
+        eventually(Duration::from_secs(5), "the viewer", || {
+            http.stat("pcap_viewers") == 1
+        });
         // Everything still works after the drop: a frame both ways.
         let tap_mac = mac_of(DEV);
         http.send_frame(&arp_request(TAP_IP));
@@ -675,13 +707,21 @@ fn runs_as_nobody_and_removes_the_device_on_sigterm() {
         tapd.signal(Signal::SIGTERM);
         let status = tapd.wait(Duration::from_secs(10));
         assert!(status.success(), "exit status {status}: {}", tapd.log());
-        assert!(t0.elapsed() < Duration::from_secs(3), "shutdown took {:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "shutdown took {:?}",
+            t0.elapsed()
+        );
         let (r, took) = poll.join().unwrap();
         assert_eq!((r.status, r.text().as_str()), (200, "\"\""));
         assert!(took < Duration::from_secs(5));
         let pcap = viewer.join().unwrap();
         assert_eq!(pcap.status, 200);
-        assert_eq!(pcap.body.len(), 24 + 16 + 42 + 16 + 42, "header, request and reply");
+        assert_eq!(
+            pcap.body.len(),
+            24 + 16 + 42 + 16 + 42,
+            "header, request and reply"
+        );
         assert!(!link_exists(DEV), "the device is gone");
         assert!(tapd.log().contains("device removed"), "{}", tapd.log());
     });
@@ -713,14 +753,26 @@ fn refuses_to_start_when_it_should() {
         let e = refused(&name, true);
         assert!(e.contains("must be started as root"), "{e}");
         let e = refused(&[&name[..], &["--addr", "192.168.10.0/24"]].concat(), false);
-        assert!(e.contains("bad --addr 192.168.10.0/24: that is the network address"), "{e}");
-        let e = refused(&[&name[..], &["--addr", "192.168.10.300/24"]].concat(), false);
+        assert!(
+            e.contains("bad --addr 192.168.10.0/24: that is the network address"),
+            "{e}"
+        );
+        let e = refused(
+            &[&name[..], &["--addr", "192.168.10.300/24"]].concat(),
+            false,
+        );
         assert!(e.contains("invalid IPv4 CIDR"), "{e}");
         let e = refused(&[&name[..], &["--addr", "192.168.10.1"]].concat(), false);
         assert!(e.contains("expected address/prefix-length"), "{e}");
         let e = refused(&[&name[..], &["--listen", "0.0.0.0:7070"]].concat(), false);
-        assert!(e.contains("not a loopback address; serving beyond this machine needs --token"), "{e}");
-        let e = refused(&[&name[..], &["--user", "no-such-user-here"]].concat(), false);
+        assert!(
+            e.contains("not a loopback address; serving beyond this machine needs --token"),
+            "{e}"
+        );
+        let e = refused(
+            &[&name[..], &["--user", "no-such-user-here"]].concat(),
+            false,
+        );
         assert!(e.contains("no such user"), "{e}");
         let e = refused(&[&name[..], &["--user", "root"]].concat(), false);
         assert!(e.contains("is root"), "{e}");
@@ -731,7 +783,11 @@ fn refuses_to_start_when_it_should() {
         // A device of that name exists already: refused, and the other device is untouched.
         sh(Command::new("ip").args(["tuntap", "add", "dev", DEV, "mode", "tap"]));
         let mut cmd = Command::new(tapd_bin());
-        let out = cmd.args(["--name", DEV]).stdin(Stdio::null()).output().unwrap();
+        let out = cmd
+            .args(["--name", DEV])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         let e = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success());
         assert!(e.contains(&format!("device {DEV} already exists")), "{e}");
@@ -756,7 +812,10 @@ fn a_token_guards_every_request() {
         let wrong = anon
             .request_with("GET", "/info", &["Authorization: Bearer s3cret-tokeN"], b"")
             .unwrap();
-        assert_eq!((wrong.status, wrong.error()), (401, "wrong bearer token".to_string()));
+        assert_eq!(
+            (wrong.status, wrong.error()),
+            (401, "wrong bearer token".to_string())
+        );
         let basic = anon
             .request_with("GET", "/info", &["Authorization: Basic czNjcmV0"], b"")
             .unwrap();
@@ -784,7 +843,10 @@ fn python_client_and_curl_scripts() {
         assert!(out.contains("ICMP echo reply from 192.168.10.1"), "{out}");
 
         let tap_mac = mac_of(DEV);
-        let hex: String = arp_request(TAP_IP).iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = arp_request(TAP_IP)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let sent = sh(Command::new(root.join("scripts/tap-send.sh"))
             .arg(&hex)
             .env("TAPD_URL", &url));

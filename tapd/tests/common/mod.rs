@@ -161,8 +161,11 @@ impl Tapd {
         ));
         let log = std::fs::File::create(&stderr_path).unwrap();
         let mut cmd = Command::new(tapd_bin());
-        cmd.args(["--name", DEV, "--listen", LISTEN])
-            .args(extra)
+        cmd.args(["--name", DEV]);
+        if !extra.contains(&"--listen") {
+            cmd.args(["--listen", LISTEN]);
+        }
+        cmd.args(extra)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -192,7 +195,11 @@ impl Tapd {
                 assert_eq!(r.status, 200, "healthz: {}", r.text());
                 break;
             }
-            assert!(Instant::now() < deadline, "tapd did not come up: {}", tapd.log());
+            assert!(
+                Instant::now() < deadline,
+                "tapd did not come up: {}",
+                tapd.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         tapd
@@ -222,7 +229,11 @@ impl Tapd {
                 self.child = None;
                 return status;
             }
-            assert!(Instant::now() < deadline, "tapd did not exit: {}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "tapd did not exit: {}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -300,9 +311,14 @@ impl Resp {
     /// The `error` of a `{"error": ...}` body, asserting the shape.
     pub fn error(&self) -> String {
         let v = self.json();
-        let obj = v.as_object().unwrap_or_else(|| panic!("not an object: {v}"));
+        let obj = v
+            .as_object()
+            .unwrap_or_else(|| panic!("not an object: {v}"));
         assert_eq!(obj.len(), 1, "error body has other keys: {v}");
-        obj["error"].as_str().expect("error is a string").to_string()
+        obj["error"]
+            .as_str()
+            .expect("error is a string")
+            .to_string()
     }
 }
 
@@ -539,8 +555,12 @@ pub fn json_array<F: AsRef<[u8]>>(frames: &[F]) -> String {
 
 /// Decodes a `GET /recv?max=N` body.
 pub fn decode_array(body: &[u8]) -> Vec<Vec<u8>> {
-    let v: Vec<String> = serde_json::from_slice(body)
-        .unwrap_or_else(|e| panic!("not an array of strings ({e}): {}", String::from_utf8_lossy(body)));
+    let v: Vec<String> = serde_json::from_slice(body).unwrap_or_else(|e| {
+        panic!(
+            "not an array of strings ({e}): {}",
+            String::from_utf8_lossy(body)
+        )
+    });
     v.into_iter()
         .map(|s| STANDARD.decode(s).expect("base64"))
         .collect()
@@ -641,10 +661,25 @@ pub fn echo_request(tap_mac: [u8; 6], ident: u16, seq: u16, data: &[u8]) -> Vec<
 /// What a frame from the kernel is, as far as the tests care.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seen {
-    ArpRequest { sender: Ipv4Addr, target: Ipv4Addr },
-    ArpReply { sender: Ipv4Addr, mac: [u8; 6], target: Ipv4Addr },
-    EchoReply { ident: u16, seq: u16, data: Vec<u8> },
-    Udp { dst: Ipv4Addr, dst_port: u16, payload: Vec<u8> },
+    ArpRequest {
+        sender: Ipv4Addr,
+        target: Ipv4Addr,
+    },
+    ArpReply {
+        sender: Ipv4Addr,
+        mac: [u8; 6],
+        target: Ipv4Addr,
+    },
+    EchoReply {
+        ident: u16,
+        seq: u16,
+        data: Vec<u8>,
+    },
+    Udp {
+        dst: Ipv4Addr,
+        dst_port: u16,
+        payload: Vec<u8>,
+    },
     Other,
 }
 
