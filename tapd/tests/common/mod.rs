@@ -400,7 +400,7 @@ impl Http {
             .write_all(request)
             .and_then(|()| read_response(conn));
         match &r {
-            Ok(resp) if !resp.header("connection").is_some_and(|v| v == "close") => {}
+            Ok(resp) if resp.header("connection").is_none_or(|v| v != "close") => {}
             _ => self.conn = None,
         }
         r
