@@ -73,7 +73,9 @@ fn udp_frame(tap_mac: [u8; 6], i: u16) -> Vec<u8> {
 
 /// Clients POST frames to /send for `secs`; the kernel counts what it receives.
 fn to_kernel(case: &Case, tap_mac: [u8; 6], secs: f64) -> Outcome {
-    let frames: Vec<Vec<u8>> = (0..case.batch as u16).map(|i| udp_frame(tap_mac, i)).collect();
+    let frames: Vec<Vec<u8>> = (0..case.batch as u16)
+        .map(|i| udp_frame(tap_mac, i))
+        .collect();
     assert_eq!(frames[0].len(), 60);
     let body = if case.batch == 1 {
         format!("\"{}\"", STANDARD.encode(&frames[0]))
@@ -225,7 +227,14 @@ fn main() {
         let tapd = Tapd::start(&["--queue", "65536"]);
         let tapd_pid = tapd.pid.to_string();
         sh(Command::new("ip").args([
-            "neigh", "replace", "192.168.10.2", "lladdr", "02:00:00:00:00:02", "dev", DEV, "nud",
+            "neigh",
+            "replace",
+            "192.168.10.2",
+            "lladdr",
+            "02:00:00:00:00:02",
+            "dev",
+            DEV,
+            "nud",
             "permanent",
         ]));
         // The datagrams sent to the TAP's address land here (never read: the kernel still
@@ -235,7 +244,11 @@ fn main() {
         println!(
             "tapd throughput: 60-byte frames, {} CPUs, {secs} s per case, build {}",
             std::thread::available_parallelism().map_or(0, |n| n.get()),
-            if cfg!(debug_assertions) { "debug" } else { "release" },
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
         );
         println!(
             "{:<32} {:>5} {:>6} {:>10} {:>6} {:>6}",

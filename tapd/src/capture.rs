@@ -81,7 +81,16 @@ impl Viewer {
             self.started = true;
             return Some(global_header());
         }
+        // What is already in the ring goes out even when shutting down, so a capture ends
+        // with every frame that crossed the link before the end.
         let first = loop {
+            match self.rx.try_recv() {
+                Ok(c) => break c,
+                Err(TryRecvError::Lagged(n)) => self.lost(n),
+                Err(TryRecvError::Closed) => return None,
+                Err(TryRecvError::Empty) if self.hub.is_shutting_down() => return None,
+                Err(TryRecvError::Empty) => {}
+            }
             let hub = self.hub.clone();
             tokio::select! {
                 r = self.rx.recv() => match r {
@@ -89,7 +98,7 @@ impl Viewer {
                     Err(RecvError::Lagged(n)) => self.lost(n),
                     Err(RecvError::Closed) => return None,
                 },
-                () = hub.shutting_down() => return None,
+                () = hub.shutting_down() => {}
             }
         };
         let mut out = BytesMut::with_capacity(CHUNK_BYTES.max(first.frame.len() + 64));
