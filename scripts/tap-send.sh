@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sends Ethernet frames through tapd: each argument is one frame in hex (spaces and colons
 # allowed inside quotes). One frame goes as a JSON string, several as one JSON array.
-#   scripts/tap-send.sh ffffffffffff020000000002080600010800060400010200000000020a0a0a02000000000000c0a80a01
+#   scripts/tap-send.sh ffffffffffff02000000000208060001080006040001020000000002c0a80a02000000000000c0a80a01
 # Environment: TAPD_URL (default http://127.0.0.1:7070), TAPD_TOKEN (bearer token, if set).
 # Prints nothing on success; prints tapd's JSON error and exits 1 on failure.
 set -euo pipefail
