@@ -159,41 +159,16 @@ async fn serve(
     listener: std::net::TcpListener,
     config: HubConfig,
 ) -> Result<(), StartError> {
-    let link = Arc::new(
-        device
-            .into_link()
-            .map_err(io_err("registering the device"))?,
-    );
-    let hub = Arc::new(Hub::new(config, link.clone()));
-    let reader = tokio::spawn({
-        let hub = hub.clone();
-        async move {
-            let result = link.read_loop(hub.clone()).await;
-            if let Err(e) = &result {
-                tracing::error!(error = %e, "reading the device failed; shutting down");
-                hub.begin_shutdown();
-            }
-            result
-        }
-    });
+    let (hub, reader) = device
+        .start_reader(move |link| Arc::new(Hub::new(config, link)))
+        .map_err(io_err("starting the device reader"))?;
     let listener =
         tokio::net::TcpListener::from_std(listener).map_err(io_err("registering the listener"))?;
     let signals = shutdown_signal().map_err(io_err("installing signal handlers"))?;
     tapd::run(listener, hub, signals)
         .await
         .map_err(io_err("serving"))?;
-    if reader.is_finished() {
-        if let Ok(Err(source)) = reader.await {
-            return Err(StartError::Io {
-                what: "reading the device",
-                source,
-            });
-        }
-    } else {
-        reader.abort();
-        let _ = reader.await;
-    }
-    Ok(())
+    reader.stop().map_err(io_err("reading the device"))
 }
 
 /// Resolves on the first SIGINT or SIGTERM.

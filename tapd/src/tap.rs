@@ -227,6 +227,73 @@ impl TapDevice {
             device: tun::AsyncDevice::new(self.device)?,
         })
     }
+
+    /// Starts the reader thread: it registers the device with a reactor of its own and drains
+    /// it into the hub that `make_hub` builds around the link, until [`Reader::stop`] or a
+    /// read error (which also starts the hub's shutdown).
+    ///
+    /// A thread of its own, rather than a task among the HTTP ones, keeps the frame path free
+    /// of the HTTP scheduler: reading waits in its own epoll and is never queued behind
+    /// requests (on 2 cores this measured steadier and ~10% faster in the batched benchmark).
+    pub fn start_reader<F>(self, make_hub: F) -> io::Result<(Arc<Hub>, Reader)>
+    where
+        F: FnOnce(Arc<TapLink>) -> Arc<Hub> + Send + 'static,
+    {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("tapd-reader".into())
+            .spawn(move || -> io::Result<()> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .build()?;
+                runtime.block_on(async move {
+                    let link = Arc::new(self.into_link()?);
+                    let hub = make_hub(link.clone());
+                    let _ = ready_tx.send(hub.clone());
+                    let result = tokio::select! {
+                        r = link.read_loop(hub.clone()) => r,
+                        _ = stop_rx => Ok(()),
+                    };
+                    if let Err(e) = &result {
+                        tracing::error!(error = %e, "reading the device failed; shutting down");
+                        hub.begin_shutdown();
+                    }
+                    result
+                })
+            })?;
+        match ready_rx.recv() {
+            Ok(hub) => Ok((
+                hub,
+                Reader {
+                    thread,
+                    stop: stop_tx,
+                },
+            )),
+            // The thread ended before it had a hub: its result says why.
+            Err(_) => Err(match thread.join() {
+                Ok(Err(e)) => e,
+                _ => io::Error::other("the reader thread ended early"),
+            }),
+        }
+    }
+}
+
+/// The running reader thread of [`TapDevice::start_reader`].
+#[derive(Debug)]
+pub struct Reader {
+    thread: std::thread::JoinHandle<io::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Reader {
+    /// Stops reading and waits for the thread; returns the read error that ended it, if one did.
+    pub fn stop(self) -> io::Result<()> {
+        let _ = self.stop.send(());
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the reader thread panicked")))
+    }
 }
 
 /// Reads the device's MAC address from the kernel (netlink, this network namespace).
