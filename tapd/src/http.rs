@@ -158,6 +158,7 @@ pub async fn guard(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Res
     let status = response.status();
     if status.is_client_error() {
         bump(&hub.stats().bad_requests, 1);
+        tracing::debug!(%method, path = quote(uri.path()), status = status.as_u16(), "client error");
     }
     if (status.is_client_error() || status.is_server_error())
         && response.extensions().get::<JsonErrorBody>().is_none()

@@ -19,6 +19,25 @@ use crate::body::FrameBatch;
 /// oldest (counted in [`StatsSnapshot::pcap_dropped`]).
 pub const CAPTURE_RING: usize = 4096;
 
+/// However long the queue is in frames, the frames it holds never add up to more than this
+/// many bytes (256 MiB); past it the oldest are dropped as when the queue is full.
+pub const QUEUE_MAX_BYTES: usize = 256 << 20;
+
+/// The receive queue: frames oldest first, and the bytes they hold.
+#[derive(Debug, Default)]
+struct Queue {
+    frames: VecDeque<Bytes>,
+    bytes: usize,
+}
+
+impl Queue {
+    fn pop(&mut self) -> Option<Bytes> {
+        let f = self.frames.pop_front()?;
+        self.bytes -= f.len();
+        Some(f)
+    }
+}
+
 /// Where frames from HTTP clients go: the TAP device, or a test double.
 pub trait Link: Send + Sync + 'static {
     /// Writes one Ethernet frame without blocking. `ErrorKind::WouldBlock` means the device is
@@ -117,7 +136,7 @@ pub(crate) fn bump(counter: &AtomicU64, by: u64) {
 pub struct Hub {
     config: HubConfig,
     link: Box<dyn Link>,
-    queue: Mutex<VecDeque<Bytes>>,
+    queue: Mutex<Queue>,
     ready: Notify,
     capture: broadcast::Sender<Captured>,
     stats: Stats,
@@ -139,7 +158,10 @@ impl Hub {
         config.queue_len = config.queue_len.max(1);
         let (capture, _) = broadcast::channel(CAPTURE_RING);
         Self {
-            queue: Mutex::new(VecDeque::with_capacity(config.queue_len.min(65_536))),
+            queue: Mutex::new(Queue {
+                frames: VecDeque::with_capacity(config.queue_len.min(65_536)),
+                bytes: 0,
+            }),
             config,
             link: Box::new(link),
             ready: Notify::new(),
@@ -159,12 +181,13 @@ impl Hub {
         &self.stats
     }
 
-    fn lock_queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Bytes>> {
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Queue> {
         // A panic while holding the lock cannot leave the deque inconsistent: use it anyway.
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues frames read from the device, dropping the oldest when the queue is full, copies
+    /// Queues frames read from the device, dropping the oldest when the queue is full (in
+    /// frames, or in bytes: [`QUEUE_MAX_BYTES`]), copies
     /// them to `/pcap` viewers, and wakes long-polling `GET /recv`s.
     pub fn ingest(&self, frames: &[Bytes]) {
         if frames.is_empty() {
@@ -175,11 +198,14 @@ impl Hub {
         {
             let mut queue = self.lock_queue();
             for frame in frames {
-                if queue.len() >= self.config.queue_len {
-                    queue.pop_front();
+                while queue.frames.len() >= self.config.queue_len
+                    || (queue.bytes + frame.len() > QUEUE_MAX_BYTES && !queue.frames.is_empty())
+                {
+                    queue.pop();
                     dropped += 1;
                 }
-                queue.push_back(frame.clone());
+                queue.bytes += frame.len();
+                queue.frames.push_back(frame.clone());
             }
         }
         bump(&self.stats.frames_from_tap, frames.len() as u64);
@@ -249,8 +275,8 @@ impl Hub {
     pub fn take(&self, max: usize) -> Vec<Bytes> {
         let frames: Vec<Bytes> = {
             let mut queue = self.lock_queue();
-            let n = max.min(queue.len());
-            queue.drain(..n).collect()
+            let n = max.min(queue.frames.len());
+            (0..n).filter_map(|_| queue.pop()).collect()
         };
         bump(&self.stats.frames_delivered, frames.len() as u64);
         frames
@@ -281,7 +307,7 @@ impl Hub {
 
     /// True when at least one frame is queued.
     pub fn data_ready(&self) -> bool {
-        !self.lock_queue().is_empty()
+        !self.lock_queue().frames.is_empty()
     }
 
     /// The counters now.
@@ -294,7 +320,7 @@ impl Hub {
             frames_to_tap: get(&s.frames_to_tap),
             bytes_to_tap: get(&s.bytes_to_tap),
             frames_delivered: get(&s.frames_delivered),
-            queue_depth: self.lock_queue().len() as u64,
+            queue_depth: self.lock_queue().frames.len() as u64,
             queue_capacity: self.config.queue_len as u64,
             queue_dropped: get(&s.queue_dropped),
             bad_requests: get(&s.bad_requests),
@@ -365,6 +391,18 @@ mod tests {
         assert_eq!(got, [2, 3, 4]);
         assert!(!hub.data_ready());
         assert_eq!(hub.snapshot().frames_delivered, 3);
+    }
+
+    #[test]
+    fn the_queue_is_bounded_in_bytes_too() {
+        let hub = hub(100_000);
+        // 300 frames of 1 MiB each (one shared allocation): only 256 fit in 256 MiB.
+        let big = Bytes::from(vec![0u8; 1 << 20]);
+        hub.ingest(&vec![big; 300]);
+        let s = hub.snapshot();
+        assert_eq!((s.queue_depth, s.queue_dropped), (256, 44));
+        assert_eq!(hub.take(1000).len(), 256);
+        assert_eq!(hub.lock_queue().bytes, 0);
     }
 
     #[tokio::test]

@@ -33,6 +33,7 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:7070")]
     listen: SocketAddr,
     /// Receive queue length in frames; when full, the oldest frame is dropped (and counted).
+    /// The queue also never holds more than 256 MiB.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     queue: u64,
     /// The account to run as after start-up (no supplementary groups).

@@ -260,10 +260,10 @@ fn a_pcap_viewer_that_stops_reading_loses_frames_and_slows_nothing() {
 }
 
 #[test]
-fn pcap_stream_holds_both_directions_in_order() {
+fn pcap_stream_holds_both_directions_in_order_for_every_viewer() {
     let served = Served::new(1024);
     let addr = served.addr;
-    let viewer = std::thread::spawn(move || {
+    let viewer = move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         std::io::Write::write_all(
             &mut s,
@@ -273,10 +273,11 @@ fn pcap_stream_holds_both_directions_in_order() {
         let mut all = Vec::new();
         s.read_to_end(&mut all).unwrap();
         all
-    });
+    };
+    let viewers = [std::thread::spawn(viewer), std::thread::spawn(viewer)];
     let mut http = Http::new(served.addr);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while http.stat("pcap_viewers") != 1 {
+    while http.stat("pcap_viewers") != 2 {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -284,33 +285,74 @@ fn pcap_stream_holds_both_directions_in_order() {
     served.hub.ingest(&[frame(2, 70)]);
     http.send_frames(&[frame(3, 80), frame(4, 90)]);
     served.hub.begin_shutdown();
-    let raw = viewer.join().unwrap();
-    // Strip the HTTP head and the chunked framing.
-    let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-    let head = String::from_utf8_lossy(&raw[..at]).to_lowercase();
-    assert!(
-        head.contains("content-type: application/vnd.tcpdump.pcap"),
-        "{head}"
-    );
-    let mut body = Vec::new();
-    let mut rest = &raw[at..];
-    loop {
-        let eol = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap(), 16).unwrap();
-        if size == 0 {
-            break;
+    for viewer in viewers {
+        let raw = viewer.join().unwrap();
+        // Strip the HTTP head and the chunked framing.
+        let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&raw[..at]).to_lowercase();
+        assert!(
+            head.contains("content-type: application/vnd.tcpdump.pcap"),
+            "{head}"
+        );
+        let mut body = Vec::new();
+        let mut rest = &raw[at..];
+        loop {
+            let eol = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap(), 16).unwrap();
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest = &rest[eol + 2 + size + 2..];
         }
-        body.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
-        rest = &rest[eol + 2 + size + 2..];
+        let reader = proto_core::pcap::PcapReader::new(&body).unwrap();
+        let ids: Vec<(u32, usize)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                assert_eq!(r.origlen as usize, r.data.len());
+                (id(r.data), r.data.len())
+            })
+            .collect();
+        assert_eq!(ids, [(1, 60), (2, 70), (3, 80), (4, 90)]);
     }
-    let reader = proto_core::pcap::PcapReader::new(&body).unwrap();
-    let ids: Vec<(u32, usize)> = reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            assert_eq!(r.origlen as usize, r.data.len());
-            (id(r.data), r.data.len())
-        })
-        .collect();
-    assert_eq!(ids, [(1, 60), (2, 70), (3, 80), (4, 90)]);
+}
+
+#[test]
+fn errors_made_outside_the_handlers_get_the_json_shape_too() {
+    use axum::http::StatusCode;
+    use tower::ServiceExt;
+    let served = Served::new(4);
+    // A route answering plain text, wrapped in the same guard as the real router.
+    let app = axum::Router::new()
+        .route(
+            "/teapot",
+            axum::routing::get(|| async { (StatusCode::IM_A_TEAPOT, "short and stout") }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            served.hub.clone(),
+            tapd::http::guard,
+        ));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let response = rt
+        .block_on(
+            app.oneshot(
+                axum::http::Request::get("/teapot")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            ),
+        )
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::IM_A_TEAPOT);
+    let body = rt
+        .block_on(axum::body::to_bytes(response.into_body(), 1024))
+        .unwrap();
+    assert_eq!(
+        &body[..],
+        br#"{"error":"GET /teapot: I'm a teapot: short and stout"}"#
+    );
+    assert_eq!(served.hub.snapshot().bad_requests, 1);
 }

@@ -527,19 +527,24 @@ fn bad_inputs_get_json_errors_and_leave_memory_flat() {
         http.send_frames::<Vec<u8>>(&[]);
 
         // 10,000 more, mixed, on keep-alive connections: the daemon keeps serving and its
-        // memory stays where the first thousand left it.
+        // memory stays where the first 2,500 left it.
         let run = |n: usize, http: &mut Http| {
             for i in 0..n {
-                if i % 1000 == 999 {
+                if i % 2500 == 2499 {
                     assert_eq!(oversized(http).status, 413);
                     continue;
                 }
-                let bad = &table[i % table.len()];
+                // The large bodies (the 4097-frame batch) one time in a hundred: they are slow
+                // to build in a debug build, and the point here is the mix.
+                let mut bad = &table[i % table.len()];
+                if bad.body.len() > 10_000 && i % 100 != 0 {
+                    bad = &table[0];
+                }
                 let r = http.request(bad.method, bad.path, &bad.body).unwrap();
                 assert_eq!(r.status, bad.status);
             }
         };
-        run(1000, &mut http);
+        run(2500, &mut http);
         let warm = tapd.rss_kib();
         let before = http.stat("bad_requests");
         run(10_000, &mut http);
