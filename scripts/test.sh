@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Debian packages the suite uses: real peers and capture tools for the namespace tests.
-APT_PACKAGES=(iproute2 tcpdump tshark iputils-ping socat python3)
+# Debian packages the suite uses: real peers and capture tools for the namespace tests
+# (tapd's tests also run curl, python3 and tshark, and need /dev/net/tun and root).
+APT_PACKAGES=(iproute2 tcpdump tshark iputils-ping socat python3 curl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -34,7 +35,8 @@ step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p proto-core --no-default-features --lib -- -D warnings
 
-step "cargo test (workspace: unit, integration, fixtures, differential, fuzz corpora, doc)"
+step "cargo test (workspace: unit, integration, fixtures, differential, fuzz corpora, doc,
+    tapd in network namespaces incl. scripts/tapclient.py, tap-send.sh, tap-recv.sh)"
 # The no_std build is checked by proto-core/tests/no_std_build.rs within this run.
 cargo test --workspace
 
