@@ -876,3 +876,20 @@ fn python_client_and_curl_scripts() {
         drop(tapd);
     });
 }
+
+#[test]
+fn exits_with_an_error_when_the_device_is_deleted_under_it() {
+    let ns = Netns::new("deleted");
+    ns.run(|| {
+        let mut tapd = Tapd::start(&[]);
+        sh(Command::new("ip").args(["link", "del", DEV]));
+        let status = tapd.wait(Duration::from_secs(10));
+        assert_eq!(status.code(), Some(1), "{}", tapd.log());
+        assert!(
+            tapd.log()
+                .contains("reading the device: File descriptor in bad state"),
+            "{}",
+            tapd.log()
+        );
+    });
+}
