@@ -129,7 +129,8 @@ pub fn router(hub: Arc<Hub>) -> Router {
             "/send",
             post(move |state, req| send(state, sends.clone(), req)),
         )
-        .route("/recv", get(recv))
+        // Not HEAD: axum would run the GET handler and drop the body, losing a frame.
+        .route("/recv", get(recv).head(method_not_allowed))
         .route("/info", get(info))
         .route("/pcap", get(pcap))
         .route("/stats", get(stats))

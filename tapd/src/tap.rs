@@ -11,6 +11,8 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use proto_core::wire::ethernet::EthernetAddress;
 use proto_core::wire::ipv4::Ipv4Cidr;
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tun::AbstractDevice;
 
 use crate::body::max_frame_len_any;
@@ -221,11 +223,18 @@ impl TapDevice {
         self.hardware_addr
     }
 
-    /// Registers the device with the tokio reactor (call inside a runtime).
+    /// Registers the device with the tokio reactor (call inside a runtime), for readability
+    /// and errors: a device deleted under us (`ip link del`) reports only an error, and the
+    /// reader must wake for it.
     pub fn into_link(self) -> io::Result<TapLink> {
-        Ok(TapLink {
-            device: tun::AsyncDevice::new(self.device)?,
-        })
+        self.device.set_nonblock()?;
+        let interest = Interest::READABLE | Interest::ERROR;
+        // SAFETY: `tun::Device` owns its descriptor from creation to drop and its `as_raw_fd`
+        // always returns that same descriptor, so it stays open and unchanged for as long as
+        // the `AsyncFd` (which owns the device) lives.
+        let fd = unsafe { AsyncFd::register_with_interest(self.device, interest) }
+            .map_err(io::Error::from)?;
+        Ok(TapLink { fd })
     }
 
     /// Starts the reader thread: it registers the device with a reactor of its own and drains
@@ -322,7 +331,7 @@ fn read_hardware_addr(name: &str) -> Result<EthernetAddress, TapError> {
 /// The open device, registered with tokio: writes go straight to it (a TAP write does not
 /// block), reads happen in [`TapLink::read_loop`].
 pub struct TapLink {
-    device: tun::AsyncDevice,
+    fd: AsyncFd<tun::Device>,
 }
 
 impl std::fmt::Debug for TapLink {
@@ -333,9 +342,8 @@ impl std::fmt::Debug for TapLink {
 
 impl Link for Arc<TapLink> {
     fn send(&self, frame: &[u8]) -> io::Result<()> {
-        // The device is non-blocking: this is one write(2), never a wait.
-        let device: &tun::Device = &self.device;
-        let n = device.send(frame)?;
+        // The descriptor is non-blocking and a TAP write never waits for room: one write(2).
+        let n = nix::unistd::write(&self.fd, frame)?;
         if n == frame.len() {
             Ok(())
         } else {
@@ -359,35 +367,32 @@ impl TapLink {
         let chunk_len = (256 * 1024).max(16 * room);
         let mut chunk = BytesMut::zeroed(chunk_len);
         let mut batch: Vec<Bytes> = Vec::with_capacity(READ_BATCH);
-        let device: &tun::Device = &self.device;
         loop {
-            if chunk.len() < room {
-                chunk = BytesMut::zeroed(chunk_len);
-            }
-            // Waits in epoll for the first frame; a read that finds nothing clears readiness.
-            let n = match self.device.recv(&mut chunk[..room]).await {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    bump(&hub.stats().tap_read_errors, 1);
-                    return Err(e);
-                }
-            };
-            batch.push(chunk.split_to(n).freeze());
-            // Then takes what else is waiting without going back to the reactor.
-            while batch.len() < READ_BATCH {
+            let mut guard = self.fd.ready(Interest::READABLE | Interest::ERROR).await?;
+            // Read until the device is empty (which clears the readiness), handing frames to
+            // the hub 64 at a time. An error (EBADFD once the device is deleted) ends the loop.
+            loop {
                 if chunk.len() < room {
                     chunk = BytesMut::zeroed(chunk_len);
                 }
-                match device.recv(&mut chunk[..room]) {
-                    Ok(n) => batch.push(chunk.split_to(n).freeze()),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => {
-                        bump(&hub.stats().tap_read_errors, 1);
+                let read = guard.try_io(|fd| {
+                    nix::unistd::read(fd, &mut chunk[..room]).map_err(io::Error::from)
+                });
+                match read {
+                    Ok(Ok(n)) => {
+                        batch.push(chunk.split_to(n).freeze());
+                        if batch.len() == READ_BATCH {
+                            hub.ingest(&batch);
+                            batch.clear();
+                        }
+                    }
+                    Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Ok(Err(e)) => {
                         hub.ingest(&batch);
+                        bump(&hub.stats().tap_read_errors, 1);
                         return Err(e);
                     }
+                    Err(_would_block) => break,
                 }
             }
             hub.ingest(&batch);

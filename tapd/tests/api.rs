@@ -209,6 +209,15 @@ fn info_stats_healthz_and_long_poll_shapes() {
     }
     served.hub.ingest(&[frame(1, 60)]);
     assert_eq!(http.get("/info").json()["DataReady"], true);
+    // HEAD /recv would take a frame and drop it with the body: refused instead.
+    let head = http.request("HEAD", "/recv", b"").unwrap();
+    assert_eq!(head.status, 405);
+    assert_eq!(head.header("allow"), Some("GET"));
+    assert_eq!(
+        http.get("/info").json()["DataReady"],
+        true,
+        "the frame is still there"
+    );
     // A long poll with a frame already queued answers at once.
     let t0 = Instant::now();
     assert_eq!(http.recv_frames(4, 10_000).len(), 1);

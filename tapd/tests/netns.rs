@@ -112,33 +112,8 @@ fn arp_echo_udp_batching_long_poll_info_and_pcap() {
             .expect("echo reply");
         log.push(Logged { phase: 2, sent: false, frame: pong });
 
-        // Phase 3: a UDP datagram from a socket in the namespace to a neighbour: the kernel
-        // asks for its MAC first; we answer; then the datagram comes out of the TAP.
-        let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
-        socket.send_to(b"hello through tapd", (NEIGH_IP, 9999)).unwrap();
-        let mut answered = false;
-        let udp = http
-            .recv_until(Duration::from_secs(10), |f| match seen(f) {
-                Seen::ArpRequest { target, .. } if target == NEIGH_IP && !answered => {
-                    answered = true;
-                    let answer = arp(2, tap_mac, NEIGH_MAC, NEIGH_IP, tap_mac, TAP_IP);
-                    let mut h = Http::new(tapd.addr);
-                    h.send_frame(&answer);
-                    None
-                }
-                Seen::Udp {
-                    dst,
-                    dst_port: 9999,
-                    payload,
-                } if dst == NEIGH_IP => {
-                    assert_eq!(payload, b"hello through tapd");
-                    assert_eq!(&f[0..6], &NEIGH_MAC, "sent to the MAC we answered with");
-                    Some(f.to_vec())
-                }
-                _ => None,
-            })
-            .expect("the UDP datagram on /recv");
-        assert!(answered, "the kernel resolved the neighbour through our ARP reply");
+        // Phase 3: a UDP datagram from a socket in the namespace, out of the TAP.
+        let udp = udp_to_a_neighbour(&mut http, &tapd, tap_mac);
         log.push(Logged { phase: 3, sent: false, frame: udp });
 
         // Phase 4: batching both ways: three echo requests in one POST, the three replies in
@@ -166,18 +141,7 @@ fn arp_echo_udp_batching_long_poll_info_and_pcap() {
             log.push(Logged { phase: 4, sent: false, frame: f });
         }
 
-        // Long-poll, empty: answers after the wait, without using the CPU meanwhile.
-        let ticks = tapd.cpu_ticks();
-        let t0 = Instant::now();
-        assert_eq!(http.recv_frames(8, 1500), Vec::<Vec<u8>>::new());
-        let waited = t0.elapsed();
-        assert!(waited >= Duration::from_millis(1500), "{waited:?}");
-        assert!(waited < Duration::from_secs(4), "{waited:?}");
-        let used = tapd.cpu_ticks() - ticks;
-        assert!(used <= 10, "an idle long poll used {used} CPU ticks: spinning?");
-        let t0 = Instant::now();
-        assert_eq!(http.recv_one(300), None);
-        assert!(t0.elapsed() >= Duration::from_millis(300));
+        idle_long_polls_wait_without_spinning(&mut http, &tapd);
 
         // Phase 5: long-poll woken by a frame: answers as soon as the reply is queued.
         let addr = tapd.addr;
@@ -211,57 +175,131 @@ fn arp_echo_udp_batching_long_poll_info_and_pcap() {
         drop(curl);
         let bytes = std::fs::read(&pcap_path).unwrap();
         let _ = std::fs::remove_file(&pcap_path);
-        let reader = proto_core::pcap::PcapReader::new(&bytes).unwrap();
-        let records: Vec<Vec<u8>> = reader
-            .records()
-            .map(|r| r.expect("whole records").data.to_vec())
-            .collect();
-        // Where each logged frame is in the capture; a frame sent twice matches in turn. Per
-        // phase: (first index, last index, first sent, first received).
-        let mut used = vec![false; records.len()];
-        let mut spans: std::collections::BTreeMap<u32, [usize; 4]> = Default::default();
-        for entry in &log {
-            let at = (0..records.len())
-                .find(|&i| !used[i] && records[i] == entry.frame)
-                .unwrap_or_else(|| panic!("frame of phase {} not captured", entry.phase));
-            used[at] = true;
-            let span = spans.entry(entry.phase).or_insert([at, at, usize::MAX, usize::MAX]);
-            span[0] = span[0].min(at);
-            span[1] = span[1].max(at);
-            let first = if entry.sent { &mut span[2] } else { &mut span[3] };
-            *first = (*first).min(at);
-        }
-        for (phase, span) in &spans {
-            assert!(span[2] == usize::MAX || span[2] < span[3], "phase {phase}: a reply before its request");
-        }
-        let spans: Vec<[usize; 4]> = spans.into_values().collect();
-        assert!(
-            spans.windows(2).all(|w| w[0][1] < w[1][0]),
-            "phases overlap in the capture: {spans:?}"
-        );
-        let lines = tshark(&bytes, &["-T", "fields", "-e", "_ws.col.Info"]);
-        let info: Vec<&str> = lines.lines().collect();
-        assert_eq!(info.len(), records.len(), "tshark saw every record");
-        let order = [
-            "Who has 192.168.10.1?",
-            "192.168.10.1 is at",
-            "Echo (ping) request",
-            "Echo (ping) reply",
-            "Who has 192.168.10.3?",
-            "192.168.10.3 is at",
-            "9999",
-        ];
-        let mut from = 0;
-        for want in order {
-            let i = info[from..]
-                .iter()
-                .position(|l| l.contains(want))
-                .unwrap_or_else(|| panic!("{want:?} not in order in tshark output: {info:#?}"));
-            from += i + 1;
-        }
-        let malformed = tshark(&bytes, &["-Y", "_ws.malformed || _ws.expert.severity >= \"error\""]);
-        assert_eq!(malformed.trim(), "", "tshark found malformed frames");
+        check_capture(&bytes, &log);
     });
+}
+
+/// A UDP datagram from a socket in the namespace to a neighbour: the kernel asks for the
+/// neighbour's MAC first; we answer through tapd; then the datagram comes out of the TAP.
+fn udp_to_a_neighbour(http: &mut Http, tapd: &Tapd, tap_mac: [u8; 6]) -> Vec<u8> {
+    let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
+    socket
+        .send_to(b"hello through tapd", (NEIGH_IP, 9999))
+        .unwrap();
+    let mut answered = false;
+    let udp = http
+        .recv_until(Duration::from_secs(10), |f| match seen(f) {
+            Seen::ArpRequest { target, .. } if target == NEIGH_IP && !answered => {
+                answered = true;
+                let answer = arp(2, tap_mac, NEIGH_MAC, NEIGH_IP, tap_mac, TAP_IP);
+                let mut h = Http::new(tapd.addr);
+                h.send_frame(&answer);
+                None
+            }
+            Seen::Udp {
+                dst,
+                dst_port: 9999,
+                payload,
+            } if dst == NEIGH_IP => {
+                assert_eq!(payload, b"hello through tapd");
+                assert_eq!(&f[0..6], &NEIGH_MAC, "sent to the MAC we answered with");
+                Some(f.to_vec())
+            }
+            _ => None,
+        })
+        .expect("the UDP datagram on /recv");
+    assert!(
+        answered,
+        "the kernel resolved the neighbour through our ARP reply"
+    );
+    udp
+}
+
+/// Long polls with nothing to answer: they answer after the wait, and the daemon uses no CPU
+/// meanwhile.
+fn idle_long_polls_wait_without_spinning(http: &mut Http, tapd: &Tapd) {
+    let ticks = tapd.cpu_ticks();
+    let t0 = Instant::now();
+    assert_eq!(http.recv_frames(8, 1500), Vec::<Vec<u8>>::new());
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_millis(1500), "{waited:?}");
+    assert!(waited < Duration::from_secs(4), "{waited:?}");
+    let used = tapd.cpu_ticks() - ticks;
+    assert!(
+        used <= 10,
+        "an idle long poll used {used} CPU ticks: spinning?"
+    );
+    let t0 = Instant::now();
+    assert_eq!(http.recv_one(300), None);
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+}
+
+/// Checks a capture against the exchange: every logged frame is in it, the phases in order,
+/// each phase's first request before its first reply; tshark reads it whole, in that order,
+/// and finds nothing malformed.
+fn check_capture(bytes: &[u8], log: &[Logged]) {
+    let reader = proto_core::pcap::PcapReader::new(bytes).unwrap();
+    let records: Vec<Vec<u8>> = reader
+        .records()
+        .map(|r| r.expect("whole records").data.to_vec())
+        .collect();
+    // Where each logged frame is in the capture; a frame sent twice matches in turn. Per
+    // phase: (first index, last index, first sent, first received).
+    let mut used = vec![false; records.len()];
+    let mut spans: std::collections::BTreeMap<u32, [usize; 4]> = Default::default();
+    for entry in log {
+        let at = (0..records.len())
+            .find(|&i| !used[i] && records[i] == entry.frame)
+            .unwrap_or_else(|| panic!("frame of phase {} not captured", entry.phase));
+        used[at] = true;
+        let span = spans
+            .entry(entry.phase)
+            .or_insert([at, at, usize::MAX, usize::MAX]);
+        span[0] = span[0].min(at);
+        span[1] = span[1].max(at);
+        let first = if entry.sent {
+            &mut span[2]
+        } else {
+            &mut span[3]
+        };
+        *first = (*first).min(at);
+    }
+    for (phase, span) in &spans {
+        assert!(
+            span[2] == usize::MAX || span[2] < span[3],
+            "phase {phase}: a reply before its request"
+        );
+    }
+    let spans: Vec<[usize; 4]> = spans.into_values().collect();
+    assert!(
+        spans.windows(2).all(|w| w[0][1] < w[1][0]),
+        "phases overlap in the capture: {spans:?}"
+    );
+    let lines = tshark(bytes, &["-T", "fields", "-e", "_ws.col.Info"]);
+    let info: Vec<&str> = lines.lines().collect();
+    assert_eq!(info.len(), records.len(), "tshark saw every record");
+    let order = [
+        "Who has 192.168.10.1?",
+        "192.168.10.1 is at",
+        "Echo (ping) request",
+        "Echo (ping) reply",
+        "Who has 192.168.10.3?",
+        "192.168.10.3 is at",
+        "9999",
+    ];
+    let mut from = 0;
+    for want in order {
+        let i = info[from..]
+            .iter()
+            .position(|l| l.contains(want))
+            .unwrap_or_else(|| panic!("{want:?} not in order in tshark output: {info:#?}"));
+        from += i + 1;
+    }
+    let malformed = tshark(
+        bytes,
+        &["-Y", "_ws.malformed || _ws.expert.severity >= \"error\""],
+    );
+    assert_eq!(malformed.trim(), "", "tshark found malformed frames");
 }
 
 /// Runs `tshark -r -` over a capture on stdin.
@@ -722,10 +760,19 @@ fn runs_as_nobody_and_removes_the_device_on_sigterm() {
         assert!(took < Duration::from_secs(5));
         let pcap = viewer.join().unwrap();
         assert_eq!(pcap.status, 200);
-        assert_eq!(
-            pcap.body.len(),
-            24 + 16 + 42 + 16 + 42,
-            "header, request and reply"
+        // The stream ended cleanly (whole records) and holds the exchange made after the
+        // drop: our ARP request and the kernel's reply.
+        let capture = proto_core::pcap::PcapReader::new(&pcap.body).unwrap();
+        let kinds: Vec<Seen> = capture.records().map(|r| seen(r.unwrap().data)).collect();
+        assert!(
+            kinds
+                .iter()
+                .any(|k| matches!(k, Seen::ArpRequest { target, .. } if *target == TAP_IP))
+        );
+        assert!(
+            kinds
+                .iter()
+                .any(|k| matches!(k, Seen::ArpReply { mac, .. } if *mac == tap_mac))
         );
         assert!(!link_exists(DEV), "the device is gone");
         assert!(tapd.log().contains("device removed"), "{}", tapd.log());
@@ -874,5 +921,22 @@ fn python_client_and_curl_scripts() {
             "no ARP reply {want} in {replies:?}"
         );
         drop(tapd);
+    });
+}
+
+#[test]
+fn exits_with_an_error_when_the_device_is_deleted_under_it() {
+    let ns = Netns::new("deleted");
+    ns.run(|| {
+        let mut tapd = Tapd::start(&[]);
+        sh(Command::new("ip").args(["link", "del", DEV]));
+        let status = tapd.wait(Duration::from_secs(10));
+        assert_eq!(status.code(), Some(1), "{}", tapd.log());
+        assert!(
+            tapd.log()
+                .contains("reading the device: File descriptor in bad state"),
+            "{}",
+            tapd.log()
+        );
     });
 }

@@ -395,10 +395,11 @@ impl Http {
 
     fn try_raw(&mut self, request: &[u8]) -> io::Result<Resp> {
         let conn = self.connect()?;
+        let head = request.starts_with(b"HEAD ");
         let r = conn
             .get_mut()
             .write_all(request)
-            .and_then(|()| read_response(conn));
+            .and_then(|()| read_response(conn, head));
         match &r {
             Ok(resp) if resp.header("connection").is_none_or(|v| v != "close") => {}
             _ => self.conn = None,
@@ -485,7 +486,7 @@ fn is_stale(e: &io::Error) -> bool {
     )
 }
 
-fn read_response(conn: &mut BufReader<TcpStream>) -> io::Result<Resp> {
+fn read_response(conn: &mut BufReader<TcpStream>, head: bool) -> io::Result<Resp> {
     let mut line = String::new();
     if conn.read_line(&mut line)? == 0 {
         return Err(io::ErrorKind::UnexpectedEof.into());
@@ -509,7 +510,9 @@ fn read_response(conn: &mut BufReader<TcpStream>) -> io::Result<Resp> {
     }
     let find = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let mut body = Vec::new();
-    if let Some(len) = find("content-length") {
+    if head {
+        // A HEAD answer has no body, whatever its Content-Length says.
+    } else if let Some(len) = find("content-length") {
         let len: usize = len.parse().map_err(io::Error::other)?;
         body.resize(len, 0);
         conn.read_exact(&mut body)?;
