@@ -245,12 +245,26 @@ fn check_capture(bytes: &[u8], log: &[Logged]) {
         .collect();
     // Where each logged frame is in the capture; a frame sent twice matches in turn. Per
     // phase: (first index, last index, first sent, first received).
+    // The kernel may repeat a frame on its own (an ARP retry on a slow machine) that a later
+    // phase also logs: each phase therefore matches only records after everything the earlier
+    // phases matched, so a frame missing from its place in the order is reported as missing.
     let mut used = vec![false; records.len()];
     let mut spans: std::collections::BTreeMap<u32, [usize; 4]> = Default::default();
+    let (mut floor, mut high, mut phase) = (0usize, 0usize, None);
     for entry in log {
-        let at = (0..records.len())
+        if phase != Some(entry.phase) {
+            phase = Some(entry.phase);
+            floor = if spans.is_empty() { 0 } else { high + 1 };
+        }
+        let at = (floor..records.len())
             .find(|&i| !used[i] && records[i] == entry.frame)
-            .unwrap_or_else(|| panic!("frame of phase {} not captured", entry.phase));
+            .unwrap_or_else(|| {
+                panic!(
+                    "frame of phase {} not captured after the earlier phases",
+                    entry.phase
+                )
+            });
+        high = high.max(at);
         used[at] = true;
         let span = spans
             .entry(entry.phase)
@@ -586,12 +600,20 @@ fn bad_inputs_get_json_errors_and_leave_memory_flat() {
         let warm = tapd.rss_kib();
         let before = http.stat("bad_requests");
         run(10_000, &mut http);
-        let after = tapd.rss_kib();
         assert_eq!(http.stat("bad_requests") - before, 10_000);
         assert_eq!(http.get("/healthz").status, 200);
+        // Flat means bounded, not constant: the allocator keeps freed large bodies for reuse
+        // and its RSS swings by several MiB (seen: 15-22 MiB from a 10.8 MiB start). Over
+        // 30,000 requests in all, RSS must stay within 16 MiB of where the warm-up left it; a
+        // leak of even 1 KiB a request would pass that by half.
+        let mut samples = vec![tapd.rss_kib()];
+        for _ in 0..2 {
+            run(10_000, &mut http);
+            samples.push(tapd.rss_kib());
+        }
         assert!(
-            after <= warm + 4096,
-            "RSS grew from {warm} KiB to {after} KiB over 10,000 bad requests"
+            samples.iter().all(|&s| s <= warm + 16 * 1024),
+            "RSS from {warm} KiB went to {samples:?} KiB over 3 x 10,000 bad requests"
         );
         assert!(
             tapd.log().lines().all(|l| !l.contains("panicked")),
