@@ -269,13 +269,14 @@ impl Outcome {
     }
 
     /// `at` and the goodput in MB/s over it (simulated time for the sim clock).
+    /// Under a millisecond (a zero-delay link on the simulated clock) the goodput means
+    /// nothing and is shown as `-`.
     fn time_cell(&self) -> String {
         let secs = self.at.micros() as f64 / 1e6;
-        format!(
-            "{}s {:.2}MB/s",
-            self.at.millis() as f64 / 1e3,
-            self.verified as f64 / 1e6 / secs.max(1e-6)
-        )
+        if secs < 1e-3 {
+            return format!("{secs:.3}s -");
+        }
+        format!("{secs:.3}s {:.2}MB/s", self.verified as f64 / 1e6 / secs)
     }
 }
 

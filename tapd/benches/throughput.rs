@@ -304,17 +304,7 @@ fn main() {
     ns.run(move || {
         let tapd = Tapd::start(&["--queue", "65536"]);
         let tapd_pid = tapd.pid.to_string();
-        sh(Command::new("ip").args([
-            "neigh",
-            "replace",
-            "192.168.10.2",
-            "lladdr",
-            "02:00:00:00:00:02",
-            "dev",
-            DEV,
-            "nud",
-            "permanent",
-        ]));
+        static_peer_neighbour();
         // Room for the whole sender window in the TAP's own queue (500 frames by default), so
         // the kernel never drops a frame tapd has not had the chance to read.
         sh(Command::new("ip").args(["link", "set", "dev", DEV, "txqueuelen", "20000"]));

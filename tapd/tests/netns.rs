@@ -630,10 +630,7 @@ fn a_million_frames_with_no_reader_keep_memory_bounded_and_count_drops() {
         let mut tapd = Tapd::start(&[]);
         let mut http = tapd.http();
         // A static neighbour, so the kernel puts every datagram on the TAP at once.
-        sh(Command::new("ip").args([
-            "neigh", "replace", "192.168.10.2", "lladdr", "02:00:00:00:00:02", "dev", DEV,
-            "nud", "permanent",
-        ]));
+        static_peer_neighbour();
         let base = tapd.rss_kib();
         let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
         socket.connect((PEER_IP, 9)).unwrap();
@@ -689,17 +686,7 @@ fn full_queue_drops_the_oldest_frames() {
     ns.run(|| {
         let tapd = Tapd::start(&["--queue", "8"]);
         let mut http = tapd.http();
-        sh(Command::new("ip").args([
-            "neigh",
-            "replace",
-            "192.168.10.2",
-            "lladdr",
-            "02:00:00:00:00:02",
-            "dev",
-            DEV,
-            "nud",
-            "permanent",
-        ]));
+        static_peer_neighbour();
         let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
         for i in 0u32..20 {
             socket.send_to(&i.to_be_bytes(), (PEER_IP, 9)).unwrap();

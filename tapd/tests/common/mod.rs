@@ -576,6 +576,23 @@ pub const PEER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02];
 pub const PEER_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 10, 2);
 pub const TAP_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 10, 1);
 
+/// A permanent neighbour entry PEER_IP → PEER_MAC on the TAP, so the kernel puts datagrams
+/// for the peer on the device at once, with no ARP in between.
+pub fn static_peer_neighbour() {
+    let mac: Vec<String> = PEER_MAC.iter().map(|b| format!("{b:02x}")).collect();
+    sh(Command::new("ip").args([
+        "neigh",
+        "replace",
+        &PEER_IP.to_string(),
+        "lladdr",
+        &mac.join(":"),
+        "dev",
+        DEV,
+        "nud",
+        "permanent",
+    ]));
+}
+
 /// Reads the device's MAC address (in the calling thread's namespace).
 pub fn mac_of(name: &str) -> [u8; 6] {
     for ifa in nix::ifaddrs::getifaddrs().unwrap() {
