@@ -369,7 +369,7 @@ fn smoltcp_client_ours_server_16_mib_each_way_5_percent_loss() {
 /// lossy link, for comparison with the mixed runs (`cargo test --test tcp_interop -- --ignored
 /// --nocapture`).
 #[test]
-#[ignore]
+#[ignore = "reference run for investigation (minutes in debug); not an interop check"]
 fn reference_same_stack_16_mib_each_way_5_percent_loss() {
     for seed in [3, 4] {
         let limit = Instant::from_secs(36_000);
@@ -392,7 +392,7 @@ fn reference_same_stack_16_mib_each_way_5_percent_loss() {
 /// Not an interop test: one direction at a time under the same loss, to tell which sender
 /// the mixed runs wait for.
 #[test]
-#[ignore]
+#[ignore = "diagnostic: which sender the mixed runs wait for; not an interop check"]
 fn reference_one_way_16_mib_5_percent_loss() {
     let limit = Instant::from_secs(36_000);
     for (seed, totals) in [
@@ -461,7 +461,7 @@ fn both_orientations_many_seeds_faulty_link() {
 /// orientations; reports every failing seed. `BW` (bits per second) and `QUEUE` (frames)
 /// add a bottleneck with a drop-tail queue.
 #[test]
-#[ignore]
+#[ignore = "soak with environment knobs (SEEDS, LOSS, KIB, BW, QUEUE); CI runs the many-seeds test"]
 fn soak_faulty_link() {
     let env = |k: &str, d: u64| {
         std::env::var(k)
