@@ -18,7 +18,7 @@
 //! `TCP_BENCH_QUICK=1` (a smoke run of a few MiB), `TCP_BENCH_MIB=n` (the no-loss size),
 //! `TCP_BENCH_WALL_CAP=s` (the per-run wall-clock cap, default 20), `TCP_BENCH_REAL=0` (skip
 //! the real-clock variant), `TCP_BENCH_REPEAT=n` (report the fastest of n runs of each
-//! transfer), `TCP_BENCH_SEED=n`.
+//! transfer), `TCP_BENCH_SEED=n`, `TCP_BENCH_ONLY=name` (run one stack, e.g. for a profile).
 //!
 //! To add a stack: implement [`BenchEndpoint`] for its endpoint type and add one line to
 //! [`stacks`]; the ratio line then compares it with smoltcp.
@@ -403,10 +403,14 @@ pub type StackRun = (
 
 /// The stacks to compare; the first is the reference of the ratio line.
 pub fn stacks() -> Vec<StackRun> {
-    vec![
+    let all: Vec<StackRun> = vec![
         ("smoltcp", run_one::<SmolEndpoint>),
         ("proto-core", run_one::<OurEndpoint>),
-    ]
+    ];
+    match std::env::var("TCP_BENCH_ONLY") {
+        Ok(only) => all.into_iter().filter(|(name, _)| *name == only).collect(),
+        Err(_) => all,
+    }
 }
 
 /// One table row: a scenario on one clock for one stack, both directions.

@@ -205,14 +205,23 @@ fn write_then_close_to_a_slow_reader() {
     assert_eq!(stats.rtos, 0);
 }
 
-/// 32 MiB at 1 % loss each way (the benchmark's lossy case): SACK recovery, loss probes and
-/// lost-retransmission detection repair every loss without a single retransmission timeout.
+/// 16 MiB at 1 % loss each way on a zero-delay link (the benchmark's lossy case), several
+/// seeds: RACK, SACK recovery, ACKs every second segment, loss probes and lost-retransmission
+/// detection repair every loss without a single retransmission timeout, and the simulated
+/// time (on this link, only time spent waiting on timers) stays under 80 ms, i.e. the
+/// transfer is never stalled for long.
 #[test]
 fn one_percent_loss_bulk_needs_no_rto() {
-    let (at, stats) = one_way(LinkConfig::lossy(10_000), 1, 32 * MIB, u64::MAX);
-    eprintln!("32 MiB at 1% loss: {at}, {stats:?}");
-    assert!(stats.fast_recoveries > 100, "{stats:?}");
-    assert_eq!(stats.rtos, 0, "{stats:?}");
+    for seed in 1..=4 {
+        let (at, stats) = one_way(LinkConfig::lossy(10_000), seed, 16 * MIB, u64::MAX);
+        eprintln!("seed {seed}: 16 MiB at 1% loss: {at}, {stats:?}");
+        assert!(stats.fast_recoveries > 50, "seed {seed}: {stats:?}");
+        assert_eq!(stats.rtos, 0, "seed {seed}: {stats:?}");
+        assert!(
+            at < Instant::from_millis(80),
+            "seed {seed}: done at {at}, {stats:?}"
+        );
+    }
 }
 
 proptest::proptest! {

@@ -3,7 +3,7 @@
 use core::net::SocketAddr;
 
 use super::timer::Timer;
-use super::{Connection, ConnectionError, Recovery, State, Timestamps};
+use super::{ACK_POINTS, Connection, ConnectionError, Recovery, State, Timestamps};
 use crate::tcp::sack::DUP_THRESH;
 use crate::time::{Duration, Instant};
 use crate::wire::{IpAddrPair, TcpControl, TcpRepr, TcpSeqNumber};
@@ -416,11 +416,23 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 self.persist_backoff = 0;
             }
         }
+        // RFC 8985 §6.2 step 2: a hole below SACKed data filled by its original transmission
+        // (nothing has been retransmitted: no recovery, no timeout) means the path reorders.
+        let filled_without_rxt = ack > self.snd_una
+            && self.recovery.is_none()
+            && self.retransmits == 0
+            && self.scoreboard.high_sacked().is_some();
         let newly_sacked = if self.sack_ok {
             self.read_sack_blocks(seg)
         } else {
             0
         };
+        if filled_without_rxt {
+            self.reordering_seen = true;
+        }
+        if ack > self.snd_una || newly_sacked > 0 {
+            self.tlp_probes = 0;
+        }
         if ack > self.snd_una {
             self.on_new_ack(now, ack, seg);
         } else if ack == self.snd_una && self.snd_max > self.snd_una {
@@ -437,10 +449,63 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 self.on_dupack(now);
             }
         }
+        self.rack_detect(now);
         self.detect_late_losses(now);
         self.arm_tlp(now);
         self.after_ack_state_changes(now);
         true
+    }
+
+    /// RFC 8985 §6.2 step 5 (`RACK_detect_loss`) for the holes below the highest SACKed range.
+    /// We send new data in sequence order, so such a hole was sent before the SACKed data
+    /// (a retransmitted hole sits below `HighRxt` and is left to `detect_late_losses`): once
+    /// the reordering window has passed, it is lost. Unlike RFC 6675's `IsLost` this needs no
+    /// `DupThresh` segments above the hole, so a loss in a small flight is repaired without
+    /// waiting for a timeout.
+    pub(crate) fn rack_detect(&mut self, now: Instant) {
+        if !self.sack_ok {
+            return;
+        }
+        let Some(&(start, _)) = self.scoreboard.ranges().last() else {
+            self.timers.stop(Timer::Reorder);
+            return;
+        };
+        if start <= self.lost_end.max(self.snd_una) {
+            return;
+        }
+        let reo_wnd = self.reo_wnd();
+        if reo_wnd == Duration::ZERO {
+            self.mark_lost_below(now, start);
+        } else if self.timers.get(Timer::Reorder).is_none() {
+            self.reorder_end = start;
+            self.timers.set(Timer::Reorder, now + reo_wnd);
+        }
+    }
+
+    /// RFC 8985 §6.2 step 4 (`RACK_update_reo_wnd`, without the DSACK multiplier): no wait
+    /// in recovery or with `DupThresh` segments SACKed while the path has not been seen to
+    /// reorder; otherwise a quarter of the minimum RTT, at most SRTT.
+    fn reo_wnd(&self) -> Duration {
+        if !self.reordering_seen
+            && (self.recovery.is_some()
+                || self.scoreboard.sacked_bytes() >= DUP_THRESH * self.eff_mss())
+        {
+            return Duration::ZERO;
+        }
+        let min_rtt = self.rtt.min_rtt().unwrap_or(Duration::ZERO);
+        (min_rtt / 4).min(self.rtt.srtt().unwrap_or(Duration::ZERO))
+    }
+
+    /// Every un-SACKed byte below `end` is lost: raise the lost mark, entering recovery if
+    /// not in it (RFC 8985 §6.2 step 5 feeding RFC 6675's `NextSeg`).
+    pub(crate) fn mark_lost_below(&mut self, now: Instant, end: TcpSeqNumber) {
+        self.timers.stop(Timer::Reorder);
+        if end > self.lost_end {
+            self.lost_end = end;
+        }
+        if self.recovery.is_none() && self.lost_end > self.snd_una {
+            self.enter_recovery(now);
+        }
     }
 
     /// Losses RFC 6675 alone would leave to the retransmission timer, found as RFC 8985 does,
@@ -736,6 +801,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     fn delay_ack(&mut self, now: Instant, bytes: u32) {
         self.unacked_bytes = self.unacked_bytes.saturating_add(bytes);
         if self.unacked_bytes > self.eff_mss() || self.cfg.ack_delay == Duration::ZERO {
+            // Every second full-sized segment gets its own ACK, also when several arrive
+            // before we next transmit: the point is sent before the final ACK.
+            let n = usize::from(self.ack_points_len);
+            if n < ACK_POINTS {
+                self.ack_points_len += 1;
+            }
+            self.ack_points[n.min(ACK_POINTS - 1)] = self.rcv_nxt;
+            self.unacked_bytes = 0;
             self.ack_now = true;
         } else {
             self.timers

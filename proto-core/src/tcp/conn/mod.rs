@@ -165,6 +165,9 @@ impl fmt::Display for RecvError {
 
 impl core::error::Error for RecvError {}
 
+/// Separate ACKs a batch of in-order segments can owe before its final one.
+pub(crate) const ACK_POINTS: usize = 3;
+
 /// What a connection counted, for diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ConnectionStats {
@@ -295,6 +298,13 @@ pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
     pub(crate) tlp_due: bool,
     /// The end of the tail loss probe in flight, until an ACK reports on it.
     pub(crate) tlp_end: Option<TcpSeqNumber>,
+    /// Loss probes sent in a row without the peer reporting progress (see `arm_tlp`).
+    pub(crate) tlp_probes: u8,
+    /// RFC 8985 §6.2 `RACK.reordering_seen`: a hole was filled by its original transmission.
+    pub(crate) reordering_seen: bool,
+    /// While the reorder timer runs: the start of the highest SACKed range when it was armed;
+    /// un-SACKed bytes below it are deemed lost when it fires.
+    pub(crate) reorder_end: TcpSeqNumber,
     /// NewReno window inflation (RFC 6582 §3.2 steps 2-4), added to cwnd during recovery.
     pub(crate) inflation: u32,
 
@@ -303,6 +313,12 @@ pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
     /// In-order bytes received since our last ACK (RFC 9293 §3.8.6.3: ACK every second
     /// full-sized segment).
     pub(crate) unacked_bytes: u32,
+    /// Acknowledgment numbers owed in order before the current one: every second full-sized
+    /// segment of a batch of in-order segments gets its own ACK (RFC 9293 §3.8.6.3), so the
+    /// loss of one ACK does not silence a whole window. At most [`ACK_POINTS`]; when full,
+    /// the newest is replaced.
+    pub(crate) ack_points: [TcpSeqNumber; ACK_POINTS],
+    pub(crate) ack_points_len: u8,
     /// RFC 5961 §7 challenge-ACK budget: window start and count.
     pub(crate) challenge_window: Instant,
     pub(crate) challenge_count: u32,
@@ -406,9 +422,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             stats: ConnectionStats::default(),
             tlp_due: false,
             tlp_end: None,
+            tlp_probes: 0,
+            reordering_seen: false,
+            reorder_end: iss,
             inflation: 0,
             ack_now: false,
             unacked_bytes: 0,
+            ack_points: [iss; ACK_POINTS],
+            ack_points_len: 0,
             challenge_window: now,
             challenge_count: 0,
             rst_due: None,
@@ -773,6 +794,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> fmt::Debug for Connection<S> {
             .field("recv_queue", &self.rx.len())
             .field("retransmits", &self.retransmits)
             .field("recovery", &self.recovery)
+            .field("high_rxt", &self.high_rxt)
+            .field("lost_end", &self.lost_end)
+            .field("sacked", &self.scoreboard.ranges())
+            .field("tlp_end", &self.tlp_end)
+            .field("reordering_seen", &self.reordering_seen)
             .field(
                 "fin",
                 &(

@@ -5,9 +5,12 @@ use super::timer::Timer;
 use super::{Connection, ConnectionError, State};
 use crate::checksum;
 use crate::tcp::sack::DUP_THRESH;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::tcp::{MAX_SACK_BLOCKS, TcpPacket};
 use crate::wire::{IpProtocol, TcpControl, TcpRepr, TcpSeqNumber};
+
+/// Loss probes in a row without progress before only the RTO is left (see `arm_next_probe`).
+const MAX_LOSS_PROBES: u8 = 3;
 
 /// What one segment carries, before it is written.
 #[derive(Debug, Clone, Copy)]
@@ -44,8 +47,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// Handles every expired timer (RFC 6298 §5.4-5.7, RFC 9293 §3.8.6.1 and §3.8.6.3,
     /// RFC 1122 §4.2.3.6, TIME-WAIT, user timeout).
     fn handle_timers(&mut self, now: Instant) {
-        // Bounded: each timer is taken (stopped) as it is handled, six at most.
-        for _ in 0..8 {
+        // Bounded: each timer is taken (stopped) as it is handled, eight at most.
+        for _ in 0..9 {
             let Some(timer) = self.timers.take_expired(now) else {
                 return;
             };
@@ -59,6 +62,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                     if self.snd_una != self.snd_max && self.state.is_synchronized() {
                         self.tlp_due = true;
                     }
+                }
+                Timer::Reorder => {
+                    let end = self.reorder_end;
+                    if self.state.is_synchronized() && end > self.snd_una {
+                        self.mark_lost_below(now, end);
+                    }
+                    self.rack_detect(now);
                 }
                 Timer::UserTimeout => {
                     if self.snd_una != self.snd_max {
@@ -114,7 +124,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.rxt_mark = None;
         self.tlp_due = false;
         self.tlp_end = None;
+        self.tlp_probes = 0;
         self.timers.stop(Timer::LossProbe);
+        self.timers.stop(Timer::Reorder);
         if self.retransmits > 1 {
             // Repeated timeouts: the peer may have reneged on its SACKs (RFC 2018 §8).
             self.scoreboard.clear();
@@ -183,6 +195,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 self.stats.loss_probes += 1;
                 let sent = self.emit_segment(now, seg, buf);
                 self.restart_rto(now);
+                self.tlp_probes = self.tlp_probes.saturating_add(1);
+                self.arm_next_probe(now);
                 return sent;
             }
         }
@@ -215,6 +229,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             return self.emit_segment(now, seg, buf);
         }
         if self.ack_now {
+            if let Some(sent) = self.emit_ack_point(now, buf) {
+                return Some(sent);
+            }
             let seg = Segment {
                 seq: self.snd_max,
                 len: 0,
@@ -382,22 +399,52 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         })
     }
 
-    /// RFC 8985 §7.2: after sending new data or on an ACK, with data in flight, schedule a probe timeout of 2 SRTT (plus the peer's delayed-ACK allowance when
-    /// one segment is in flight), at least 10 ms, if it comes before the RTO.
-    pub(crate) fn arm_tlp(&mut self, now: Instant) {
-        let Some(srtt) = self.rtt.srtt() else { return };
-        if !self.sack_ok || self.snd_una == self.snd_max || self.tlp_end.is_some() {
-            self.timers.stop(Timer::LossProbe);
-            return;
-        }
-        let mut pto = (srtt * 2).max(crate::time::Duration::from_millis(2));
+    /// RFC 8985 §7.2 `PTO`: 2 SRTT (plus the peer's delayed-ACK allowance when one segment is
+    /// in flight), at least 2 ms; `None` before the first RTT sample or without SACK.
+    fn pto(&self) -> Option<Duration> {
+        let srtt = self.rtt.srtt().filter(|_| self.sack_ok)?;
+        let mut pto = (srtt * 2).max(Duration::from_millis(2));
         if ((self.snd_max - self.snd_una) as u32) <= self.eff_mss() {
             pto += self.cfg.ack_delay;
         }
-        let at = now + pto;
+        Some(pto)
+    }
+
+    /// Sets the loss-probe timer to `now + pto` unless the RTO comes first.
+    fn set_probe_timer(&mut self, at: Instant) {
         match self.timers.get(Timer::Retransmit) {
             Some(rto_at) if rto_at <= at => self.timers.stop(Timer::LossProbe),
             _ => self.timers.set(Timer::LossProbe, at),
+        }
+    }
+
+    /// RFC 8985 §7.2: after sending new data or on an ACK, with data in flight, schedule a
+    /// probe timeout if it comes before the RTO. While a probe is unanswered the timer is left
+    /// to [`arm_next_probe`](Self::arm_next_probe).
+    pub(crate) fn arm_tlp(&mut self, now: Instant) {
+        if self.snd_una == self.snd_max {
+            self.timers.stop(Timer::LossProbe);
+            return;
+        }
+        if self.tlp_end.is_some() {
+            return;
+        }
+        match self.pto() {
+            Some(pto) => self.set_probe_timer(now + pto),
+            None => self.timers.stop(Timer::LossProbe),
+        }
+    }
+
+    /// After a probe: RFC 8985 §7.3 leaves the rest to the RTO, whose 200 ms floor is a
+    /// hundred PTOs on a short path. When the probe or its ACK is lost too, one more probe
+    /// after twice the PTO (the exponential backoff the RTO would apply) recovers without
+    /// collapsing the window; after [`MAX_LOSS_PROBES`] unanswered probes the RTO decides.
+    fn arm_next_probe(&mut self, now: Instant) {
+        match self.pto() {
+            Some(pto) if self.tlp_probes < MAX_LOSS_PROBES => {
+                self.set_probe_timer(now + pto * (1u32 << self.tlp_probes));
+            }
+            _ => self.timers.stop(Timer::LossProbe),
         }
     }
 
@@ -468,14 +515,57 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
 
     /// Writes a data/FIN/ACK/probe segment and updates the send state.
     fn emit_segment(&mut self, now: Instant, seg: Segment, buf: &mut [u8]) -> Option<usize> {
-        let addrs = self.addrs()?;
         let window_len = self.advertise_window();
+        let total = self.write_segment(now, &seg, self.rcv_nxt, window_len, buf)?;
+        self.last_ack_sent = self.rcv_nxt;
+        // This segment acknowledges everything: no earlier ACK point is owed any more.
+        self.ack_points_len = 0;
+        self.after_send(now, seg);
+        Some(total)
+    }
+
+    /// The oldest ACK point still owed (see `Connection::ack_points`), as a pure ACK whose
+    /// window reaches the same right edge as the final one; `None` when none is owed.
+    fn emit_ack_point(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        while self.ack_points_len > 0 {
+            let point = self.ack_points[0];
+            self.ack_points.copy_within(1.., 0);
+            self.ack_points_len -= 1;
+            if point <= self.last_ack_sent || point >= self.rcv_nxt {
+                continue;
+            }
+            self.advertise_window();
+            let window = ((self.rcv_adv - point) >> self.rcv_wscale).min(65_535) as u16;
+            let seg = Segment {
+                seq: self.snd_max,
+                len: 0,
+                control: TcpControl::None,
+                probe: false,
+            };
+            let total = self.write_segment(now, &seg, point, window, buf)?;
+            self.last_ack_sent = point;
+            return Some(total);
+        }
+        None
+    }
+
+    /// Writes `seg` acknowledging `ack` with `window_len` into `buf`; the caller updates
+    /// the state.
+    fn write_segment(
+        &mut self,
+        now: Instant,
+        seg: &Segment,
+        ack: TcpSeqNumber,
+        window_len: u16,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        let addrs = self.addrs()?;
         let mut repr = TcpRepr {
             src_port: self.tuple.local.port(),
             dst_port: self.tuple.remote.port(),
             control: seg.control,
             seq_number: seg.seq,
-            ack_number: Some(self.rcv_nxt),
+            ack_number: Some(ack),
             window_len,
             window_scale: None,
             max_seg_size: None,
@@ -514,8 +604,6 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             sum_second,
         ]);
         TcpPacket::new_unchecked(&mut buf[..total]).set_checksum(c);
-        self.last_ack_sent = self.rcv_nxt;
-        self.after_send(now, seg);
         Some(total)
     }
 

@@ -19,9 +19,12 @@ pub(crate) enum Timer {
     UserTimeout = 5,
     /// RFC 8985 §7 tail loss probe.
     LossProbe = 6,
+    /// RFC 8985 §6.3 reordering window: SACKed data above a hole waits this long before the
+    /// hole is deemed lost.
+    Reorder = 7,
 }
 
-const COUNT: usize = 7;
+const COUNT: usize = 8;
 const ALL: [Timer; COUNT] = [
     Timer::Retransmit,
     Timer::DelayedAck,
@@ -30,6 +33,7 @@ const ALL: [Timer; COUNT] = [
     Timer::TimeWait,
     Timer::UserTimeout,
     Timer::LossProbe,
+    Timer::Reorder,
 ];
 
 /// Deadlines indexed by [`Timer`].

@@ -370,7 +370,8 @@ fn keepalive_off_by_default() {
 
 // RFC 8985 §7: with SACK, a silent peer gets a tail loss probe after 2 SRTT (at least 2 ms;
 // plus the delayed-ACK allowance with one segment in flight): the last segment sent again,
-// before the RTO; the RTO then follows if the probe is not answered either.
+// before the RTO. Unanswered, the probe is repeated after 2 and 4 PTOs (our extension: the
+// probe or its ACK may be lost too); then the RTO follows.
 #[test]
 fn tail_loss_probe_before_rto() {
     let (mut conn, _peer) = established();
@@ -383,10 +384,55 @@ fn tail_loss_probe_before_rto() {
     assert_eq!(probe.seq, sent[2].seq, "the last segment goes again");
     assert_eq!(probe.payload, sent[2].payload);
     assert_eq!(conn.stats().loss_probes, 1);
-    // No second probe: the RTO is next.
+    let mut t = at(20) + pto;
+    for (n, backoff) in [(2, 2), (3, 4)] {
+        assert_eq!(conn.poll_at(), Some(t + pto * backoff), "probe {n}");
+        t += pto * backoff;
+        let again = out1(&mut conn, t);
+        assert_eq!(again.seq, sent[2].seq, "probe {n}");
+        assert_eq!(conn.stats().loss_probes, n);
+    }
+    // Three unanswered probes: the RTO is next.
     let rto_at = conn.poll_at().unwrap();
-    assert!(rto_at >= at(20) + pto + ms(200), "{rto_at}");
+    assert!(rto_at >= t + ms(200), "{rto_at}");
     let rtx = out1(&mut conn, rto_at);
     assert_eq!(rtx.seq, sent[0].seq);
     assert_eq!(conn.stats().rtos, 1);
+    assert_eq!(conn.stats().loss_probes, 3);
+}
+
+// RFC 8985 §6.2-6.3 (RACK): a hole below SACKed data in a flight too small for RFC 6675's
+// DupThresh is deemed lost once the reordering window (a quarter of the minimum RTT) has
+// passed, without waiting for a probe or an RTO; once in recovery the window is 0.
+#[test]
+fn rack_repairs_a_hole_in_a_small_flight() {
+    let (mut conn, peer) = established();
+    let reo_wnd = conn.rtt.min_rtt().expect("handshake sample") / 4;
+    assert!(reo_wnd > Duration::ZERO);
+    let sent = send_data(&mut conn, at(20), 0, 3 * 1448);
+    assert_eq!(sent.len(), 3);
+    // The first segment is lost; the peer SACKs the second.
+    let ack = peer.sack(sent[0].seq, &[(sent[1].seq, sent[1].seq + 1448)]);
+    feed(&mut conn, at(21), &ack);
+    assert!(out(&mut conn, at(21)).is_empty(), "reordering window first");
+    assert_eq!(conn.poll_at(), Some(at(21) + reo_wnd));
+    let rtx = out1(&mut conn, at(21) + reo_wnd);
+    assert_eq!(rtx.seq, sent[0].seq, "the hole goes again");
+    assert_eq!(conn.stats().fast_recoveries, 1);
+    assert_eq!(conn.stats().loss_probes, 0);
+    assert_eq!(conn.stats().rtos, 0);
+}
+
+// RFC 8985 §6.2 step 2: a hole filled by its original transmission (nothing retransmitted)
+// shows the path reorders; RACK then always waits the reordering window.
+#[test]
+fn rack_notes_reordering() {
+    let (mut conn, peer) = established();
+    let sent = send_data(&mut conn, at(20), 0, 3 * 1448);
+    let sacked = peer.sack(sent[0].seq, &[(sent[1].seq, sent[1].seq + 1448)]);
+    feed(&mut conn, at(21), &sacked);
+    assert!(!conn.reordering_seen);
+    feed(&mut conn, at(21), &peer.ack_of(sent[1].seq + 1448));
+    assert!(conn.reordering_seen);
+    assert_eq!(conn.stats().fast_recoveries, 0);
 }
