@@ -28,7 +28,7 @@
 use core::fmt;
 
 /// The most out-of-order ranges an [`Assembler`] tracks (its memory bound).
-pub const MAX_RANGES: usize = 32;
+pub const MAX_RANGES: usize = 8;
 
 /// [`Assembler::add`] refused a range: it would need a new range and [`MAX_RANGES`] are
 /// already tracked. Nothing was recorded; the caller drops the segment (RFC 9293 §3.10.7.4) and
@@ -47,13 +47,30 @@ impl fmt::Display for TooManyRanges {
 
 impl core::error::Error for TooManyRanges {}
 
-/// One tracked range `[start, end)` and when it was last touched.
+/// One tracked range `[start, start + len)` and when it was last touched (16 bytes: a
+/// range is shorter than the receive buffer, so its length fits a `u32`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Range {
     start: u64,
-    end: u64,
+    len: u32,
     /// Touch stamp: larger is more recent; unique among the live ranges.
-    stamp: u64,
+    stamp: u32,
+}
+
+impl Range {
+    #[inline]
+    fn new(start: u64, end: u64, stamp: u32) -> Self {
+        Self {
+            start,
+            len: u32::try_from(end - start).unwrap_or(u32::MAX),
+            stamp,
+        }
+    }
+
+    #[inline]
+    fn end(&self) -> u64 {
+        self.start + u64::from(self.len)
+    }
 }
 
 /// The set of byte ranges received beyond the contiguous point, bounded by [`MAX_RANGES`].
@@ -67,7 +84,7 @@ pub struct Assembler {
     ranges: [Range; MAX_RANGES],
     len: usize,
     /// The last stamp handed out.
-    clock: u64,
+    clock: u32,
 }
 
 impl Default for Assembler {
@@ -84,7 +101,7 @@ impl Assembler {
         Self {
             ranges: [Range {
                 start: 0,
-                end: 0,
+                len: 0,
                 stamp: 0,
             }; MAX_RANGES],
             len: 0,
@@ -114,13 +131,13 @@ impl Assembler {
     /// The ranges as `(start, end)` pairs, in increasing order.
     #[inline]
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (u64, u64)> + ExactSizeIterator + '_ {
-        self.ranges[..self.len].iter().map(|r| (r.start, r.end))
+        self.ranges[..self.len].iter().map(|r| (r.start, r.end()))
     }
 
     /// The end of the highest range (the furthest byte received, exclusive), if any.
     #[inline]
     pub fn highest_end(&self) -> Option<u64> {
-        self.len.checked_sub(1).map(|i| self.ranges[i].end)
+        self.len.checked_sub(1).map(|i| self.ranges[i].end())
     }
 
     /// Records that the bytes `[start, end)` arrived, merging with every range it overlaps or
@@ -141,7 +158,7 @@ impl Assembler {
         // `first`: the first range that ends at or after `start` (overlaps or touches on the
         // left); `last`: one past the last range that starts at or before `end`. The ranges in
         // `first..last` all overlap or touch `[start, end)`.
-        let first = live.partition_point(|r| r.end < start);
+        let first = live.partition_point(|r| r.end() < start);
         let last = first + live[first..].partition_point(|r| r.start <= end);
         if first == last {
             // RFC 9293 §3.10.7.4: out-of-order data may be dropped; we drop it when it would
@@ -151,14 +168,15 @@ impl Assembler {
             }
             self.ranges.copy_within(first..self.len, first + 1);
             let stamp = self.next_stamp();
-            self.ranges[first] = Range { start, end, stamp };
+            self.ranges[first] = Range::new(start, end, stamp);
             self.len += 1;
         } else {
-            let merged = Range {
-                start: start.min(self.ranges[first].start),
-                end: end.max(self.ranges[last - 1].end),
-                stamp: self.next_stamp(),
-            };
+            let stamp = self.next_stamp();
+            let merged = Range::new(
+                start.min(self.ranges[first].start),
+                end.max(self.ranges[last - 1].end()),
+                stamp,
+            );
             self.ranges[first] = merged;
             let removed = last - first - 1;
             if removed > 0 {
@@ -181,7 +199,7 @@ impl Assembler {
             if r.start > point {
                 break;
             }
-            point = point.max(r.end);
+            point = point.max(r.end());
             removed += 1;
         }
         if removed > 0 {
@@ -198,7 +216,7 @@ impl Assembler {
         let want = out.len().min(self.len);
         // Selection by descending stamp: stamps are unique, so each pass picks the largest
         // stamp below the previous pick. At most MAX_RANGES * out.len() steps.
-        let mut below = u64::MAX;
+        let mut below = u32::MAX;
         let mut written = 0;
         for slot in out.iter_mut().take(want) {
             let mut best: Option<&Range> = None;
@@ -208,25 +226,60 @@ impl Assembler {
                 }
             }
             let Some(b) = best else { break };
-            *slot = (b.start, b.end);
+            *slot = (b.start, b.end());
             below = b.stamp;
             written += 1;
         }
         written
     }
 
-    /// A fresh stamp larger than every live one. A `u64` counter does not wrap in practice
-    /// (2^64 adds), and costs no space: a `Range` is 24 bytes with a `u32` stamp too.
+    /// A fresh stamp larger than every live one. Before the `u32` counter would reach the
+    /// top, the live stamps are renumbered `1..=len` in their order.
     #[inline]
-    fn next_stamp(&mut self) -> u64 {
-        self.clock = self.clock.wrapping_add(1);
+    fn next_stamp(&mut self) -> u32 {
+        if self.clock >= u32::MAX - 1 {
+            self.renumber();
+        }
+        self.clock += 1;
         self.clock
+    }
+
+    /// Renumbers the live stamps `1..=len` keeping their order (MAX_RANGES² steps, once
+    /// per 2^32 touches).
+    #[cold]
+    fn renumber(&mut self) {
+        let mut old = [0u32; MAX_RANGES];
+        for (o, r) in old.iter_mut().zip(&self.ranges[..self.len]) {
+            *o = r.stamp;
+        }
+        let live = &old[..self.len];
+        for (r, &stamp) in self.ranges[..self.len].iter_mut().zip(live) {
+            // Stamps are unique: the rank is one more than the number of older ranges.
+            r.stamp = 1 + live.iter().filter(|&&s| s < stamp).count() as u32;
+        }
+        self.clock = self.len as u32;
     }
 }
 
 #[cfg(test)]
 mod tests {
     extern crate std;
+
+    // The u32 touch stamps are renumbered before they would wrap; SACK order survives.
+    #[test]
+    fn stamps_renumber_before_wrapping() {
+        let mut asm = Assembler::new();
+        asm.add(300, 400).unwrap();
+        asm.add(100, 200).unwrap();
+        asm.add(500, 600).unwrap();
+        asm.clock = u32::MAX - 2;
+        asm.add(100, 150).unwrap(); // touches [100, 200): most recent
+        asm.add(700, 800).unwrap(); // renumbers first, then the newest
+        assert!(asm.clock < 10, "{}", asm.clock);
+        let mut blocks = [(0, 0); 4];
+        assert_eq!(asm.sack_blocks(&mut blocks), 4);
+        assert_eq!(blocks, [(700, 800), (100, 200), (500, 600), (300, 400)]);
+    }
 
     use super::*;
     use proptest::prelude::*;

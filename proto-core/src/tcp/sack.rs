@@ -9,7 +9,7 @@
 use crate::wire::TcpSeqNumber;
 
 /// Most SACKed ranges remembered.
-pub const MAX_RANGES: usize = 16;
+pub const MAX_RANGES: usize = 8;
 
 /// RFC 6675 §2 DupThresh.
 pub const DUP_THRESH: u32 = 3;

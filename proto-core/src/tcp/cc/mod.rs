@@ -77,10 +77,42 @@ pub struct CongestionControl {
     /// NewReno's `bytes_acked` of RFC 3465 §2.1.
     bytes_acked: u64,
     /// The last ACK or event seen, to measure idle periods.
-    last_activity: Option<Instant>,
+    last_activity: OptInstant,
     /// Since when the sender has been application-limited or idle (RFC 9438 §5.8).
-    app_limited_since: Option<Instant>,
+    app_limited_since: OptInstant,
     cubic: Cubic,
+}
+
+/// An `Option<Instant>` in 8 bytes (`u64::MAX` for none), for state every connection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OptInstant(u64);
+
+impl OptInstant {
+    const NONE: Self = Self(u64::MAX);
+
+    #[inline]
+    fn some(at: Instant) -> Self {
+        Self(at.micros().min(u64::MAX - 1))
+    }
+
+    #[inline]
+    fn get(self) -> Option<Instant> {
+        (self != Self::NONE).then_some(Instant::from_micros(self.0))
+    }
+
+    #[inline]
+    fn take(&mut self) -> Option<Instant> {
+        let v = self.get();
+        *self = Self::NONE;
+        v
+    }
+
+    #[inline]
+    fn get_or_insert(&mut self, at: Instant) {
+        if *self == Self::NONE {
+            *self = Self::some(at);
+        }
+    }
 }
 
 /// RFC 6928 §2: `IW = min(10*SMSS, max(2*SMSS, 14600))`.
@@ -105,8 +137,8 @@ impl CongestionControl {
             syn_lost: false,
             in_rto_loss: false,
             bytes_acked: 0,
-            last_activity: None,
-            app_limited_since: None,
+            last_activity: OptInstant::NONE,
+            app_limited_since: OptInstant::NONE,
             cubic: Cubic::default(),
         }
     }
@@ -177,7 +209,7 @@ impl CongestionControl {
     /// `cwnd - SMSS` with an empty send queue): the window does not grow then (RFC 7661 §4.1,
     /// RFC 9438 §5.8), and CUBIC's clock does not run.
     pub fn on_ack(&mut self, now: Instant, acked: u32, rtt: Duration, cwnd_limited: bool) {
-        self.last_activity = Some(now);
+        self.last_activity = OptInstant::some(now);
         if acked == 0 {
             return;
         }
@@ -251,8 +283,8 @@ impl CongestionControl {
     /// CUBIC records W_max with fast convergence (§4.7) and starts a new epoch at the first
     /// ACK after recovery.
     pub fn on_congestion_event(&mut self, now: Instant, flight_size: u32) {
-        self.last_activity = Some(now);
-        self.app_limited_since = None;
+        self.last_activity = OptInstant::some(now);
+        self.app_limited_since = OptInstant::NONE;
         self.ssthresh = self.reduced_ssthresh(flight_size);
         if self.algo == Algorithm::Cubic {
             self.cubic.on_congestion_event(self.cwnd);
@@ -264,7 +296,7 @@ impl CongestionControl {
     /// Loss recovery is over (the ACK covering the recovery point arrived): cwnd = ssthresh
     /// (RFC 6582 §3.2 step 3, option 2; RFC 6675 §5).
     pub fn on_recovery_exit(&mut self, now: Instant) {
-        self.last_activity = Some(now);
+        self.last_activity = OptInstant::some(now);
         self.cwnd = self.ssthresh;
         self.bytes_acked = 0;
     }
@@ -277,8 +309,8 @@ impl CongestionControl {
     /// §3.1, note on repeated timeouts). CUBIC (§4.8): the next congestion-avoidance stage
     /// starts with K = 0 and W_max = its initial window.
     pub fn on_rto(&mut self, now: Instant, flight_size: u32) {
-        self.last_activity = Some(now);
-        self.app_limited_since = None;
+        self.last_activity = OptInstant::some(now);
+        self.app_limited_since = OptInstant::NONE;
         if !self.in_rto_loss {
             self.ssthresh = self.reduced_ssthresh(flight_size);
             if self.algo == Algorithm::Cubic {
@@ -299,10 +331,10 @@ impl CongestionControl {
     /// slow start quickly regains it; CUBIC starts a new epoch. In every case the idle time
     /// does not count in CUBIC's `t` (RFC 9438 §5.8).
     pub fn on_idle_restart(&mut self, now: Instant, rto: Duration) {
-        let Some(last) = self.last_activity else {
+        let Some(last) = self.last_activity.get() else {
             return;
         };
-        self.last_activity = Some(now);
+        self.last_activity = OptInstant::some(now);
         // §5.8: idle time is excluded from t, counted from the last activity (or from the
         // start of an application-limited stretch that led into the idle period).
         self.app_limited_since.get_or_insert(last);

@@ -180,7 +180,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
 
     pub(crate) fn reset_keepalive(&mut self, now: Instant) {
         self.probes = 0;
-        if let Some(ka) = self.cfg.keepalive {
+        if let Some(ka) = self.cfg.keepalive() {
             self.timers.set(Timer::Keepalive, now + ka.idle);
         }
     }
@@ -213,7 +213,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         // Any acceptable segment answers our persist or keepalive probes (RFC 1122
         // §4.2.2.17: probing continues as long as the peer answers).
         self.probes = 0;
-        if self.cfg.keepalive.is_some() {
+        if self.cfg.keepalive().is_some() {
             self.reset_keepalive(now);
         }
         // Second, the RST bit (RFC 5961 §3.2).
@@ -640,7 +640,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     }
 
     pub(crate) fn arm_user_timeout(&mut self, now: Instant, progress: bool) {
-        if let Some(t) = self.cfg.user_timeout {
+        if let Some(t) = self.cfg.user_timeout() {
             if progress {
                 self.timers.set(Timer::UserTimeout, now + t);
             } else {
@@ -754,7 +754,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     pub(crate) fn enter_time_wait(&mut self, now: Instant) {
         self.state = State::TimeWait;
         self.timers.stop_all();
-        self.timers.set(Timer::TimeWait, now + self.cfg.msl * 2);
+        self.timers.set(Timer::TimeWait, now + self.cfg.msl() * 2);
     }
 
     /// RFC 9293 §3.10.7.4 "seventh, process the segment text".
@@ -800,7 +800,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// so segments a little under the MSS (a smaller path MTU) still count.
     fn delay_ack(&mut self, now: Instant, bytes: u32) {
         self.unacked_bytes = self.unacked_bytes.saturating_add(bytes);
-        if self.unacked_bytes > self.eff_mss() || self.cfg.ack_delay == Duration::ZERO {
+        if self.unacked_bytes > self.eff_mss() || self.cfg.ack_delay() == Duration::ZERO {
             // Every second full-sized segment gets its own ACK, also when several arrive
             // before we next transmit: the point is sent before the final ACK.
             let n = usize::from(self.ack_points_len);
@@ -812,7 +812,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             self.ack_now = true;
         } else {
             self.timers
-                .set_if_idle(Timer::DelayedAck, now + self.cfg.ack_delay);
+                .set_if_idle(Timer::DelayedAck, now + self.cfg.ack_delay());
         }
     }
 

@@ -28,12 +28,12 @@ use core::net::SocketAddr;
 
 use crate::tcp::buffer::{RecvBuffer, SendBuffer};
 use crate::tcp::cc::CongestionControl;
-use crate::tcp::config::Config;
+use crate::tcp::config::{Config, Keepalive};
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::rtt::RttEstimator;
 use crate::tcp::sack::Scoreboard;
 use crate::tcp::{FourTuple, Handshake};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::{IpAddrPair, TcpSeqNumber};
 
 use self::timer::{Timer, Timers};
@@ -165,6 +165,88 @@ impl fmt::Display for RecvError {
 
 impl core::error::Error for RecvError {}
 
+/// What a connection keeps of its [`Config`] after construction, compactly: it lives in
+/// every connection (times in whole milliseconds or microseconds as `u32`, 0 for "off").
+#[derive(Debug, Clone)]
+pub(crate) struct ConnConfig {
+    /// ISN and timestamp-offset key (a listening connection derives them on the SYN).
+    pub(crate) secret: [u8; 16],
+    ack_delay_us: u32,
+    msl_ms: u32,
+    user_timeout_ms: u32,
+    keepalive_idle_ms: u32,
+    keepalive_interval_ms: u32,
+    keepalive_count: u32,
+    max_rto_ms: u32,
+    pub(crate) challenge_ack_limit: u32,
+    pub(crate) max_retransmissions: u32,
+    pub(crate) max_syn_retransmissions: u32,
+    pub(crate) mss: u16,
+    pub(crate) nagle: bool,
+    keepalive_on: bool,
+}
+
+/// A duration in `u32` units of `unit_us` microseconds, saturating.
+fn units(d: Duration, unit_us: u64) -> u32 {
+    u32::try_from(d.micros().div_ceil(unit_us)).unwrap_or(u32::MAX)
+}
+
+impl ConnConfig {
+    fn new(cfg: &Config) -> Self {
+        let ka = cfg.keepalive.unwrap_or_default();
+        Self {
+            secret: cfg.secret,
+            ack_delay_us: units(cfg.ack_delay, 1),
+            msl_ms: units(cfg.msl, 1000),
+            user_timeout_ms: cfg.user_timeout.map_or(0, |t| units(t, 1000).max(1)),
+            keepalive_idle_ms: units(ka.idle, 1000),
+            keepalive_interval_ms: units(ka.interval, 1000),
+            keepalive_count: ka.count,
+            max_rto_ms: units(cfg.rtt.max_rto, 1000),
+            challenge_ack_limit: cfg.challenge_ack_limit,
+            max_retransmissions: cfg.max_retransmissions,
+            max_syn_retransmissions: cfg.max_syn_retransmissions,
+            mss: cfg.mss,
+            nagle: cfg.nagle,
+            keepalive_on: cfg.keepalive.is_some(),
+        }
+    }
+
+    /// `Config::ack_delay`.
+    #[inline]
+    pub(crate) fn ack_delay(&self) -> Duration {
+        Duration::from_micros(u64::from(self.ack_delay_us))
+    }
+
+    /// `Config::msl`.
+    #[inline]
+    pub(crate) fn msl(&self) -> Duration {
+        Duration::from_millis(u64::from(self.msl_ms))
+    }
+
+    /// `Config::user_timeout`.
+    #[inline]
+    pub(crate) fn user_timeout(&self) -> Option<Duration> {
+        (self.user_timeout_ms > 0).then(|| Duration::from_millis(u64::from(self.user_timeout_ms)))
+    }
+
+    /// `Config::keepalive`.
+    #[inline]
+    pub(crate) fn keepalive(&self) -> Option<Keepalive> {
+        self.keepalive_on.then(|| Keepalive {
+            idle: Duration::from_millis(u64::from(self.keepalive_idle_ms)),
+            interval: Duration::from_millis(u64::from(self.keepalive_interval_ms)),
+            count: self.keepalive_count,
+        })
+    }
+
+    /// `Config::rtt.max_rto`.
+    #[inline]
+    pub(crate) fn max_rto(&self) -> Duration {
+        Duration::from_millis(u64::from(self.max_rto_ms))
+    }
+}
+
 /// Separate ACKs a batch of in-order segments can owe before its final one.
 pub(crate) const ACK_POINTS: usize = 3;
 
@@ -204,7 +286,7 @@ pub(crate) struct Timestamps {
 /// A TCP connection over caller-provided buffers `S` (`Vec<u8>`, `Box<[u8]>`, `&mut [u8]`,
 /// `[u8; N]`...). See the [module docs](self) for the call order.
 pub struct Connection<S: AsRef<[u8]> + AsMut<[u8]>> {
-    pub(crate) cfg: Config,
+    pub(crate) cfg: ConnConfig,
     pub(crate) tuple: FourTuple,
     pub(crate) state: State,
     pub(crate) error: Option<ConnectionError>,
@@ -367,7 +449,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let ts_offset = isn.ts_offset(&tuple);
         let smss = u32::from(cfg.mss).max(64);
         Self {
-            cfg: cfg.clone(),
+            cfg: ConnConfig::new(cfg),
             tuple,
             state,
             error: None,

@@ -157,12 +157,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             .rto()
             .saturating_mul(1 << self.persist_backoff.min(10));
         self.timers
-            .set(Timer::Persist, now + backoff.min(self.cfg.rtt.max_rto));
+            .set(Timer::Persist, now + backoff.min(self.cfg.max_rto()));
     }
 
     /// RFC 1122 §4.2.3.6.
     fn on_keepalive(&mut self, now: Instant) {
-        let Some(ka) = self.cfg.keepalive else { return };
+        let Some(ka) = self.cfg.keepalive() else {
+            return;
+        };
         if !self.state.is_synchronized() || self.state == State::TimeWait {
             return;
         }
@@ -405,7 +407,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let srtt = self.rtt.srtt().filter(|_| self.sack_ok)?;
         let mut pto = (srtt * 2).max(Duration::from_millis(2));
         if ((self.snd_max - self.snd_una) as u32) <= self.eff_mss() {
-            pto += self.cfg.ack_delay;
+            pto += self.cfg.ack_delay();
         }
         Some(pto)
     }

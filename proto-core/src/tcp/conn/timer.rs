@@ -37,52 +37,80 @@ const ALL: [Timer; COUNT] = [
 ];
 
 /// Deadlines indexed by [`Timer`].
-#[derive(Debug, Clone, Default)]
+/// Deadlines indexed by [`Timer`], in microseconds; `IDLE` when the timer is stopped (8 bytes
+/// a timer rather than 16 for an `Option<Instant>`).
+#[derive(Clone)]
 pub(crate) struct Timers {
-    deadline: [Option<Instant>; COUNT],
+    deadline: [u64; COUNT],
+}
+
+/// A stopped timer. No deadline is this late: it is 584,000 years after the origin.
+const IDLE: u64 = u64::MAX;
+
+impl Default for Timers {
+    fn default() -> Self {
+        Self {
+            deadline: [IDLE; COUNT],
+        }
+    }
+}
+
+impl core::fmt::Debug for Timers {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut list = f.debug_map();
+        for t in ALL {
+            if let Some(at) = self.get(t) {
+                list.entry(&t, &at);
+            }
+        }
+        list.finish()
+    }
 }
 
 impl Timers {
     #[inline]
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
-        self.deadline[timer as usize] = Some(at);
+        // An instant at the very end of time would read as stopped; keep it running.
+        self.deadline[timer as usize] = at.micros().min(IDLE - 1);
     }
 
     /// Sets the timer unless it is already running.
     #[inline]
     pub(crate) fn set_if_idle(&mut self, timer: Timer, at: Instant) {
-        let slot = &mut self.deadline[timer as usize];
-        if slot.is_none() {
-            *slot = Some(at);
+        if self.deadline[timer as usize] == IDLE {
+            self.set(timer, at);
         }
     }
 
     #[inline]
     pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
-        self.deadline[timer as usize]
+        let at = self.deadline[timer as usize];
+        (at != IDLE).then_some(Instant::from_micros(at))
     }
 
     #[inline]
     pub(crate) fn stop(&mut self, timer: Timer) {
-        self.deadline[timer as usize] = None;
+        self.deadline[timer as usize] = IDLE;
     }
 
     pub(crate) fn stop_all(&mut self) {
-        self.deadline = [None; COUNT];
+        self.deadline = [IDLE; COUNT];
     }
 
     /// The earliest deadline.
     #[inline]
     pub(crate) fn next(&self) -> Option<Instant> {
-        self.deadline.iter().flatten().min().copied()
+        let at = self.deadline.iter().copied().min().unwrap_or(IDLE);
+        (at != IDLE).then_some(Instant::from_micros(at))
     }
 
     /// One timer whose deadline is at or before `now`, stopped as it is returned.
     #[inline]
     pub(crate) fn take_expired(&mut self, now: Instant) -> Option<Timer> {
+        let now = now.micros();
         let timer = ALL
             .into_iter()
-            .find(|&t| self.deadline[t as usize].is_some_and(|at| at <= now))?;
+            .find(|&t| self.deadline[t as usize] <= now && self.deadline[t as usize] != IDLE)?;
         self.stop(timer);
         Some(timer)
     }

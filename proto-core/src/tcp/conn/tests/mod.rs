@@ -524,3 +524,11 @@ impl Pair {
         panic!("pair never went quiet");
     }
 }
+// Per-connection memory (issue: at most 1 KiB per established connection besides its
+// buffers, including the stack's slot and index entries): the engine's share stays below
+// 960 bytes.
+#[test]
+fn connection_state_is_small() {
+    let size = core::mem::size_of::<Connection<&'static mut [u8]>>();
+    assert!(size <= 960, "Connection is {size} bytes");
+}
