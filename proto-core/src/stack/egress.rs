@@ -13,7 +13,7 @@ use super::{Ctx, Interface, Memory, StackError, frag};
 use crate::tcp::{State, SynSlot};
 use crate::time::Instant;
 use crate::wire::{
-    ArpRepr, EtherType, EthernetAddress, EthernetRepr, IpAddrPair, IpProtocol, Icmpv6Repr,
+    ArpRepr, EtherType, EthernetAddress, EthernetRepr, Icmpv6Repr, IpAddrPair, IpProtocol,
     Ipv4Repr, Ipv6Repr, UdpPacket, ipv6,
 };
 
@@ -169,7 +169,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     }
 
     /// Writes an IP header for `proto` at `buf[14..]`; returns its length.
-    fn ip_header(&mut self, buf: &mut [u8], src: IpAddr, dst: IpAddr, proto: IpProtocol, len: usize) -> usize {
+    fn ip_header(
+        &mut self,
+        buf: &mut [u8],
+        src: IpAddr,
+        dst: IpAddr,
+        proto: IpProtocol,
+        len: usize,
+    ) -> usize {
         match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 let mut ip = Ipv4Repr::new(s, d, proto, len);
@@ -215,7 +222,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         for _ in 0..bound {
             let jitter = self.st.rng.next_u64();
             let mut dropped = 0;
-            let due = neighbor::due(self.p.neighbors, &self.cfg.neighbor, now, jitter, &mut dropped);
+            let due = neighbor::due(
+                self.p.neighbors,
+                &self.cfg.neighbor,
+                now,
+                jitter,
+                &mut dropped,
+            );
             self.st.stats.drop_resolution_failed += dropped;
             match due {
                 None => break,
@@ -242,7 +255,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         if let Some((at, left)) = self.st.announce
             && at <= now
         {
-            self.st.announce = (left > 1).then(|| (now + crate::time::Duration::from_secs(2), left - 1));
+            self.st.announce =
+                (left > 1).then(|| (now + crate::time::Duration::from_secs(2), left - 1));
             if let Some(cidr) = self.cfg.ipv4 {
                 // RFC 5227 §2.3: an ARP Announcement, broadcast.
                 let arp = ArpRepr::announce(self.cfg.mac, cidr.address());
@@ -359,7 +373,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         match conn.poll_transmit(now, &mut buf[ETH + l3..max]) {
             Some(len) => {
                 self.st.stats.tcp_segments_sent += 1;
-                self.ip_header(buf, tuple.local.ip(), tuple.remote.ip(), IpProtocol::Tcp, len);
+                self.ip_header(
+                    buf,
+                    tuple.local.ip(),
+                    tuple.remote.ip(),
+                    IpProtocol::Tcp,
+                    len,
+                );
                 match self.finish(buf, l3 + len, to) {
                     Out::Sent(n) => {
                         self.mark_ready(i);
@@ -411,7 +431,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                         return 0;
                     }
                 };
-                self.ip_header(buf, tuple.local.ip(), tuple.remote.ip(), IpProtocol::Tcp, len);
+                self.ip_header(
+                    buf,
+                    tuple.local.ip(),
+                    tuple.remote.ip(),
+                    IpProtocol::Tcp,
+                    len,
+                );
                 match self.finish(buf, l3 + len, to) {
                     Out::Sent(n) => n,
                     Out::Queued | Out::Dropped => 0,
@@ -495,7 +521,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 crate::checksum::sum(data),
             ]);
             let c = !sum;
-            UdpPacket::new_unchecked(&mut buf[at..at + 8]).set_checksum(if c == 0 { 0xffff } else { c });
+            UdpPacket::new_unchecked(&mut buf[at..at + 8]).set_checksum(if c == 0 {
+                0xffff
+            } else {
+                c
+            });
             buf[at + 8..at + flen].copy_from_slice(&data[..flen - 8]);
             if more {
                 u.tx_ident = self.st.ip_ident;

@@ -145,7 +145,7 @@ pub(crate) fn add(
         || ctx.total.is_some_and(|t| end > t)
         || (!more && ctx.n > 0 && ctx.ranges[usize::from(ctx.n) - 1].1 > end)
         // RFC 791: every fragment but the last carries a multiple of 8 bytes.
-        || (more && payload.len() % 8 != 0);
+        || (more && !payload.len().is_multiple_of(8));
     if bad {
         *ctx = FragContext::EMPTY;
         return Err(FragError::NoRoom);
@@ -238,8 +238,14 @@ mod tests {
         let data: [u8; 40] = core::array::from_fn(|i| i as u8);
         let now = Instant::ZERO;
         let to = Duration::from_secs(30);
-        assert_eq!(add(&mut t, &mut b, key(), 32, false, &data[32..], now, to), Ok(None));
-        assert_eq!(add(&mut t, &mut b, key(), 0, true, &data[..16], now, to), Ok(None));
+        assert_eq!(
+            add(&mut t, &mut b, key(), 32, false, &data[32..], now, to),
+            Ok(None)
+        );
+        assert_eq!(
+            add(&mut t, &mut b, key(), 0, true, &data[..16], now, to),
+            Ok(None)
+        );
         // Overlapping the first and the second.
         assert_eq!(
             add(&mut t, &mut b, key(), 8, true, &data[8..32], now, to),
@@ -256,7 +262,10 @@ mod tests {
         let mut b = [0u8; 64];
         let now = Instant::ZERO;
         let to = Duration::from_secs(30);
-        assert_eq!(add(&mut t, &mut b, key(), 0, true, &[0; 8], now, to), Ok(None));
+        assert_eq!(
+            add(&mut t, &mut b, key(), 0, true, &[0; 8], now, to),
+            Ok(None)
+        );
         let other = FragKey { ident: 8, ..key() };
         assert_eq!(
             add(&mut t, &mut b, other, 0, true, &[0; 8], now, to),
@@ -264,7 +273,10 @@ mod tests {
         );
         assert_eq!(poll_at(&t), Some(now + to));
         assert_eq!(expire(&mut t, now + to), 1);
-        assert_eq!(add(&mut t, &mut b, other, 0, true, &[0; 8], now, to), Ok(None));
+        assert_eq!(
+            add(&mut t, &mut b, other, 0, true, &[0; 8], now, to),
+            Ok(None)
+        );
         // Past the share.
         assert_eq!(
             add(&mut t, &mut b, other, 64, false, &[0; 8], now, to),

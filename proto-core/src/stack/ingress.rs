@@ -6,7 +6,9 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use super::egress::ETH;
 use super::frag::{self, FragKey};
 use super::neighbor;
-use super::socket::{Kind, ListenSocket, NIL, UDP_META, UNACCEPTED, encode_addr, udp_bufs, unspecified};
+use super::socket::{
+    Kind, ListenSocket, NIL, UDP_META, UNACCEPTED, encode_addr, udp_bufs, unspecified,
+};
 use super::table::{Key, Proto};
 use super::{Ctx, Events, Interface, Memory};
 use crate::tcp::{Connection, FourTuple, SynSlot, reset_for};
@@ -208,7 +210,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             || (ipv6::is_solicited_node(dst)
                 && (self.is_our_v6(ipv6::link_local_from_mac(self.cfg.mac))
                     && (solicits(dst, ipv6::link_local_from_mac(self.cfg.mac))
-                        || self.cfg.ipv6.iter().flatten().any(|(a, _)| solicits(dst, *a)))));
+                        || self
+                            .cfg
+                            .ipv6
+                            .iter()
+                            .flatten()
+                            .any(|(a, _)| solicits(dst, *a)))));
         if !wanted {
             self.st.stats.drop_not_our_ip += 1;
             return;
@@ -265,7 +272,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
         match Icmpv4Repr::parse(&pkt) {
             // RFC 1122 §3.2.2.6: answer echo requests; not those sent to a broadcast address.
-            Ok(Icmpv4Repr::EchoRequest { ident, seq_no, data }) if !rx.group => {
+            Ok(Icmpv4Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            }) if !rx.group => {
                 let reply = Icmpv4Repr::EchoReply {
                     ident,
                     seq_no,
@@ -310,7 +321,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             return;
         }
         match repr {
-            Icmpv6Repr::EchoRequest { ident, seq_no, data } if !rx.group => {
+            Icmpv6Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            } if !rx.group => {
                 let reply = Icmpv6Repr::EchoReply {
                     ident,
                     seq_no,
@@ -547,13 +562,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             local: tuple.local,
             remote: Some(tuple.remote),
         };
-        if let Some(i) = self.find(&key) {
-            if let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind {
-                conn.handle_segment(now, &rx.addrs, &seg);
-                self.mark_ready(i);
-                self.conn_events(i);
-                return;
-            }
+        if let Some(i) = self.find(&key)
+            && let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind
+        {
+            conn.handle_segment(now, &rx.addrs, &seg);
+            self.mark_ready(i);
+            self.conn_events(i);
+            return;
         }
         let mut lkey = Key {
             proto: Proto::Tcp,

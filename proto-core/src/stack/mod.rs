@@ -161,7 +161,7 @@ impl Config {
     /// With the seed of the generator and the TCP secret derived from it.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
-        let mut r = Rng::new(seed ^ 0x5ec2_e7);
+        let mut r = Rng::new(seed ^ 0x005e_c2e7);
         r.fill(&mut self.tcp.secret);
         self
     }
@@ -290,9 +290,7 @@ impl VecMemory {
             udp: vec![0; c.udp_sockets * c.udp_queue * 2],
             udp_chunk: c.udp_queue * 2,
             control: vec![0; c.control_queue],
-            buffers: VecBuffers {
-                size: c.tcp_buffer,
-            },
+            buffers: VecBuffers { size: c.tcp_buffer },
         }
     }
 }

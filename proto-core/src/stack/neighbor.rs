@@ -145,9 +145,14 @@ fn victim(table: &[Neighbor], now: Instant) -> Option<usize> {
         .iter()
         .enumerate()
         .filter_map(|(i, e)| match e.state {
-            State::Reachable { expires } if e.pending.is_empty() => {
-                Some((if expires <= now { Instant::ZERO } else { expires }, i))
-            }
+            State::Reachable { expires } if e.pending.is_empty() => Some((
+                if expires <= now {
+                    Instant::ZERO
+                } else {
+                    expires
+                },
+                i,
+            )),
             _ => None,
         })
         .min()
@@ -217,10 +222,7 @@ pub(crate) fn due(
     dropped: &mut u64,
 ) -> Option<Due> {
     for (i, e) in table.iter().enumerate() {
-        if e.ip.is_some()
-            && matches!(e.state, State::Reachable { .. })
-            && !e.pending.is_empty()
-        {
+        if e.ip.is_some() && matches!(e.state, State::Reachable { .. }) && !e.pending.is_empty() {
             return Some(Due::Flush(i));
         }
     }

@@ -159,7 +159,7 @@ mod tests {
             while ring.push(&mut buf, &[&[next_in; 13][..n]]) {
                 next_in = next_in.wrapping_add(1);
             }
-            assert!(ring.len() >= 1 || n + 4 > 64);
+            assert!(!ring.is_empty() || n + 4 > 64);
             // Pop about half.
             for _ in 0..ring.len().div_ceil(2) {
                 let rec = ring.peek(&buf).unwrap();

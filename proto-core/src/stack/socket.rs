@@ -6,9 +6,9 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+pub(crate) use super::NIL;
 use super::ring::Ring;
 use super::table::{Key, Proto};
-pub(crate) use super::NIL;
 use super::{Ctx, Events, Interface, Memory, SocketHandle, StackError};
 use crate::tcp::{Connection, FourTuple, Listener, State, SynSlot};
 use crate::time::Instant;
@@ -183,29 +183,31 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     #[inline]
     pub(crate) fn find(&self, key: &Key) -> Option<u32> {
         let slots = &*self.p.slots;
-        self.st
-            .index
-            .find(self.p.index, key, |s| slots.get(s as usize).and_then(Slot::key))
+        self.st.index.find(self.p.index, key, |s| {
+            slots.get(s as usize).and_then(Slot::key)
+        })
     }
 
     /// Takes a free slot for `kind` and indexes it under its key.
-    pub(crate) fn alloc(&mut self, kind: Kind<S, B>) -> Result<u32, (StackError, Kind<S, B>)> {
+    pub(crate) fn alloc(&mut self, kind: Kind<S, B>) -> Result<u32, StackError> {
         let i = if self.st.free_head != NIL {
             self.st.free_head
         } else if (self.st.fresh as usize) < self.p.slots.len() && self.st.fresh < NIL - 1 {
             self.st.fresh
         } else {
-            return Err((StackError::NoFreeSlot, kind));
+            return Err(StackError::NoFreeSlot);
         };
         let s = &mut self.p.slots[i as usize];
         let next = s.link;
         s.kind = kind;
         let Some(key) = s.key() else {
-            return Err((StackError::InvalidHandle, core::mem::replace(&mut s.kind, Kind::Free)));
+            s.kind = Kind::Free;
+            return Err(StackError::InvalidHandle);
         };
         if !self.st.index.insert(self.p.index, &key, i) {
             let s = &mut self.p.slots[i as usize];
-            return Err((StackError::NoFreeSlot, core::mem::replace(&mut s.kind, Kind::Free)));
+            s.kind = Kind::Free;
+            return Err(StackError::NoFreeSlot);
         }
         let s = &mut self.p.slots[i as usize];
         if self.st.free_head == i {
@@ -228,9 +230,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             return;
         };
         let slots = &*self.p.slots;
-        self.st
-            .index
-            .remove(self.p.index, &key, i, |s| slots.get(s as usize).and_then(Slot::key));
+        self.st.index.remove(self.p.index, &key, i, |s| {
+            slots.get(s as usize).and_then(Slot::key)
+        });
         let s = &mut self.p.slots[i as usize];
         if let Kind::Udp(u) = &s.kind {
             let c = u.chunk as usize;
@@ -412,7 +414,6 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             _ => Err(StackError::InvalidHandle),
         }
     }
-
 }
 
 /// The bytes of UDP chunk `c`: (receive queue, send queue).
@@ -465,7 +466,7 @@ impl<M: Memory> Interface<M> {
             tx_ident: 0,
             dont_frag: false,
         };
-        let i = c.alloc(Kind::Udp(sock)).map_err(|(e, _)| e)?;
+        let i = c.alloc(Kind::Udp(sock))?;
         if c.st.udp_free == chunk {
             let at = chunk as usize * c.p.udp_chunk;
             let b = &c.p.udp[at..at + 4];
@@ -501,7 +502,9 @@ impl<M: Memory> Interface<M> {
         let chunk_len = c.p.udp_chunk;
         let u = *c.udp_slot(h)?;
         let ip_hdr = if remote.is_ipv4() { 20 } else { 40 };
-        if data.len() > 65_507 || (u.local.is_ipv4() != remote.is_ipv4()) && !u.local.ip().is_unspecified() {
+        if data.len() > 65_507
+            || (u.local.is_ipv4() != remote.is_ipv4()) && !u.local.ip().is_unspecified()
+        {
             return Err(if data.len() > 65_507 {
                 StackError::TooBig
             } else {
@@ -576,21 +579,22 @@ impl<M: Memory> Interface<M> {
             return Err(StackError::AddrInUse);
         }
         let listener = Listener::new(&c.cfg.tcp, local, c.cfg.tcp_rx_buffer, backlog);
-        let i = c
-            .alloc(Kind::Listen(ListenSocket {
-                listener,
-                head: NIL,
-                tail: NIL,
-                queued: 0,
-                tail_prev: NIL,
-            }))
-            .map_err(|(e, _)| e)?;
+        let i = c.alloc(Kind::Listen(ListenSocket {
+            listener,
+            head: NIL,
+            tail: NIL,
+            queued: 0,
+            tail_prev: NIL,
+        }))?;
         Ok(c.handle(i))
     }
 
     /// The next connection a listener completed, if any (its buffers came from the
     /// memory's [`TcpBuffers`]). It may already hold data, or have been closed by the peer.
-    pub fn tcp_accept(&mut self, listener: SocketHandle) -> Result<Option<SocketHandle>, StackError> {
+    pub fn tcp_accept(
+        &mut self,
+        listener: SocketHandle,
+    ) -> Result<Option<SocketHandle>, StackError> {
         let mut c = self.ctx();
         let Kind::Listen(l) = &mut c.slot(listener)?.kind else {
             return Err(StackError::InvalidHandle);
@@ -667,7 +671,7 @@ impl<M: Memory> Interface<M> {
             return Err(StackError::AddrInUse);
         }
         let conn = Connection::connect(&c.cfg.tcp, tuple, now, rx, tx);
-        let i = c.alloc(Kind::Tcp(conn)).map_err(|(e, _)| e)?;
+        let i = c.alloc(Kind::Tcp(conn))?;
         c.mark_ready(i);
         Ok(c.handle(i))
     }

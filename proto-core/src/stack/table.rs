@@ -358,10 +358,7 @@ mod tests {
     fn index_inserts_finds_and_removes_with_backward_shift() {
         let n = 1000u32;
         let mut table = vec![EMPTY; 2048];
-        let mut idx = Index {
-            seed: 42,
-            len: 0,
-        };
+        let mut idx = Index { seed: 42, len: 0 };
         let keys: Vec<Key> = (0..n).map(key).collect();
         let key_of = |s: u32| keys.get(s as usize).copied();
         for s in 0..n {

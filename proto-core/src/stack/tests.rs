@@ -9,8 +9,7 @@ use std::vec::Vec;
 use super::*;
 use crate::wire::{
     ArpOperation, ArpRepr, EtherType, EthernetRepr, Frame, Icmpv4Repr, Icmpv6Repr, IpAddrPair,
-    IpProtocol, Ipv4Repr, Ipv6Repr, Network, TcpControl, TcpRepr, TcpSeqNumber, Transport,
-    UdpRepr,
+    IpProtocol, Ipv4Repr, Ipv6Repr, Network, TcpControl, TcpRepr, TcpSeqNumber, Transport, UdpRepr,
 };
 
 const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -106,7 +105,8 @@ fn arp_retries_back_off_then_give_up_dropping_queued_packets() {
     let mut i = iface();
     let u = i.udp_bind(SocketAddr::new(US.into(), 0)).unwrap();
     for _ in 0..3 {
-        i.udp_send_to(u, SocketAddr::new(PEER.into(), 9), b"x").unwrap();
+        i.udp_send_to(u, SocketAddr::new(PEER.into(), 9), b"x")
+            .unwrap();
     }
     let mut times = Vec::new();
     let mut now = at(0);
@@ -135,13 +135,18 @@ fn neighbor_entries_expire() {
     i.ingress(&arp(ArpOperation::Request, PEER_MAC, PEER, US), at(0));
     drain(&mut i, at(0));
     let u = i.udp_bind(SocketAddr::new(US.into(), 0)).unwrap();
-    i.udp_send_to(u, SocketAddr::new(PEER.into(), 9), b"x").unwrap();
+    i.udp_send_to(u, SocketAddr::new(PEER.into(), 9), b"x")
+        .unwrap();
     let out = drain(&mut i, at(1));
     assert_eq!(out.len(), 1);
-    assert!(matches!(Frame::parse(&out[0]).unwrap().transport, Some(Transport::Udp(_))));
+    assert!(matches!(
+        Frame::parse(&out[0]).unwrap().transport,
+        Some(Transport::Udp(_))
+    ));
     // After the reachable time the address is resolved again.
     let later = at(61_000);
-    i.udp_send_to(u, SocketAddr::new(PEER.into(), 9), b"x").unwrap();
+    i.udp_send_to(u, SocketAddr::new(PEER.into(), 9), b"x")
+        .unwrap();
     let out = drain(&mut i, later);
     assert_eq!(out.len(), 1);
     assert_eq!(arp_of(&out[0]).operation, ArpOperation::Request);
@@ -166,11 +171,18 @@ fn address_change_sends_two_gratuitous_arps() {
 fn off_link_goes_to_the_gateway_and_no_gateway_is_no_route() {
     let mut i = iface();
     let u = i.udp_bind(SocketAddr::new(US.into(), 0)).unwrap();
-    i.udp_send_to(u, "192.0.2.1:9".parse().unwrap(), b"x").unwrap();
+    i.udp_send_to(u, "192.0.2.1:9".parse().unwrap(), b"x")
+        .unwrap();
     let out = drain(&mut i, at(0));
     assert_eq!(arp_of(&out[0]).target_protocol_addr, GW);
     i.set_ipv4(Ipv4Cidr::new(US, 24), None, at(0));
-    let r = i.tcp_connect("192.0.2.1:80".parse().unwrap(), None, at(0), vec![0; 64], vec![0; 64]);
+    let r = i.tcp_connect(
+        "192.0.2.1:80".parse().unwrap(),
+        None,
+        at(0),
+        vec![0; 64],
+        vec![0; 64],
+    );
     assert_eq!(r.unwrap_err(), StackError::NoRoute);
 }
 
@@ -196,7 +208,10 @@ fn icmp_echo_v4_and_v6() {
         seq_no: 4,
         data: b"ping6",
     };
-    let addrs = IpAddrPair::V6 { src: peer6, dst: us6 };
+    let addrs = IpAddrPair::V6 {
+        src: peer6,
+        dst: us6,
+    };
     let len = req.buffer_len();
     let mut f = vec![0u8; 54 + len];
     EthernetRepr::new(PEER_MAC, MAC, EtherType::Ipv6).emit(&mut f);
@@ -218,10 +233,17 @@ fn icmp_echo_v4_and_v6() {
     let Some(Transport::Icmpv6(p)) = parsed.transport else {
         panic!()
     };
-    let back = IpAddrPair::V6 { src: us6, dst: peer6 };
+    let back = IpAddrPair::V6 {
+        src: us6,
+        dst: peer6,
+    };
     assert!(matches!(
         Icmpv6Repr::parse(&p, &back).unwrap(),
-        Icmpv6Repr::EchoReply { ident: 3, seq_no: 4, .. }
+        Icmpv6Repr::EchoReply {
+            ident: 3,
+            seq_no: 4,
+            ..
+        }
     ));
 }
 
@@ -238,8 +260,12 @@ fn ndp_solicitation_gets_an_advertisement_and_the_cache_learns() {
     let len = ns.buffer_len();
     let mk = |hop: u8| {
         let mut f = vec![0u8; 54 + len];
-        EthernetRepr::new(PEER_MAC, crate::wire::ipv6::multicast_mac(dst), EtherType::Ipv6)
-            .emit(&mut f);
+        EthernetRepr::new(
+            PEER_MAC,
+            crate::wire::ipv6::multicast_mac(dst),
+            EtherType::Ipv6,
+        )
+        .emit(&mut f);
         Ipv6Repr {
             src_addr: peer6,
             dst_addr: dst,
@@ -270,15 +296,22 @@ fn ndp_solicitation_gets_an_advertisement_and_the_cache_learns() {
     ));
     // The solicitation taught us the peer: sending to it needs no NS.
     let u = i.udp_bind(SocketAddr::new(us6.into(), 0)).unwrap();
-    i.udp_send_to(u, SocketAddr::new(peer6.into(), 9), b"x").unwrap();
+    i.udp_send_to(u, SocketAddr::new(peer6.into(), 9), b"x")
+        .unwrap();
     let out = drain(&mut i, at(1));
-    assert!(matches!(Frame::parse(&out[0]).unwrap().transport, Some(Transport::Udp(_))));
+    assert!(matches!(
+        Frame::parse(&out[0]).unwrap().transport,
+        Some(Transport::Udp(_))
+    ));
 }
 
 #[test]
 fn closed_udp_port_gets_port_unreachable_and_closed_tcp_port_a_reset() {
     let mut i = iface();
-    i.ingress(&ipv4_frame(IpProtocol::Udp, 64, &udp_body(9999, b"x")), at(0));
+    i.ingress(
+        &ipv4_frame(IpProtocol::Udp, 64, &udp_body(9999, b"x")),
+        at(0),
+    );
     let out = drain(&mut i, at(0));
     let f = Frame::parse(&out[0]).unwrap();
     let Some(Transport::Icmpv4(p)) = f.transport else {
@@ -353,7 +386,11 @@ fn fragments_reassemble_in_any_order_and_dont_fragment_refuses() {
     let data: Vec<u8> = (0..3000u32).map(|x| x as u8).collect();
     let body = udp_body(7, &data);
     // Three fragments, last first, the middle one overlapping the first.
-    let pieces = [(2400usize, body.len(), false), (0, 1200, true), (800, 2400, true)];
+    let pieces = [
+        (2400usize, body.len(), false),
+        (0, 1200, true),
+        (800, 2400, true),
+    ];
     for (start, end, more) in pieces {
         let mut f = vec![0u8; 34 + end - start];
         EthernetRepr::new(PEER_MAC, MAC, EtherType::Ipv4).emit(&mut f);

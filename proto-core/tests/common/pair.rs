@@ -110,7 +110,8 @@ impl Pair {
 
 /// Every frame a stack emits must parse and carry right checksums.
 pub fn check(frame: &[u8]) {
-    let parsed = Frame::parse(frame).unwrap_or_else(|e| panic!("emitted frame does not parse: {e}"));
+    let parsed =
+        Frame::parse(frame).unwrap_or_else(|e| panic!("emitted frame does not parse: {e}"));
     parsed
         .verify_checksums()
         .unwrap_or_else(|e| panic!("emitted frame has a bad checksum: {e}"));
