@@ -45,6 +45,7 @@ pub mod pcap;
 pub mod rand;
 #[cfg(feature = "std")]
 pub mod sim;
+pub mod stack;
 pub mod tcp;
 pub mod time;
 pub mod wire;

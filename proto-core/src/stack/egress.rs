@@ -1,0 +1,586 @@
+//! Frames out: one per [`Interface::egress`] call, in this order: neighbour requests and
+//! packets released by a resolution, gratuitous ARP, the control queue (ARP/NDP answers, echo
+//! replies, ICMP errors, resets), then sockets from the ready queue (round robin: a socket
+//! that sent goes to the back).
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::neighbor::{self, Due, Lookup};
+use super::socket::{
+    HAS_TIMER, IN_READY, Kind, RELEASED, UDP_META, UNACCEPTED, decode_addr, udp_bufs,
+};
+use super::{Ctx, Interface, Memory, StackError, frag};
+use crate::tcp::{State, SynSlot};
+use crate::time::Instant;
+use crate::wire::{
+    ArpRepr, EtherType, EthernetAddress, EthernetRepr, Icmpv6Repr, IpAddrPair, IpProtocol,
+    Ipv4Repr, Ipv6Repr, UdpPacket, ipv6,
+};
+
+/// Ethernet header length (no VLAN tags).
+pub(crate) const ETH: usize = 14;
+
+/// What became of a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Out {
+    /// A frame of this length is in the buffer.
+    Sent(usize),
+    /// Queued on an unresolved neighbour.
+    Queued,
+    /// Dropped (counted).
+    Dropped,
+}
+
+/// Where a packet goes on the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NextHop {
+    /// A unicast neighbour to resolve.
+    Unicast(IpAddr),
+    /// A fixed link-layer address (broadcast, multicast).
+    Fixed(EthernetAddress),
+}
+
+/// The outcome of resolving a next hop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolved {
+    Mac(EthernetAddress),
+    /// Queue the packet on this neighbour entry.
+    Queue(usize),
+    /// No entry could be made: drop.
+    Fail,
+}
+
+pub(crate) fn ethertype_of(ip_packet: &[u8]) -> EtherType {
+    if ip_packet.first().is_some_and(|b| b >> 4 == 6) {
+        EtherType::Ipv6
+    } else {
+        EtherType::Ipv4
+    }
+}
+
+impl<M: Memory> Interface<M> {
+    /// Writes the next frame to send into `buf` (which should hold 14 + MTU bytes) and
+    /// returns its length; 0 when there is nothing to send. Call it until it returns 0
+    /// after every `ingress`, socket call, and when `poll_at` is due.
+    pub fn egress(&mut self, buf: &mut [u8], now: Instant) -> usize {
+        let mut c = self.ctx();
+        let n = c.egress(buf, now);
+        if n > 0 {
+            c.st.stats.tx_frames += 1;
+        }
+        n
+    }
+}
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+    /// The next hop toward `dst` (RFC 1122 §3.3.1.1: on-link directly, else the gateway).
+    pub(crate) fn route(&self, dst: IpAddr) -> Result<NextHop, StackError> {
+        match dst {
+            IpAddr::V4(d) => {
+                let cidr = self.cfg.ipv4.ok_or(StackError::Unaddressable)?;
+                if d == Ipv4Addr::BROADCAST || (cidr.prefix_len() < 31 && d == cidr.broadcast()) {
+                    return Ok(NextHop::Fixed(EthernetAddress::BROADCAST));
+                }
+                if d.is_multicast() {
+                    let o = d.octets();
+                    return Ok(NextHop::Fixed(EthernetAddress([
+                        0x01,
+                        0x00,
+                        0x5e,
+                        o[1] & 0x7f,
+                        o[2],
+                        o[3],
+                    ])));
+                }
+                if cidr.contains(d) {
+                    return Ok(NextHop::Unicast(dst));
+                }
+                self.cfg
+                    .gateway
+                    .map(|g| NextHop::Unicast(IpAddr::V4(g)))
+                    .ok_or(StackError::NoRoute)
+            }
+            IpAddr::V6(d) => {
+                if d.is_multicast() {
+                    return Ok(NextHop::Fixed(ipv6::multicast_mac(d)));
+                }
+                let on_link = ipv6::is_link_local(d)
+                    || self.cfg.ipv6.iter().flatten().any(|(a, plen)| {
+                        let plen = u32::from((*plen).min(128));
+                        let mask = u128::MAX.checked_shl(128 - plen).unwrap_or(0);
+                        a.to_bits() & mask == d.to_bits() & mask
+                    });
+                if on_link {
+                    return Ok(NextHop::Unicast(dst));
+                }
+                self.cfg
+                    .gateway6
+                    .map(|g| NextHop::Unicast(IpAddr::V6(g)))
+                    .ok_or(StackError::NoRoute)
+            }
+        }
+    }
+
+    /// Resolves a next hop, starting a resolution if needed.
+    pub(crate) fn resolve(&mut self, hop: NextHop, now: Instant) -> Resolved {
+        match hop {
+            NextHop::Fixed(mac) => Resolved::Mac(mac),
+            NextHop::Unicast(ip) => match neighbor::lookup(self.p.neighbors, ip, now) {
+                Lookup::Mac(m) => Resolved::Mac(m),
+                Lookup::Pending(i) => Resolved::Queue(i),
+                Lookup::Absent => match neighbor::start(self.p.neighbors, ip, now) {
+                    Some(i) => Resolved::Queue(i),
+                    None => {
+                        self.st.stats.drop_neighbor_table_full += 1;
+                        Resolved::Fail
+                    }
+                },
+            },
+        }
+    }
+
+    /// Finishes a frame whose IP packet is at `buf[14..14 + ip_len]`: the Ethernet header
+    /// when resolved, else the packet is queued on the neighbour.
+    fn finish(&mut self, buf: &mut [u8], ip_len: usize, to: Resolved) -> Out {
+        match to {
+            Resolved::Mac(mac) => {
+                let et = ethertype_of(&buf[ETH..]);
+                EthernetRepr::new(self.cfg.mac, mac, et).emit(buf);
+                Out::Sent(ETH + ip_len)
+            }
+            Resolved::Queue(i) => {
+                self.st.queued_on_neighbor = true;
+                let packet = &buf[ETH..ETH + ip_len];
+                if neighbor::enqueue(
+                    self.p.neighbors,
+                    self.p.pending,
+                    &self.cfg.neighbor,
+                    i,
+                    packet,
+                ) {
+                    Out::Queued
+                } else {
+                    self.st.stats.drop_pending_full += 1;
+                    Out::Dropped
+                }
+            }
+            Resolved::Fail => Out::Dropped,
+        }
+    }
+
+    /// Writes an IP header for `proto` at `buf[14..]`; returns its length.
+    fn ip_header(
+        &mut self,
+        buf: &mut [u8],
+        src: IpAddr,
+        dst: IpAddr,
+        proto: IpProtocol,
+        len: usize,
+    ) -> usize {
+        match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                let mut ip = Ipv4Repr::new(s, d, proto, len);
+                ip.ttl = self.cfg.ttl;
+                ip.emit(&mut buf[ETH..])
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => Ipv6Repr {
+                src_addr: s,
+                dst_addr: d,
+                next_header: proto,
+                payload_len: len,
+                hop_limit: self.cfg.ttl,
+                traffic_class: 0,
+                flow_label: 0,
+            }
+            .emit(&mut buf[ETH..]),
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn egress(&mut self, buf: &mut [u8], now: Instant) -> usize {
+        if buf.len() < ETH + 60 {
+            self.st.stats.drop_buffer_too_small += 1;
+            return 0;
+        }
+        // A socket whose packet waits on a new resolution leaves the request to send: one
+        // more pass picks it up.
+        for _ in 0..2 {
+            self.st.queued_on_neighbor = false;
+            let n = self.egress_once(buf, now);
+            if n > 0 || !self.st.queued_on_neighbor {
+                return n;
+            }
+        }
+        0
+    }
+
+    fn egress_once(&mut self, buf: &mut [u8], now: Instant) -> usize {
+        let expired = frag::expire(self.p.frags, now);
+        self.st.stats.drop_frag_timeout += expired;
+        // Neighbour work; bounded by the table (each flush empties a record).
+        let bound = self.p.neighbors.len() * (usize::from(self.cfg.neighbor.max_pending) + 2) + 1;
+        for _ in 0..bound {
+            let jitter = self.st.rng.next_u64();
+            let mut dropped = 0;
+            let due = neighbor::due(
+                self.p.neighbors,
+                &self.cfg.neighbor,
+                now,
+                jitter,
+                &mut dropped,
+            );
+            self.st.stats.drop_resolution_failed += dropped;
+            match due {
+                None => break,
+                Some(Due::Request(ip)) => {
+                    if let Some(n) = self.neighbor_request(buf, ip) {
+                        return n;
+                    }
+                }
+                Some(Due::Flush(i)) => {
+                    if let Some((len, mac)) =
+                        neighbor::flush_one(self.p.neighbors, self.p.pending, i, &mut buf[ETH..])
+                    {
+                        if len == 0 {
+                            self.st.stats.drop_buffer_too_small += 1;
+                            continue;
+                        }
+                        let et = ethertype_of(&buf[ETH..]);
+                        EthernetRepr::new(self.cfg.mac, mac, et).emit(buf);
+                        return ETH + len;
+                    }
+                }
+            }
+        }
+        if let Some((at, left)) = self.st.announce
+            && at <= now
+        {
+            self.st.announce =
+                (left > 1).then(|| (now + crate::time::Duration::from_secs(2), left - 1));
+            if let Some(cidr) = self.cfg.ipv4 {
+                // RFC 5227 §2.3: an ARP Announcement, broadcast.
+                let arp = ArpRepr::announce(self.cfg.mac, cidr.address());
+                let n = EthernetRepr::new(self.cfg.mac, EthernetAddress::BROADCAST, EtherType::Arp)
+                    .emit(buf);
+                return n + arp.emit(&mut buf[n..]);
+            }
+        }
+        while let Some(rec) = self.st.control.peek(self.p.control) {
+            let n = rec.len();
+            if n <= buf.len() {
+                buf[..n].copy_from_slice(rec);
+                self.st.control.pop(self.p.control);
+                return n;
+            }
+            self.st.control.pop(self.p.control);
+            self.st.stats.drop_buffer_too_small += 1;
+        }
+        self.fire_timers(now);
+        // Sockets whose packets get queued on a neighbour come back; the pending queues bound
+        // that, and this bound stops anything else.
+        let mut budget = self.p.ready.len() * 4 + 64;
+        while budget > 0 {
+            budget -= 1;
+            let Some(i) = self.st.ready.pop(self.p.ready) else {
+                break;
+            };
+            let s = &mut self.p.slots[i as usize];
+            s.flags &= !IN_READY;
+            let n = match s.kind {
+                Kind::Free => 0,
+                Kind::Tcp(_) => self.tcp_out(i, buf, now),
+                Kind::Listen(_) => self.listener_out(i, buf, now),
+                Kind::Udp(_) => self.udp_out(i, buf, now),
+            };
+            if n > 0 {
+                return n;
+            }
+        }
+        0
+    }
+
+    /// An ARP request (RFC 826) or a Neighbor Solicitation to the solicited-node group
+    /// (RFC 4861 §7.2.2).
+    fn neighbor_request(&mut self, buf: &mut [u8], ip: IpAddr) -> Option<usize> {
+        match ip {
+            IpAddr::V4(target) => {
+                let cidr = self.cfg.ipv4?;
+                let arp = ArpRepr::request(self.cfg.mac, cidr.address(), target);
+                let n = EthernetRepr::new(self.cfg.mac, EthernetAddress::BROADCAST, EtherType::Arp)
+                    .emit(buf);
+                self.st.stats.arp_requests_sent += 1;
+                Some(n + arp.emit(&mut buf[n..]))
+            }
+            IpAddr::V6(target) => {
+                let src = match self.source_for(IpAddr::V6(target)) {
+                    Ok(IpAddr::V6(s)) => s,
+                    _ => ipv6::link_local_from_mac(self.cfg.mac),
+                };
+                let dst = ipv6::solicited_node(target);
+                let ns = Icmpv6Repr::NeighborSolicit {
+                    target_addr: target,
+                    lladdr: Some(self.cfg.mac),
+                };
+                let len = ns.buffer_len();
+                let n = self.ndp_frame(buf, src, dst, ipv6::multicast_mac(dst), len);
+                ns.emit(&IpAddrPair::V6 { src, dst }, &mut buf[n..]);
+                self.st.stats.ns_sent += 1;
+                Some(n + len)
+            }
+        }
+    }
+
+    /// Ethernet + IPv6 headers for an NDP message (hop limit 255, RFC 4861 §7.1).
+    pub(crate) fn ndp_frame(
+        &self,
+        buf: &mut [u8],
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        mac: EthernetAddress,
+        len: usize,
+    ) -> usize {
+        let n = EthernetRepr::new(self.cfg.mac, mac, EtherType::Ipv6).emit(buf);
+        n + Ipv6Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Icmpv6,
+            payload_len: len,
+            hop_limit: 255,
+            traffic_class: 0,
+            flow_label: 0,
+        }
+        .emit(&mut buf[n..])
+    }
+
+    /// One segment of connection `i`, or its timer and events updated when it has none.
+    fn tcp_out(&mut self, i: u32, buf: &mut [u8], now: Instant) -> usize {
+        let Kind::Tcp(conn) = &self.p.slots[i as usize].kind else {
+            return 0;
+        };
+        let tuple = conn.tuple();
+        let l3 = if tuple.remote.is_ipv4() { 20 } else { 40 };
+        let max = buf.len().min(ETH + self.cfg.mtu);
+        let to = match self.route(tuple.remote.ip()) {
+            Ok(hop) => self.resolve(hop, now),
+            Err(_) => {
+                self.st.stats.drop_no_route += 1;
+                Resolved::Fail
+            }
+        };
+        let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind else {
+            return 0;
+        };
+        match conn.poll_transmit(now, &mut buf[ETH + l3..max]) {
+            Some(len) => {
+                self.st.stats.tcp_segments_sent += 1;
+                self.ip_header(
+                    buf,
+                    tuple.local.ip(),
+                    tuple.remote.ip(),
+                    IpProtocol::Tcp,
+                    len,
+                );
+                match self.finish(buf, l3 + len, to) {
+                    Out::Sent(n) => {
+                        self.mark_ready(i);
+                        n
+                    }
+                    Out::Queued => {
+                        self.mark_ready(i);
+                        0
+                    }
+                    Out::Dropped => {
+                        // The engine retransmits on its timer.
+                        if let Kind::Tcp(conn) = &self.p.slots[i as usize].kind {
+                            let at = conn.poll_at();
+                            self.set_timer(i, at);
+                        }
+                        0
+                    }
+                }
+            }
+            None => {
+                let at = conn.poll_at();
+                let closed = conn.state() == State::Closed;
+                self.set_timer(i, at);
+                self.conn_events(i);
+                let s = &self.p.slots[i as usize];
+                if closed && s.flags & RELEASED != 0 && s.flags & UNACCEPTED == 0 {
+                    self.free(i);
+                }
+                0
+            }
+        }
+    }
+
+    /// A SYN-ACK or reset of listener `i`.
+    fn listener_out(&mut self, i: u32, buf: &mut [u8], now: Instant) -> usize {
+        let Kind::Listen(l) = &mut self.p.slots[i as usize].kind else {
+            return 0;
+        };
+        let l3 = if l.listener.local().is_ipv4() { 20 } else { 40 };
+        let max = buf.len().min(ETH + self.cfg.mtu);
+        match l.listener.poll_transmit(now, &mut buf[ETH + l3..max]) {
+            Some((tuple, len)) => {
+                self.mark_ready(i);
+                self.st.stats.tcp_segments_sent += 1;
+                let to = match self.route(tuple.remote.ip()) {
+                    Ok(hop) => self.resolve(hop, now),
+                    Err(_) => {
+                        self.st.stats.drop_no_route += 1;
+                        return 0;
+                    }
+                };
+                self.ip_header(
+                    buf,
+                    tuple.local.ip(),
+                    tuple.remote.ip(),
+                    IpProtocol::Tcp,
+                    len,
+                );
+                match self.finish(buf, l3 + len, to) {
+                    Out::Sent(n) => n,
+                    Out::Queued | Out::Dropped => 0,
+                }
+            }
+            None => {
+                let at = l.listener.poll_at();
+                self.set_timer(i, at);
+                0
+            }
+        }
+    }
+
+    /// One datagram (or IPv4 fragment) of UDP socket `i`.
+    fn udp_out(&mut self, i: u32, buf: &mut [u8], now: Instant) -> usize {
+        let Kind::Udp(u) = self.p.slots[i as usize].kind else {
+            return 0;
+        };
+        let chunk_len = self.p.udp_chunk;
+        let (_, tx) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+        let Some(rec) = u.tx.peek(tx) else {
+            return 0;
+        };
+        let remote = decode_addr(rec);
+        let data_len = rec.len() - UDP_META;
+        let total = 8 + data_len;
+        let src = if u.local.ip().is_unspecified() {
+            self.source_for(remote.ip())
+        } else {
+            Ok(u.local.ip())
+        };
+        let hop = src.and_then(|s| self.route(remote.ip()).map(|h| (s, h)));
+        let v4 = remote.is_ipv4();
+        let l3 = if v4 { 20 } else { 40 };
+        let (flen, more) = if v4 {
+            frag::next_fragment(self.cfg.mtu, total, u.tx_sent as usize)
+        } else {
+            (total, false)
+        };
+        let Ok((src, hop)) = hop else {
+            self.st.stats.drop_no_route += 1;
+            return self.udp_done(i, true, 0);
+        };
+        if ETH + l3 + flen > buf.len() || (u.dont_frag && more) {
+            self.st.stats.drop_too_big += 1;
+            return self.udp_done(i, true, 0);
+        }
+        let to = self.resolve(hop, now);
+        if let Resolved::Queue(n) = to
+            && neighbor::pending_full(self.p.neighbors, &self.cfg.neighbor, n)
+        {
+            // Wait (the datagram stays queued) and look again after a retry interval.
+            let at = now + self.cfg.neighbor.retry;
+            self.set_timer(i, Some(at));
+            return 0;
+        }
+        let addrs = match (src, remote.ip()) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => IpAddrPair::V4 { src: s, dst: d },
+            (IpAddr::V6(s), IpAddr::V6(d)) => IpAddrPair::V6 { src: s, dst: d },
+            _ => return self.udp_done(i, true, 0),
+        };
+        let Kind::Udp(u) = &mut self.p.slots[i as usize].kind else {
+            return 0;
+        };
+        let (_, tx) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+        let Some(rec) = u.tx.peek(tx) else {
+            return 0;
+        };
+        let data = &rec[UDP_META..];
+        let sent = u.tx_sent as usize;
+        let at = ETH + l3;
+        if sent == 0 {
+            let hdr = crate::wire::UdpRepr {
+                src_port: u.local.port(),
+                dst_port: remote.port(),
+            };
+            hdr.emit_header(&mut buf[at..], data_len);
+            let sum = crate::checksum::combine(&[
+                addrs.pseudo_header_sum(IpProtocol::Udp, total),
+                crate::checksum::sum(&buf[at..at + 8]),
+                crate::checksum::sum(data),
+            ]);
+            let c = !sum;
+            UdpPacket::new_unchecked(&mut buf[at..at + 8]).set_checksum(if c == 0 {
+                0xffff
+            } else {
+                c
+            });
+            buf[at + 8..at + flen].copy_from_slice(&data[..flen - 8]);
+            if more {
+                u.tx_ident = self.st.ip_ident;
+                self.st.ip_ident = self.st.ip_ident.wrapping_add(1);
+            }
+        } else {
+            buf[at..at + flen].copy_from_slice(&data[sent - 8..sent - 8 + flen]);
+        }
+        let fragmented = more || sent > 0;
+        if v4 {
+            let (IpAddr::V4(s), IpAddr::V4(d)) = (src, remote.ip()) else {
+                return 0;
+            };
+            let mut ip = Ipv4Repr::new(s, d, IpProtocol::Udp, flen);
+            ip.ttl = self.cfg.ttl;
+            ip.dont_frag = u.dont_frag;
+            if fragmented {
+                ip.dont_frag = false;
+                ip.more_frags = more;
+                ip.frag_offset = sent as u16;
+                ip.ident = u.tx_ident;
+                self.st.stats.frag_sent += 1;
+            }
+            ip.emit(&mut buf[ETH..]);
+        } else {
+            self.ip_header(buf, src, remote.ip(), IpProtocol::Udp, flen);
+        }
+        let n = match self.finish(buf, l3 + flen, to) {
+            Out::Sent(n) => n,
+            Out::Queued | Out::Dropped => 0,
+        };
+        if more {
+            if let Kind::Udp(u) = &mut self.p.slots[i as usize].kind {
+                u.tx_sent += flen as u32;
+            }
+            self.mark_ready(i);
+            n
+        } else {
+            self.st.stats.udp_sent += 1;
+            self.udp_done(i, false, n)
+        }
+    }
+
+    /// The head datagram of UDP socket `i` is done (sent or dropped): pop it, reschedule.
+    fn udp_done(&mut self, i: u32, _dropped: bool, n: usize) -> usize {
+        let chunk_len = self.p.udp_chunk;
+        if let Kind::Udp(u) = &mut self.p.slots[i as usize].kind {
+            let (_, tx) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+            u.tx.pop(tx);
+            u.tx_sent = 0;
+            if !u.tx.is_empty() {
+                self.mark_ready(i);
+            }
+        }
+        let _ = HAS_TIMER;
+        n
+    }
+}

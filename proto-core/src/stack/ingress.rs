@@ -1,0 +1,664 @@
+//! Frames in: Ethernet, then ARP (RFC 826), IPv4 (RFC 791, reassembly RFC 815) or IPv6
+//! (RFC 8200), then ICMP (RFC 792) / ICMPv6 and NDP (RFC 4443, 4861), UDP and TCP.
+
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use super::egress::ETH;
+use super::frag::{self, FragKey};
+use super::neighbor;
+use super::socket::{
+    Kind, ListenSocket, NIL, UDP_META, UNACCEPTED, encode_addr, udp_bufs, unspecified,
+};
+use super::table::{Key, Proto};
+use super::{Ctx, Events, Interface, Memory};
+use crate::tcp::{Connection, FourTuple, SynSlot, reset_for};
+use crate::time::Instant;
+use crate::wire::icmpv4::DstUnreachable;
+use crate::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
+    Icmpv4Packet, Icmpv4Repr, Icmpv6Packet, Icmpv6Repr, IpAddrPair, IpProtocol, Ipv4Packet,
+    Ipv4Repr, Ipv6Packet, Ipv6Repr, TcpPacket, TcpRepr, UdpPacket, ipv6,
+};
+
+/// What an ICMP error quotes: the IP header and the first 8 bytes of its payload (RFC 792),
+/// or as much of the packet as fits a minimum-MTU reply for ICMPv6 (RFC 4443 §2.4(c)); we
+/// quote at most this much.
+const QUOTE_MAX: usize = 548;
+
+/// The parts of the received packet an L4 handler needs.
+#[derive(Clone, Copy)]
+struct Rx<'f> {
+    src_mac: EthernetAddress,
+    addrs: IpAddrPair,
+    /// The IP packet as received (for ICMP error quotes); empty after reassembly.
+    packet: &'f [u8],
+    /// Sent to a broadcast or multicast address: never answered with an error.
+    group: bool,
+}
+
+impl<M: Memory> Interface<M> {
+    /// Processes one received Ethernet frame (FCS stripped). Replies and socket output are
+    /// queued for [`egress`](Self::egress). Never panics, whatever the bytes.
+    pub fn ingress(&mut self, frame: &[u8], now: Instant) {
+        let mut c = self.ctx();
+        c.st.stats.rx_frames += 1;
+        c.ingress(frame, now);
+    }
+}
+
+fn ip_pair(addrs: &IpAddrPair) -> (IpAddr, IpAddr) {
+    match *addrs {
+        IpAddrPair::V4 { src, dst } => (src.into(), dst.into()),
+        IpAddrPair::V6 { src, dst } => (src.into(), dst.into()),
+    }
+}
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+    fn ingress(&mut self, frame: &[u8], now: Instant) {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            self.st.stats.drop_malformed += 1;
+            return;
+        };
+        let dst = eth.dst_addr();
+        if dst != self.cfg.mac && !dst.is_broadcast() && !(dst.0[0] == 0x33 && dst.0[1] == 0x33) {
+            self.st.stats.drop_not_our_mac += 1;
+            return;
+        }
+        if eth.vlan_count() > 0 {
+            self.st.stats.drop_unknown_protocol += 1;
+            return;
+        }
+        let src_mac = eth.src_addr();
+        let payload = &frame[eth.header_len()..];
+        match eth.ethertype() {
+            EtherType::Arp => self.arp_in(payload, now),
+            EtherType::Ipv4 => self.ipv4_in(src_mac, payload, now),
+            EtherType::Ipv6 => self.ipv6_in(src_mac, payload, now),
+            _ => self.st.stats.drop_unknown_protocol += 1,
+        }
+    }
+
+    /// RFC 826 "packet reception", with RFC 5227's announcements updating the cache.
+    fn arp_in(&mut self, payload: &[u8], now: Instant) {
+        let repr = match ArpPacket::new_checked(payload).and_then(|p| ArpRepr::parse(&p)) {
+            Ok(r) => r,
+            Err(_) => {
+                self.st.stats.drop_malformed += 1;
+                return;
+            }
+        };
+        let Some(cidr) = self.cfg.ipv4 else {
+            self.st.stats.drop_arp_ignored += 1;
+            return;
+        };
+        let ours = cidr.address();
+        let sender = repr.source_protocol_addr;
+        if sender == ours || !repr.source_hardware_addr.is_unicast() {
+            // Someone else claims our address (RFC 5227 §2.4 conflict), or nonsense.
+            self.st.stats.drop_bad_source += 1;
+            return;
+        }
+        let for_us = repr.target_protocol_addr == ours;
+        if !sender.is_unspecified() && cidr.contains(sender) {
+            // RFC 826: merge into an existing entry; create one when we are the target.
+            neighbor::learn(
+                self.p.neighbors,
+                &self.cfg.neighbor,
+                IpAddr::V4(sender),
+                repr.source_hardware_addr,
+                now,
+                for_us,
+            );
+        }
+        if !for_us {
+            self.st.stats.drop_arp_ignored += 1;
+            return;
+        }
+        if repr.operation == ArpOperation::Request {
+            let reply = ArpRepr::reply_to(&repr, self.cfg.mac);
+            let mac = self.cfg.mac;
+            let ok = self.push_control(ETH + reply.buffer_len(), |b| {
+                let n = EthernetRepr::new(mac, repr.source_hardware_addr, EtherType::Arp).emit(b);
+                reply.emit(&mut b[n..]);
+            });
+            if ok {
+                self.st.stats.arp_replies_sent += 1;
+            }
+        }
+    }
+
+    fn ipv4_in(&mut self, src_mac: EthernetAddress, payload: &[u8], now: Instant) {
+        let Ok(ip) = Ipv4Packet::new_checked(payload) else {
+            self.st.stats.drop_malformed += 1;
+            return;
+        };
+        if !ip.verify_checksum() {
+            self.st.stats.drop_checksum += 1;
+            return;
+        }
+        let Some(cidr) = self.cfg.ipv4 else {
+            self.st.stats.drop_not_our_ip += 1;
+            return;
+        };
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        let group = dst == Ipv4Addr::BROADCAST || dst == cidr.broadcast() || dst.is_multicast();
+        if dst != cidr.address() && !group {
+            self.st.stats.drop_not_our_ip += 1;
+            return;
+        }
+        if src.is_multicast() || src == Ipv4Addr::BROADCAST || src == cidr.address() {
+            self.st.stats.drop_bad_source += 1;
+            return;
+        }
+        if ip.ttl() == 0 {
+            self.st.stats.drop_ttl_zero += 1;
+            return;
+        }
+        let addrs = IpAddrPair::V4 { src, dst };
+        let packet = &payload[..usize::from(ip.total_len())];
+        let rx = Rx {
+            src_mac,
+            addrs,
+            packet,
+            group,
+        };
+        let proto = ip.protocol();
+        if !ip.is_fragment() {
+            return self.l4_in(rx, proto, ip.payload_slice(), now);
+        }
+        let key = FragKey {
+            src,
+            dst,
+            ident: ip.ident(),
+            protocol: proto.into(),
+        };
+        let res = frag::add(
+            self.p.frags,
+            self.p.frag_bytes,
+            key,
+            u32::from(ip.frag_offset()),
+            ip.more_frags(),
+            ip.payload_slice(),
+            now,
+            self.cfg.frag_timeout,
+        );
+        match res {
+            Ok(None) => {}
+            Ok(Some((ctx, len))) => {
+                self.st.stats.frag_reassembled += 1;
+                // Borrow the bytes out of the context while the L4 handlers use the rest.
+                let bytes = core::mem::take(&mut self.p.frag_bytes);
+                let n = self.p.frags.len();
+                let rx = Rx { packet: &[], ..rx };
+                self.l4_in(rx, proto, frag::payload(n, bytes, ctx, len), now);
+                self.p.frag_bytes = bytes;
+                frag::free(self.p.frags, ctx);
+            }
+            Err(_) => self.st.stats.drop_frag_no_room += 1,
+        }
+    }
+
+    fn ipv6_in(&mut self, src_mac: EthernetAddress, payload: &[u8], now: Instant) {
+        let Ok(ip) = Ipv6Packet::new_checked(payload) else {
+            self.st.stats.drop_malformed += 1;
+            return;
+        };
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        let group = dst.is_multicast();
+        let wanted = self.is_our_v6(dst)
+            || dst == ipv6::LINK_LOCAL_ALL_NODES
+            || (ipv6::is_solicited_node(dst)
+                && (self.is_our_v6(ipv6::link_local_from_mac(self.cfg.mac))
+                    && (solicits(dst, ipv6::link_local_from_mac(self.cfg.mac))
+                        || self
+                            .cfg
+                            .ipv6
+                            .iter()
+                            .flatten()
+                            .any(|(a, _)| solicits(dst, *a)))));
+        if !wanted {
+            self.st.stats.drop_not_our_ip += 1;
+            return;
+        }
+        if src.is_multicast() || (self.is_our_v6(src) && !src.is_unspecified()) {
+            self.st.stats.drop_bad_source += 1;
+            return;
+        }
+        if ip.hop_limit() == 0 {
+            self.st.stats.drop_ttl_zero += 1;
+            return;
+        }
+        let upper = match ip.upper_layer() {
+            Ok(u) => u,
+            Err(_) => {
+                self.st.stats.drop_malformed += 1;
+                return;
+            }
+        };
+        if upper.fragment.is_some() {
+            self.st.stats.drop_ipv6_fragment += 1;
+            return;
+        }
+        let rx = Rx {
+            src_mac,
+            addrs: IpAddrPair::V6 { src, dst },
+            packet: &payload[..ip.total_len()],
+            group,
+        };
+        let body = &ip.payload_slice()[upper.offset..];
+        if upper.protocol == IpProtocol::Icmpv6 {
+            return self.icmpv6_in(rx, ip.hop_limit(), body, now);
+        }
+        self.l4_in(rx, upper.protocol, body, now);
+    }
+
+    fn l4_in(&mut self, rx: Rx<'_>, proto: IpProtocol, body: &[u8], now: Instant) {
+        match (proto, rx.addrs) {
+            (IpProtocol::Tcp, _) => self.tcp_in(rx, body, now),
+            (IpProtocol::Udp, _) => self.udp_in(rx, body, now),
+            (IpProtocol::Icmp, IpAddrPair::V4 { .. }) => self.icmpv4_in(rx, body),
+            _ => self.st.stats.drop_unknown_protocol += 1,
+        }
+    }
+
+    fn icmpv4_in(&mut self, rx: Rx<'_>, body: &[u8]) {
+        let Ok(pkt) = Icmpv4Packet::new_checked(body) else {
+            self.st.stats.drop_malformed += 1;
+            return;
+        };
+        if !pkt.verify_checksum() {
+            self.st.stats.drop_checksum += 1;
+            return;
+        }
+        match Icmpv4Repr::parse(&pkt) {
+            // RFC 1122 §3.2.2.6: answer echo requests; not those sent to a broadcast address.
+            Ok(Icmpv4Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            }) if !rx.group => {
+                let reply = Icmpv4Repr::EchoReply {
+                    ident,
+                    seq_no,
+                    data,
+                };
+                if self.queue_ip_reply(rx, IpProtocol::Icmp, reply.buffer_len(), |b, _| {
+                    reply.emit(b);
+                }) {
+                    self.st.stats.echo_replies += 1;
+                }
+            }
+            _ => self.st.stats.drop_icmp_ignored += 1,
+        }
+    }
+
+    fn icmpv6_in(&mut self, rx: Rx<'_>, hop_limit: u8, body: &[u8], now: Instant) {
+        let Ok(pkt) = Icmpv6Packet::new_checked(body) else {
+            self.st.stats.drop_malformed += 1;
+            return;
+        };
+        if !pkt.verify_checksum(&rx.addrs) {
+            self.st.stats.drop_checksum += 1;
+            return;
+        }
+        let IpAddrPair::V6 { src, .. } = rx.addrs else {
+            return;
+        };
+        let repr = match Icmpv6Repr::parse(&pkt, &rx.addrs) {
+            Ok(r) => r,
+            Err(_) => {
+                self.st.stats.drop_ndp_invalid += 1;
+                return;
+            }
+        };
+        let ndp = matches!(
+            repr,
+            Icmpv6Repr::NeighborSolicit { .. } | Icmpv6Repr::NeighborAdvert { .. }
+        );
+        // RFC 4861 §7.1.1, §7.1.2: NDP arrives with hop limit 255 (it was not forwarded).
+        if ndp && hop_limit != 255 {
+            self.st.stats.drop_ndp_invalid += 1;
+            return;
+        }
+        match repr {
+            Icmpv6Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            } if !rx.group => {
+                let reply = Icmpv6Repr::EchoReply {
+                    ident,
+                    seq_no,
+                    data,
+                };
+                if self.queue_ip_reply(rx, IpProtocol::Icmpv6, reply.buffer_len(), |b, a| {
+                    reply.emit(a, b);
+                }) {
+                    self.st.stats.echo_replies += 1;
+                }
+            }
+            Icmpv6Repr::NeighborSolicit {
+                target_addr,
+                lladdr,
+            } if self.is_our_v6(target_addr) => {
+                if src.is_unspecified() {
+                    // Duplicate address detection by someone else (RFC 4862 §5.4.3): we do
+                    // not defend here; the conflict is counted.
+                    self.st.stats.drop_bad_source += 1;
+                    return;
+                }
+                if let Some(mac) = lladdr {
+                    neighbor::learn(
+                        self.p.neighbors,
+                        &self.cfg.neighbor,
+                        IpAddr::V6(src),
+                        mac,
+                        now,
+                        true,
+                    );
+                }
+                // RFC 4861 §7.2.4: a solicited advertisement with our link-layer address.
+                let na = Icmpv6Repr::NeighborAdvert {
+                    router: false,
+                    solicited: true,
+                    override_flag: true,
+                    target_addr,
+                    lladdr: Some(self.cfg.mac),
+                };
+                let len = na.buffer_len();
+                let dst_mac = lladdr.unwrap_or(rx.src_mac);
+                let mut frame = [0u8; ETH + 40 + 32];
+                let n = self.ndp_frame(&mut frame, target_addr, src, dst_mac, len);
+                na.emit(
+                    &IpAddrPair::V6 {
+                        src: target_addr,
+                        dst: src,
+                    },
+                    &mut frame[n..],
+                );
+                if self.push_control(n + len, |b| b.copy_from_slice(&frame[..n + len])) {
+                    self.st.stats.na_sent += 1;
+                }
+            }
+            Icmpv6Repr::NeighborAdvert {
+                target_addr,
+                lladdr: Some(mac),
+                ..
+            } => {
+                // RFC 4861 §7.2.5: only an entry that exists is updated.
+                neighbor::learn(
+                    self.p.neighbors,
+                    &self.cfg.neighbor,
+                    IpAddr::V6(target_addr),
+                    mac,
+                    now,
+                    false,
+                );
+            }
+            _ => self.st.stats.drop_icmp_ignored += 1,
+        }
+    }
+
+    /// Queues an IP packet answering `rx` (source and destination swapped), sent to the
+    /// frame's source MAC; `f` writes the `len`-byte body.
+    fn queue_ip_reply(
+        &mut self,
+        rx: Rx<'_>,
+        proto: IpProtocol,
+        len: usize,
+        f: impl FnOnce(&mut [u8], &IpAddrPair),
+    ) -> bool {
+        let (src, dst) = ip_pair(&rx.addrs);
+        let (ours, theirs) = (dst, src);
+        let l3 = if ours.is_ipv4() { 20 } else { 40 };
+        if l3 + len > self.cfg.mtu {
+            self.st.stats.drop_too_big += 1;
+            return false;
+        }
+        let mac = self.cfg.mac;
+        let ttl = self.cfg.ttl;
+        let back = match (ours, theirs) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => IpAddrPair::V4 { src: s, dst: d },
+            (IpAddr::V6(s), IpAddr::V6(d)) => IpAddrPair::V6 { src: s, dst: d },
+            _ => return false,
+        };
+        self.push_control(ETH + l3 + len, |b| {
+            let et = if l3 == 20 {
+                EtherType::Ipv4
+            } else {
+                EtherType::Ipv6
+            };
+            EthernetRepr::new(mac, rx.src_mac, et).emit(b);
+            match back {
+                IpAddrPair::V4 { src, dst } => {
+                    let mut ip = Ipv4Repr::new(src, dst, proto, len);
+                    ip.ttl = ttl;
+                    ip.emit(&mut b[ETH..]);
+                }
+                IpAddrPair::V6 { src, dst } => {
+                    Ipv6Repr {
+                        src_addr: src,
+                        dst_addr: dst,
+                        next_header: proto,
+                        payload_len: len,
+                        hop_limit: ttl,
+                        traffic_class: 0,
+                        flow_label: 0,
+                    }
+                    .emit(&mut b[ETH..]);
+                }
+            }
+            f(&mut b[ETH + l3..], &back);
+        })
+    }
+
+    /// ICMP port unreachable (RFC 792; RFC 1122 §3.2.2.1; RFC 4443 §3.1 code 4), rate
+    /// limited, never for broadcast/multicast or a reassembled datagram.
+    fn port_unreachable(&mut self, rx: Rx<'_>, now: Instant) {
+        if rx.group || rx.packet.is_empty() || !self.take_token(now) {
+            return;
+        }
+        let quote_len = match rx.addrs {
+            IpAddrPair::V4 { .. } => {
+                let ihl = usize::from(rx.packet[0] & 0x0f) * 4;
+                (ihl + 8).min(rx.packet.len())
+            }
+            IpAddrPair::V6 { .. } => rx.packet.len().min(QUOTE_MAX),
+        };
+        let quote = &rx.packet[..quote_len];
+        let ok = match rx.addrs {
+            IpAddrPair::V4 { .. } => {
+                let m = Icmpv4Repr::DstUnreachable {
+                    reason: DstUnreachable::PortUnreachable,
+                    next_hop_mtu: 0,
+                    quoted: quote,
+                };
+                self.queue_ip_reply(rx, IpProtocol::Icmp, m.buffer_len(), |b, _| {
+                    m.emit(b);
+                })
+            }
+            IpAddrPair::V6 { .. } => {
+                let m = Icmpv6Repr::DstUnreachable {
+                    code: 4,
+                    data: quote,
+                };
+                self.queue_ip_reply(rx, IpProtocol::Icmpv6, m.buffer_len(), |b, a| {
+                    m.emit(a, b);
+                })
+            }
+        };
+        if ok {
+            self.st.stats.port_unreachables += 1;
+        }
+    }
+
+    fn udp_in(&mut self, rx: Rx<'_>, body: &[u8], now: Instant) {
+        let Ok(pkt) = UdpPacket::new_checked(body) else {
+            self.st.stats.drop_malformed += 1;
+            return;
+        };
+        if !pkt.verify_checksum(&rx.addrs) {
+            self.st.stats.drop_checksum += 1;
+            return;
+        }
+        let (src, dst) = ip_pair(&rx.addrs);
+        let local = SocketAddr::new(dst, pkt.dst_port());
+        let mut key = Key {
+            proto: Proto::Udp,
+            local,
+            remote: None,
+        };
+        let mut found = self.find(&key);
+        if found.is_none() {
+            key.local = SocketAddr::new(unspecified(dst), pkt.dst_port());
+            found = self.find(&key);
+        }
+        let Some(i) = found else {
+            self.st.stats.drop_udp_no_socket += 1;
+            self.port_unreachable(rx, now);
+            return;
+        };
+        let chunk_len = self.p.udp_chunk;
+        let Kind::Udp(u) = &mut self.p.slots[i as usize].kind else {
+            return;
+        };
+        let (rxq, _) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+        let from = SocketAddr::new(src, pkt.src_port());
+        if u.rx.push(rxq, &[&encode_addr(from), pkt.payload_slice()]) {
+            self.st.stats.udp_received += 1;
+            self.push_event(i, Events::READABLE);
+        } else {
+            self.st.stats.drop_udp_queue_full += 1;
+        }
+        let _ = UDP_META;
+    }
+
+    fn tcp_in(&mut self, rx: Rx<'_>, body: &[u8], now: Instant) {
+        let Ok(pkt) = TcpPacket::new_checked(body) else {
+            self.st.stats.drop_malformed += 1;
+            return;
+        };
+        if !pkt.verify_checksum(&rx.addrs) {
+            self.st.stats.drop_checksum += 1;
+            return;
+        }
+        let Ok(seg) = TcpRepr::parse(&pkt) else {
+            self.st.stats.drop_malformed += 1;
+            return;
+        };
+        if rx.group {
+            // RFC 1122 §4.2.3.10: no TCP to broadcast or multicast.
+            self.st.stats.drop_not_our_ip += 1;
+            return;
+        }
+        let (src, dst) = ip_pair(&rx.addrs);
+        let tuple = FourTuple {
+            local: SocketAddr::new(dst, seg.dst_port),
+            remote: SocketAddr::new(src, seg.src_port),
+        };
+        self.st.stats.tcp_segments_received += 1;
+        let key = Key {
+            proto: Proto::Tcp,
+            local: tuple.local,
+            remote: Some(tuple.remote),
+        };
+        if let Some(i) = self.find(&key)
+            && let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind
+        {
+            conn.handle_segment(now, &rx.addrs, &seg);
+            self.mark_ready(i);
+            self.conn_events(i);
+            return;
+        }
+        let mut lkey = Key {
+            proto: Proto::Tcp,
+            local: tuple.local,
+            remote: None,
+        };
+        let mut found = self.find(&lkey);
+        if found.is_none() {
+            lkey.local = SocketAddr::new(unspecified(dst), seg.dst_port);
+            found = self.find(&lkey);
+        }
+        if let Some(li) = found {
+            return self.listener_in(li, rx, &seg, now);
+        }
+        self.st.stats.drop_tcp_no_socket += 1;
+        self.send_reset(rx, tuple, &seg, now);
+    }
+
+    /// RFC 9293 §3.10.7.1: a segment to a closed port gets a reset (rate limited).
+    fn send_reset(&mut self, rx: Rx<'_>, tuple: FourTuple, seg: &TcpRepr<'_>, now: Instant) {
+        let Some(rst) = reset_for(tuple, seg) else {
+            return;
+        };
+        if !self.take_token(now) {
+            return;
+        }
+        if self.queue_ip_reply(rx, IpProtocol::Tcp, rst.buffer_len(), |b, a| {
+            rst.emit(b, a);
+        }) {
+            self.st.stats.resets_sent += 1;
+        }
+    }
+
+    fn listener_in(&mut self, li: u32, rx: Rx<'_>, seg: &TcpRepr<'_>, now: Instant) {
+        let Kind::Listen(l) = &mut self.p.slots[li as usize].kind else {
+            return;
+        };
+        let hs = l.listener.handle_segment(now, &rx.addrs, seg);
+        let queued = l.queued;
+        let local = l.listener.local();
+        self.mark_ready(li);
+        let Some(hs) = hs else {
+            return;
+        };
+        let refuse = queued >= self.cfg.accept_queue;
+        let bufs = if refuse {
+            None
+        } else {
+            self.p.buffers.take(local)
+        };
+        let Some((rbuf, tbuf)) = bufs else {
+            self.st.stats.drop_tcp_accept_full += 1;
+            return self.send_reset(rx, hs.tuple, seg, now);
+        };
+        let mut conn = Connection::accept(&self.cfg.tcp, &hs, now, rbuf, tbuf);
+        if !seg.payload.is_empty() || seg.control == crate::wire::TcpControl::Fin {
+            conn.handle_segment(now, &rx.addrs, seg);
+        }
+        let i = match self.alloc(Kind::Tcp(conn)) {
+            Ok(i) => i,
+            Err(_) => {
+                self.st.stats.drop_tcp_accept_full += 1;
+                return self.send_reset(rx, hs.tuple, seg, now);
+            }
+        };
+        self.p.slots[i as usize].flags |= UNACCEPTED;
+        self.mark_ready(i);
+        let Kind::Listen(l) = &mut self.p.slots[li as usize].kind else {
+            return;
+        };
+        append(l, i);
+        let tail_prev = l.tail_prev;
+        if tail_prev != NIL {
+            self.p.slots[tail_prev as usize].link = i;
+        }
+        self.push_event(li, Events::ACCEPT);
+    }
+}
+
+/// Appends slot `i` to a listener's accept queue (the caller links the previous tail).
+fn append<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>>(l: &mut ListenSocket<B>, i: u32) {
+    l.tail_prev = l.tail;
+    if l.head == NIL {
+        l.head = i;
+    }
+    l.tail = i;
+    l.queued += 1;
+}
+
+/// True when `group` is the solicited-node address of `addr`.
+fn solicits(group: core::net::Ipv6Addr, addr: core::net::Ipv6Addr) -> bool {
+    ipv6::solicited_node(addr) == group
+}

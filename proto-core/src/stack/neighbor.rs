@@ -1,0 +1,286 @@
+//! The neighbour cache, one type for ARP (RFC 826) and NDP (RFC 4861 §7.3): IP address to
+//! MAC address, with expiry, a bounded queue of packets waiting for each unresolved neighbour,
+//! and request retries with exponential backoff.
+//!
+//! The table is small and fixed (a few dozen entries), so it is scanned; the pending queues
+//! are equal shares of one caller byte buffer.
+
+use core::net::IpAddr;
+
+use super::ring::Ring;
+use crate::time::{Duration, Instant};
+use crate::wire::EthernetAddress;
+
+/// Neighbour cache timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeighborConfig {
+    /// How long a learned address is used before it is resolved again (RFC 4861 §10
+    /// REACHABLE_TIME is 30 s; Linux keeps ARP entries about a minute).
+    pub reachable: Duration,
+    /// The first retransmission interval of a request (RFC 4861 RETRANS_TIMER, 1 s); it
+    /// doubles with each retry (RFC 1122 §2.3.2.1 asks for at most one request per second).
+    pub retry: Duration,
+    /// Requests sent before giving up (RFC 4861 MAX_MULTICAST_SOLICIT is 3).
+    pub max_requests: u8,
+    /// Packets queued at most per unresolved neighbour (RFC 1122 §2.3.2.2 asks for at least
+    /// one); also bounded by its share of the pending buffer.
+    pub max_pending: u8,
+}
+
+impl Default for NeighborConfig {
+    fn default() -> Self {
+        Self {
+            reachable: Duration::from_secs(60),
+            retry: Duration::from_secs(1),
+            max_requests: 3,
+            max_pending: 16,
+        }
+    }
+}
+
+/// Resolution state of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// A request is outstanding: `sent` requests so far, the next due at `next`.
+    Incomplete { sent: u8, next: Instant },
+    /// Resolved until `expires`.
+    Reachable { expires: Instant },
+}
+
+/// One neighbour cache entry (caller storage: `[Neighbor::EMPTY; n]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Neighbor {
+    ip: Option<IpAddr>,
+    mac: EthernetAddress,
+    state: State,
+    pending: Ring,
+}
+
+impl Default for Neighbor {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl Neighbor {
+    /// A free entry.
+    pub const EMPTY: Self = Self {
+        ip: None,
+        mac: EthernetAddress([0; 6]),
+        state: State::Reachable {
+            expires: Instant::ZERO,
+        },
+        pending: Ring::EMPTY,
+    };
+}
+
+impl Neighbor {
+    /// Packets waiting on this entry.
+    pub(crate) fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+/// What the cache knows about an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// Resolved.
+    Mac(EthernetAddress),
+    /// Being resolved; entry index.
+    Pending(usize),
+    /// Unknown (or expired).
+    Absent,
+}
+
+/// Something the cache needs sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Due {
+    /// A request (first or retry) for this address.
+    Request(IpAddr),
+    /// The entry at this index is resolved and has queued packets to flush.
+    Flush(usize),
+}
+
+/// The byte share of entry `i` in the pending buffer.
+pub(crate) fn share(pending: &mut [u8], n: usize, i: usize) -> &mut [u8] {
+    let per = pending.len().checked_div(n).unwrap_or(0);
+    &mut pending[i * per..(i + 1) * per]
+}
+
+pub(crate) fn lookup(table: &[Neighbor], ip: IpAddr, now: Instant) -> Lookup {
+    for (i, e) in table.iter().enumerate() {
+        if e.ip == Some(ip) {
+            return match e.state {
+                State::Reachable { expires } if expires > now => Lookup::Mac(e.mac),
+                State::Reachable { .. } => Lookup::Absent,
+                State::Incomplete { .. } => Lookup::Pending(i),
+            };
+        }
+    }
+    Lookup::Absent
+}
+
+/// Starts resolving `ip` (or restarts an expired entry): returns the entry index, or `None`
+/// when every entry is busy resolving or holding packets.
+pub(crate) fn start(table: &mut [Neighbor], ip: IpAddr, now: Instant) -> Option<usize> {
+    let i = match table.iter().position(|e| e.ip == Some(ip)) {
+        Some(i) => i,
+        None => victim(table, now)?,
+    };
+    table[i] = Neighbor {
+        ip: Some(ip),
+        mac: EthernetAddress([0; 6]),
+        state: State::Incomplete { sent: 0, next: now },
+        pending: Ring::EMPTY,
+    };
+    Some(i)
+}
+
+/// A free entry, else an expired one, else the resolved one that expires first.
+fn victim(table: &[Neighbor], now: Instant) -> Option<usize> {
+    if let Some(i) = table.iter().position(|e| e.ip.is_none()) {
+        return Some(i);
+    }
+    table
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e.state {
+            State::Reachable { expires } if e.pending.is_empty() => Some((
+                if expires <= now {
+                    Instant::ZERO
+                } else {
+                    expires
+                },
+                i,
+            )),
+            _ => None,
+        })
+        .min()
+        .map(|(_, i)| i)
+}
+
+/// True when entry `i` holds as many packets as it may.
+pub(crate) fn pending_full(table: &[Neighbor], cfg: &NeighborConfig, i: usize) -> bool {
+    table[i].pending.len() >= usize::from(cfg.max_pending)
+}
+
+/// Queues an IP packet for the pending entry `i`; false when its queue is full.
+pub(crate) fn enqueue(
+    table: &mut [Neighbor],
+    pending: &mut [u8],
+    cfg: &NeighborConfig,
+    i: usize,
+    packet: &[u8],
+) -> bool {
+    let n = table.len();
+    let e = &mut table[i];
+    if e.pending.len() >= usize::from(cfg.max_pending) {
+        return false;
+    }
+    e.pending.push(share(pending, n, i), &[packet])
+}
+
+/// Records `ip` at `mac` (RFC 826 "merge": only updates an existing entry unless `create`).
+/// Returns the entry index when it now has packets to flush.
+pub(crate) fn learn(
+    table: &mut [Neighbor],
+    cfg: &NeighborConfig,
+    ip: IpAddr,
+    mac: EthernetAddress,
+    now: Instant,
+    create: bool,
+) -> Option<usize> {
+    let i = match table.iter().position(|e| e.ip == Some(ip)) {
+        Some(i) => i,
+        None if create => {
+            let i = victim(table, now)?;
+            table[i] = Neighbor {
+                pending: Ring::EMPTY,
+                ..Neighbor::EMPTY
+            };
+            i
+        }
+        None => return None,
+    };
+    let e = &mut table[i];
+    e.ip = Some(ip);
+    e.mac = mac;
+    e.state = State::Reachable {
+        expires: now + cfg.reachable,
+    };
+    (!e.pending.is_empty()).then_some(i)
+}
+
+/// The next thing due at `now`: flushes first, then requests. Retries back off (the interval
+/// doubles, plus up to a quarter of it of `jitter`); after `max_requests` the entry is freed
+/// and the count of packets dropped with it is returned in `dropped`.
+pub(crate) fn due(
+    table: &mut [Neighbor],
+    cfg: &NeighborConfig,
+    now: Instant,
+    jitter: u64,
+    dropped: &mut u64,
+) -> Option<Due> {
+    for (i, e) in table.iter().enumerate() {
+        if e.ip.is_some() && matches!(e.state, State::Reachable { .. }) && !e.pending.is_empty() {
+            return Some(Due::Flush(i));
+        }
+    }
+    for e in table.iter_mut() {
+        let (Some(ip), State::Incomplete { sent, next }) = (e.ip, e.state) else {
+            continue;
+        };
+        if next > now {
+            continue;
+        }
+        if sent >= cfg.max_requests {
+            *dropped += e.pending.len() as u64;
+            *e = Neighbor::EMPTY;
+            continue;
+        }
+        let interval = cfg.retry.saturating_mul(1 << sent.min(16));
+        let extra = Duration::from_micros(jitter % (interval.micros() / 4 + 1));
+        e.state = State::Incomplete {
+            sent: sent + 1,
+            next: now + interval + extra,
+        };
+        return Some(Due::Request(ip));
+    }
+    None
+}
+
+/// Takes the next packet queued on entry `i` (resolved), copying it into `out`; returns its
+/// length and the MAC, or `None` when the queue is empty. A packet larger than `out` is
+/// dropped and reported as length 0.
+pub(crate) fn flush_one(
+    table: &mut [Neighbor],
+    pending: &mut [u8],
+    i: usize,
+    out: &mut [u8],
+) -> Option<(usize, EthernetAddress)> {
+    let n = table.len();
+    let e = &mut table[i];
+    let buf = share(pending, n, i);
+    let rec = e.pending.peek(buf)?;
+    let len = if rec.len() <= out.len() {
+        out[..rec.len()].copy_from_slice(rec);
+        rec.len()
+    } else {
+        0
+    };
+    e.pending.pop(buf);
+    Some((len, e.mac))
+}
+
+/// When [`due`] next has something to do.
+pub(crate) fn poll_at(table: &[Neighbor]) -> Option<Instant> {
+    table
+        .iter()
+        .filter(|e| e.ip.is_some())
+        .filter_map(|e| match e.state {
+            State::Incomplete { next, .. } => Some(next),
+            State::Reachable { .. } if !e.pending.is_empty() => Some(Instant::ZERO),
+            State::Reachable { .. } => None,
+        })
+        .min()
+}
