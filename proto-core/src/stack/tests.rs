@@ -462,4 +462,6 @@ fn sizes() {
     std::println!("Listener<Vec<SynSlot>> {listener} B");
     // The slot is its largest variant plus 24 bytes of bookkeeping.
     assert!(slot <= conn.max(listener) + 40);
+    // The target: at most 1 KiB per established connection besides its buffers.
+    assert!(overhead <= 1024, "{overhead} B per connection");
 }

@@ -80,8 +80,9 @@ enum Reply {
     },
 }
 
-/// Replies waiting to go out; more are dropped (the peer retransmits).
-const REPLIES: usize = 16;
+/// Replies waiting to go out; more are dropped (the peer retransmits). Small: a listener sits
+/// in every socket slot of the stack, and the stack sends what is owed after each frame in.
+const REPLIES: usize = 4;
 
 /// What a listener counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -61,9 +61,12 @@ impl Default for RttConfig {
 /// ```
 #[derive(Debug, Clone)]
 pub struct RttEstimator {
-    cfg: RttConfig,
-    /// SRTT in µs; `None` until the first sample.
-    srtt: Option<u64>,
+    /// `min_rto` and `max_rto` in µs, saturated to `u32` (71 minutes): compact, as every
+    /// connection holds an estimator.
+    min_rto_us: u32,
+    max_rto_us: u32,
+    /// SRTT in µs; `NO_SAMPLE` until the first sample.
+    srtt: u64,
     /// RTTVAR in µs.
     rttvar: u64,
     /// The lowest sample seen, µs (`u64::MAX` when none).
@@ -78,21 +81,36 @@ impl RttEstimator {
     /// An estimator with no sample yet: RTO = `cfg.initial_rto` (RFC 6298 §2.1), clamped to
     /// `[min_rto, max_rto]`.
     pub fn new(cfg: RttConfig) -> Self {
-        let rto = clamp(cfg.initial_rto, &cfg);
-        Self {
-            cfg,
-            srtt: None,
+        let us = |d: Duration| u32::try_from(d.micros()).unwrap_or(u32::MAX);
+        let mut est = Self {
+            min_rto_us: us(cfg.min_rto),
+            max_rto_us: us(cfg.max_rto),
+            srtt: NO_SAMPLE,
             rttvar: 0,
             min_rtt: u64::MAX,
-            rto,
+            rto: Duration::ZERO,
             backoffs: 0,
-        }
+        };
+        est.rto = est.clamp(cfg.initial_rto);
+        est
     }
 
-    /// The configuration.
+    /// §2.4 (lower bound) then §2.5 (upper bound); `max_rto` wins if the bounds cross.
     #[inline]
-    pub fn config(&self) -> &RttConfig {
-        &self.cfg
+    fn clamp(&self, rto: Duration) -> Duration {
+        rto.max(self.min_rto()).min(self.max_rto())
+    }
+
+    /// The lower bound of the RTO (RFC 6298 §2.4).
+    #[inline]
+    pub fn min_rto(&self) -> Duration {
+        Duration::from_micros(u64::from(self.min_rto_us))
+    }
+
+    /// The upper bound of the RTO (RFC 6298 §2.5).
+    #[inline]
+    pub fn max_rto(&self) -> Duration {
+        Duration::from_micros(u64::from(self.max_rto_us))
     }
 
     /// The current retransmission timeout, backoff included, at most `max_rto`.
@@ -103,13 +121,13 @@ impl RttEstimator {
         }
         // §5.5: each backoff doubles the timer; §2.5: a maximum value may be placed on it.
         let factor = 1u64.checked_shl(self.backoffs).unwrap_or(u64::MAX);
-        self.rto.saturating_mul(factor).min(self.cfg.max_rto)
+        self.rto.saturating_mul(factor).min(self.max_rto())
     }
 
     /// The smoothed round-trip time, `None` before the first sample.
     #[inline]
     pub fn srtt(&self) -> Option<Duration> {
-        self.srtt.map(Duration::from_micros)
+        (self.srtt != NO_SAMPLE).then_some(Duration::from_micros(self.srtt))
     }
 
     /// The round-trip time variation (zero before the first sample).
@@ -141,7 +159,7 @@ impl RttEstimator {
         if r < self.min_rtt {
             self.min_rtt = r;
         }
-        let (srtt, rttvar) = match self.srtt {
+        let (srtt, rttvar) = match (self.srtt != NO_SAMPLE).then_some(self.srtt) {
             // §2.2: SRTT <- R, RTTVAR <- R/2.
             None => (r, r / 2),
             // §2.3, alpha = 1/8, beta = 1/4; RTTVAR is updated with the old SRTT:
@@ -157,14 +175,12 @@ impl RttEstimator {
                 (srtt, rttvar)
             }
         };
-        self.srtt = Some(srtt);
+        // A sample of 584,000 years would read as none; keep it a sample.
+        self.srtt = srtt.min(NO_SAMPLE - 1);
         self.rttvar = rttvar;
         // §2.2/§2.3: RTO <- SRTT + max(G, K*RTTVAR), K = 4.
         let var_term = rttvar.saturating_mul(4).max(CLOCK_GRANULARITY.micros());
-        self.rto = clamp(
-            Duration::from_micros(srtt.saturating_add(var_term)),
-            &self.cfg,
-        );
+        self.rto = self.clamp(Duration::from_micros(srtt.saturating_add(var_term)));
         // §5.7 note and Karn's algorithm: a new sample restores the computed RTO.
         self.backoffs = 0;
     }
@@ -194,18 +210,15 @@ impl RttEstimator {
     /// begins"). With a sample (e.g. from a timestamp echo), the computed RTO stands and only
     /// the backoff is kept, as for any other timeout.
     pub fn syn_lost(&mut self) {
-        if self.srtt.is_none() {
-            self.rto = clamp(self.rto.max(SYN_LOST_RTO), &self.cfg);
+        if self.srtt == NO_SAMPLE {
+            self.rto = self.clamp(self.rto.max(SYN_LOST_RTO));
             self.backoffs = 0;
         }
     }
 }
 
-/// §2.4 (lower bound) then §2.5 (upper bound); `max_rto` wins if the bounds cross.
-#[inline]
-fn clamp(rto: Duration, cfg: &RttConfig) -> Duration {
-    rto.max(cfg.min_rto).min(cfg.max_rto)
-}
+/// `RttEstimator::srtt` before the first sample.
+const NO_SAMPLE: u64 = u64::MAX;
 
 #[cfg(test)]
 mod tests {
