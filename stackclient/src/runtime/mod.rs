@@ -114,6 +114,9 @@ pub(crate) struct Core {
     /// UDP senders waiting for room in a send queue (the stack reports no UDP writability:
     /// they are woken after every batch that sent frames).
     udp_tx_waiters: Vec<Waker>,
+    /// UDP sockets dropped by the application: closed by the driver after its next egress,
+    /// so that datagrams queued just before the drop still leave (as a kernel socket's do).
+    udp_closing: Vec<SocketHandle>,
     /// Why the driver stopped, once it has.
     failed: Option<(io::ErrorKind, String)>,
 }
@@ -143,6 +146,12 @@ impl Core {
         if !self.udp_tx_waiters.iter().any(|x| x.will_wake(w)) {
             self.udp_tx_waiters.push(w.clone());
         }
+    }
+
+    /// Closes a UDP socket after the driver's next egress.
+    pub(crate) fn close_udp_later(&mut self, h: SocketHandle) {
+        self.forget(h);
+        self.udp_closing.push(h);
     }
 
     /// Forgets the tasks of a slot that is being given up.
@@ -261,6 +270,7 @@ impl Stack {
                 iface,
                 wakers: (0..caps.sockets).map(|_| Wakers::default()).collect(),
                 udp_tx_waiters: Vec::new(),
+                udp_closing: Vec::new(),
                 failed: None,
             }),
             notify: Notify::new(),
@@ -370,6 +380,11 @@ async fn drive<L: Link>(
                 }
                 if tx.push_with(frame_len, |buf| core.iface.egress(buf, now)) == 0 {
                     break;
+                }
+            }
+            if !more {
+                for h in std::mem::take(&mut core.udp_closing) {
+                    let _ = core.iface.udp_close(h);
                 }
             }
             core.collect(&mut wake);

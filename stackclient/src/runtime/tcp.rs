@@ -171,6 +171,16 @@ impl TcpStream {
         self.peer
     }
 
+    /// Aborts the connection (RFC 9293 §3.10.5): the peer gets a reset, queued data is
+    /// discarded. (What `SO_LINGER` 0 and a close do on a kernel socket.)
+    pub fn abort(self) {
+        let sh = self.stack.shared();
+        if let Ok(conn) = sh.lock().iface.tcp(self.handle) {
+            conn.abort();
+        }
+        // Drop releases the slot and pokes the driver, which sends the reset.
+    }
+
     /// The connection's TCP state.
     pub fn state(&self) -> io::Result<State> {
         self.stack

@@ -12,7 +12,8 @@ use super::{Stack, stack_error};
 /// Bytes a queued datagram takes besides its payload (record length and source address).
 const RECORD_OVERHEAD: usize = 4 + 19;
 
-/// A bound UDP socket. Datagrams larger than the MTU are fragmented over IPv4 (not over
+/// A bound UDP socket. Dropping it closes it once the datagrams already queued have been
+/// handed to the link (those waiting for address resolution are dropped). Datagrams larger than the MTU are fragmented over IPv4 (not over
 /// IPv6) and reassembled on receipt, up to the stack's reassembly size.
 pub struct UdpSocket {
     stack: Stack,
@@ -119,8 +120,7 @@ impl UdpSocket {
 impl Drop for UdpSocket {
     fn drop(&mut self) {
         let sh = self.stack.shared();
-        let mut core = sh.lock();
-        core.forget(self.handle);
-        let _ = core.iface.udp_close(self.handle);
+        sh.lock().close_udp_later(self.handle);
+        sh.poke();
     }
 }
