@@ -20,6 +20,17 @@ use crate::wire::{
 /// Ethernet header length (no VLAN tags).
 pub(crate) const ETH: usize = 14;
 
+/// What became of a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Out {
+    /// A frame of this length is in the buffer.
+    Sent(usize),
+    /// Queued on an unresolved neighbour.
+    Queued,
+    /// Dropped (counted).
+    Dropped,
+}
+
 /// Where a packet goes on the link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NextHop {
@@ -128,29 +139,32 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
     }
 
-    /// Finishes a frame whose IP packet is at `buf[14..14 + ip_len]`: Ethernet header when
-    /// resolved (returns the frame length), else queued on the neighbour (returns 0).
-    fn finish(&mut self, buf: &mut [u8], ip_len: usize, to: Resolved) -> usize {
+    /// Finishes a frame whose IP packet is at `buf[14..14 + ip_len]`: the Ethernet header
+    /// when resolved, else the packet is queued on the neighbour.
+    fn finish(&mut self, buf: &mut [u8], ip_len: usize, to: Resolved) -> Out {
         match to {
             Resolved::Mac(mac) => {
                 let et = ethertype_of(&buf[ETH..]);
                 EthernetRepr::new(self.cfg.mac, mac, et).emit(buf);
-                ETH + ip_len
+                Out::Sent(ETH + ip_len)
             }
             Resolved::Queue(i) => {
+                self.st.queued_on_neighbor = true;
                 let packet = &buf[ETH..ETH + ip_len];
-                if !neighbor::enqueue(
+                if neighbor::enqueue(
                     self.p.neighbors,
                     self.p.pending,
                     &self.cfg.neighbor,
                     i,
                     packet,
                 ) {
+                    Out::Queued
+                } else {
                     self.st.stats.drop_pending_full += 1;
+                    Out::Dropped
                 }
-                0
             }
-            Resolved::Fail => 0,
+            Resolved::Fail => Out::Dropped,
         }
     }
 
@@ -181,6 +195,19 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             self.st.stats.drop_buffer_too_small += 1;
             return 0;
         }
+        // A socket whose packet waits on a new resolution leaves the request to send: one
+        // more pass picks it up.
+        for _ in 0..2 {
+            self.st.queued_on_neighbor = false;
+            let n = self.egress_once(buf, now);
+            if n > 0 || !self.st.queued_on_neighbor {
+                return n;
+            }
+        }
+        0
+    }
+
+    fn egress_once(&mut self, buf: &mut [u8], now: Instant) -> usize {
         let expired = frag::expire(self.p.frags, now);
         self.st.stats.drop_frag_timeout += expired;
         // Neighbour work; bounded by the table (each flush empties a record).
@@ -235,7 +262,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             self.st.stats.drop_buffer_too_small += 1;
         }
         self.fire_timers(now);
-        let mut budget = self.st.ready.len;
+        // Sockets whose packets get queued on a neighbour come back; the pending queues bound
+        // that, and this bound stops anything else.
+        let mut budget = self.p.ready.len() * 4 + 64;
         while budget > 0 {
             budget -= 1;
             let Some(i) = self.st.ready.pop(self.p.ready) else {
@@ -331,8 +360,24 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             Some(len) => {
                 self.st.stats.tcp_segments_sent += 1;
                 self.ip_header(buf, tuple.local.ip(), tuple.remote.ip(), IpProtocol::Tcp, len);
-                self.mark_ready(i);
-                self.finish(buf, l3 + len, to)
+                match self.finish(buf, l3 + len, to) {
+                    Out::Sent(n) => {
+                        self.mark_ready(i);
+                        n
+                    }
+                    Out::Queued => {
+                        self.mark_ready(i);
+                        0
+                    }
+                    Out::Dropped => {
+                        // The engine retransmits on its timer.
+                        if let Kind::Tcp(conn) = &self.p.slots[i as usize].kind {
+                            let at = conn.poll_at();
+                            self.set_timer(i, at);
+                        }
+                        0
+                    }
+                }
             }
             None => {
                 let at = conn.poll_at();
@@ -367,7 +412,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                     }
                 };
                 self.ip_header(buf, tuple.local.ip(), tuple.remote.ip(), IpProtocol::Tcp, len);
-                self.finish(buf, l3 + len, to)
+                match self.finish(buf, l3 + len, to) {
+                    Out::Sent(n) => n,
+                    Out::Queued | Out::Dropped => 0,
+                }
             }
             None => {
                 let at = l.listener.poll_at();
@@ -412,6 +460,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             return self.udp_done(i, true, 0);
         }
         let to = self.resolve(hop, now);
+        if let Resolved::Queue(n) = to
+            && neighbor::pending_full(self.p.neighbors, &self.cfg.neighbor, n)
+        {
+            // Wait (the datagram stays queued) and look again after a retry interval.
+            let at = now + self.cfg.neighbor.retry;
+            self.set_timer(i, Some(at));
+            return 0;
+        }
         let addrs = match (src, remote.ip()) {
             (IpAddr::V4(s), IpAddr::V4(d)) => IpAddrPair::V4 { src: s, dst: d },
             (IpAddr::V6(s), IpAddr::V6(d)) => IpAddrPair::V6 { src: s, dst: d },
@@ -467,7 +523,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         } else {
             self.ip_header(buf, src, remote.ip(), IpProtocol::Udp, flen);
         }
-        let n = self.finish(buf, l3 + flen, to);
+        let n = match self.finish(buf, l3 + flen, to) {
+            Out::Sent(n) => n,
+            Out::Queued | Out::Dropped => 0,
+        };
         if more {
             if let Kind::Udp(u) = &mut self.p.slots[i as usize].kind {
                 u.tx_sent += flen as u32;

@@ -376,7 +376,7 @@ impl SocketHandle {
 
 /// What became true of a socket, from [`Interface::poll_events`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Events(u8);
+pub struct Events(pub(crate) u8);
 
 impl Events {
     /// Data (or the end of the stream, or an error) to read.
@@ -439,6 +439,8 @@ pub(crate) struct State {
     tokens_at: Instant,
     /// Gratuitous ARP announcements still to send (RFC 5227 §2.3: two, 2 s apart).
     announce: Option<(Instant, u8)>,
+    /// `egress` queued a packet on an unresolved neighbour in this pass.
+    queued_on_neighbor: bool,
 }
 
 /// No slot.
@@ -492,6 +494,7 @@ impl<M: Memory> Interface<M> {
                 tokens: cfg.error_rate.burst,
                 tokens_at: Instant::ZERO,
                 announce: None,
+                queued_on_neighbor: false,
             },
             cfg,
             mem,
@@ -524,6 +527,12 @@ impl<M: Memory> Interface<M> {
     /// Entries in the hash index and the timer heap (stale ones included), for leak checks.
     pub fn table_sizes(&self) -> (usize, usize) {
         (self.st.index.len as usize, self.st.heap.len as usize)
+    }
+
+    #[doc(hidden)]
+    pub fn debug_state(&mut self) -> std::string::String {
+        let c = self.ctx();
+        std::format!("ready {} control {} heap {:?} neigh {:?}", c.st.ready.len, c.st.control.len(), c.st.heap.peek(c.p.timers), neighbor::poll_at(c.p.neighbors))
     }
 
     /// Our IPv6 link-local address (RFC 4862 §5.3).

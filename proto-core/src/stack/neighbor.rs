@@ -147,6 +147,11 @@ fn victim(table: &[Neighbor], now: Instant) -> Option<usize> {
         .map(|(_, i)| i)
 }
 
+/// True when entry `i` holds as many packets as it may.
+pub(crate) fn pending_full(table: &[Neighbor], cfg: &NeighborConfig, i: usize) -> bool {
+    table[i].pending.len() >= usize::from(cfg.max_pending)
+}
+
 /// Queues an IP packet for the pending entry `i`; false when its queue is full.
 pub(crate) fn enqueue(
     table: &mut [Neighbor],

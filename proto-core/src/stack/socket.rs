@@ -85,6 +85,9 @@ pub struct Slot<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSl
     pub(crate) generation: u32,
     pub(crate) flags: u8,
     pub(crate) events: u8,
+    /// READABLE / WRITABLE already reported and not re-armed by the application touching
+    /// the socket (edge-triggered readiness).
+    pub(crate) reported: u8,
     /// Free list, or a listener's accept queue.
     pub(crate) link: u32,
     /// The deadline last pushed on the timer heap (valid with `HAS_TIMER`).
@@ -98,6 +101,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Defau
             generation: 0,
             flags: 0,
             events: 0,
+            reported: 0,
             link: NIL,
             timer: Instant::ZERO,
             kind: Kind::Free,
@@ -209,8 +213,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         } else {
             self.st.fresh += 1;
         }
-        s.flags = 0;
+        // A freed slot may still sit in the ready or event queue: those flags stay true.
+        s.flags &= IN_READY | IN_EVENTS;
         s.events = 0;
+        s.reported = 0;
         s.link = NIL;
         self.st.used += 1;
         Ok(i)
@@ -311,14 +317,17 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         let Kind::Tcp(c) = &s.kind else {
             return;
         };
-        let mut ev = Events::empty();
-        if c.may_recv() {
-            ev = ev | Events::READABLE;
-        }
-        if c.send_capacity() > 0 {
-            ev = ev | Events::WRITABLE;
-        }
         let st = c.state();
+        let mut level = 0;
+        if c.may_recv() {
+            level |= Events::READABLE.bits();
+        }
+        if st.is_synchronized() && c.send_capacity() > 0 {
+            level |= Events::WRITABLE.bits();
+        }
+        // Edge-triggered: report what became true since the application last touched it.
+        let mut ev = Events(level & !s.reported);
+        s.reported |= level;
         if st.is_synchronized() && s.flags & SAW_ESTABLISHED == 0 {
             s.flags |= SAW_ESTABLISHED;
             ev = ev | Events::CONNECTED;
@@ -672,6 +681,7 @@ impl<M: Memory> Interface<M> {
             return Err(StackError::InvalidHandle);
         }
         c.mark_ready(h.index);
+        c.p.slots[h.index as usize].reported = 0;
         match &mut self.mem.parts().slots[h.index as usize].kind {
             Kind::Tcp(conn) => Ok(conn),
             _ => Err(StackError::InvalidHandle),
