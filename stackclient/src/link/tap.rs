@@ -43,13 +43,16 @@ impl TapLink {
     /// called inside a tokio runtime with I/O enabled.
     pub fn open(name: &str) -> io::Result<Self> {
         let mut config = tun::Configuration::default();
-        config.tun_name(name).layer(tun::Layer::L2).up();
+        config.tun_name(name).layer(tun::Layer::L2);
         config.platform_config(|p| {
             p.ensure_root_privileges(false);
         });
-        let device = tun::create(&config).map_err(|e| {
+        let mut device = tun::create(&config).map_err(|e| {
             io::Error::other(format!("creating TAP device {name} (needs CAP_NET_ADMIN): {e}"))
         })?;
+        device
+            .enabled(true)
+            .map_err(|e| io::Error::other(format!("setting {name} up: {e}")))?;
         let mtu = device
             .mtu()
             .map_err(|e| io::Error::other(format!("reading the MTU of {name}: {e}")))?;
