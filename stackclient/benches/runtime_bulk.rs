@@ -75,7 +75,10 @@ async fn ours(total: u64) -> Duration {
             if n == 0 {
                 break;
             }
-            assert!(buf[..n] == *window(off, n), "pattern mismatch near byte {off}");
+            assert!(
+                buf[..n] == *window(off, n),
+                "pattern mismatch near byte {off}"
+            );
             off += n as u64;
         }
         off

@@ -413,7 +413,9 @@ print(total, h.hexdigest(), hashlib.sha256(back).hexdigest(), flush=True)
         .unwrap();
         let data = bulk_data(6001);
         let sent_digest = hex(&Sha256::digest(&data));
-        let s = TcpStream::connect(&stack, addr(KERNEL, 6001)).await.unwrap();
+        let s = TcpStream::connect(&stack, addr(KERNEL, 6001))
+            .await
+            .unwrap();
         let (mut rd, mut wr) = tokio::io::split(s);
         let writer = tokio::spawn(async move {
             wr.write_all(&data).await.unwrap();

@@ -80,7 +80,11 @@ async fn tcp_echo(a: &Stack, b: &Stack, server: SocketAddr, len: usize) {
     });
     let mut back = Vec::with_capacity(len);
     rd.read_to_end(&mut back).await.unwrap();
-    assert!(back == data, "echoed data differs ({} of {len} bytes)", back.len());
+    assert!(
+        back == data,
+        "echoed data differs ({} of {len} bytes)",
+        back.len()
+    );
     writer.await.unwrap();
     srv.await.unwrap();
 }
@@ -111,7 +115,11 @@ async fn arp_resolves_and_udp_echoes() {
         // The first datagram waited for ARP: one request from A, answered by B; B learnt
         // A's address from the request and needed none of its own.
         let (sa, sb) = (a.stats(), b.stats());
-        assert_eq!((sa.arp_requests_sent, sb.arp_replies_sent), (1, 1), "{sa:?} {sb:?}");
+        assert_eq!(
+            (sa.arp_requests_sent, sb.arp_replies_sent),
+            (1, 1),
+            "{sa:?} {sb:?}"
+        );
         assert_eq!(sb.arp_requests_sent, 0, "{sb:?}");
         assert_eq!((sa.udp_sent, sb.udp_received), (3, 3));
     })
@@ -125,7 +133,10 @@ async fn udp_echo_over_ipv6() {
         let (a, b) = two_stacks(Capacities::default());
         let server = UdpSocket::bind(&b, addr("[fd00::b]:7")).unwrap();
         let client = UdpSocket::bind(&a, addr("[::]:0")).unwrap();
-        client.send_to(b"over v6", addr("[fd00::b]:7")).await.unwrap();
+        client
+            .send_to(b"over v6", addr("[fd00::b]:7"))
+            .await
+            .unwrap();
         let mut buf = [0u8; 64];
         let (n, from) = server.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"over v6");
@@ -217,7 +228,10 @@ async fn half_close_then_read_to_eof() {
         let mut s = TcpStream::connect(&a, addr("10.0.0.2:80")).await.unwrap();
         s.write_all(b"request").await.unwrap();
         s.shutdown().await.unwrap();
-        assert!(s.write_all(b"late").await.is_err(), "writing after shutdown");
+        assert!(
+            s.write_all(b"late").await.is_err(),
+            "writing after shutdown"
+        );
         let mut resp = Vec::new();
         s.read_to_end(&mut resp).await.unwrap();
         assert_eq!(resp, b"response after your FIN");
@@ -231,7 +245,9 @@ async fn half_close_then_read_to_eof() {
 async fn refused_and_reset_map_to_io_errors() {
     timeout(LIMIT, async {
         let (a, b) = two_stacks(Capacities::default());
-        let e = TcpStream::connect(&a, addr("10.0.0.2:81")).await.unwrap_err();
+        let e = TcpStream::connect(&a, addr("10.0.0.2:81"))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}");
         // A peer that aborts: the reader sees a reset, then writing fails too.
         let listener = TcpListener::bind(&b, addr("10.0.0.2:82"), 4).unwrap();
@@ -289,10 +305,7 @@ async fn axum_serves_hyper_over_the_userspace_stack() {
                 "/",
                 axum::routing::get(|| async { "hello from axum over a userspace stack" }),
             )
-            .route(
-                "/big",
-                axum::routing::get(|| async { pattern(1 << 20) }),
-            );
+            .route("/big", axum::routing::get(|| async { pattern(1 << 20) }));
         let listener = TcpListener::bind(&b, addr("10.0.0.2:80"), 16).unwrap();
         tokio::spawn(async move { axum::serve(Listen(listener), app).await });
 
@@ -337,7 +350,10 @@ async fn an_idle_driver_sleeps() {
         b.driver_iterations() - before.1,
     );
     eprintln!("driver rounds in 1 s idle: {ran:?}");
-    assert!(ran.0 < 10 && ran.1 < 10, "driver rounds in 1 s idle: {ran:?}");
+    assert!(
+        ran.0 < 10 && ran.1 < 10,
+        "driver rounds in 1 s idle: {ran:?}"
+    );
 }
 
 /// A raw peer on the wire (the test's own frames): the stack answers its pings.
@@ -348,7 +364,14 @@ async fn the_stack_answers_ping() {
         let (stack, _) = Stack::new(config(A_MAC, "10.0.0.1/24", "fd00::a"), ours);
         let me = Ipv4Addr::new(10, 0, 0, 9);
         let my_mac = [2, 0, 0, 0, 0, 9];
-        raw.send_frame(&echo_request(my_mac, A_MAC, me, Ipv4Addr::new(10, 0, 0, 1), 7, b"ping!"));
+        raw.send_frame(&echo_request(
+            my_mac,
+            A_MAC,
+            me,
+            Ipv4Addr::new(10, 0, 0, 1),
+            7,
+            b"ping!",
+        ));
         let mut batch = FrameBatch::new();
         loop {
             raw.recv_batch(&mut batch).await.unwrap();
@@ -393,7 +416,20 @@ fn echo_request(
     f.extend_from_slice(&src_mac);
     f.extend_from_slice(&[0x08, 0x00]);
     let total = 20 + 8 + data.len();
-    let mut ip = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 1, 0, 0];
+    let mut ip = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0,
+        0,
+        64,
+        1,
+        0,
+        0,
+    ];
     ip.extend_from_slice(&src.octets());
     ip.extend_from_slice(&dst.octets());
     let c = checksum(&ip);

@@ -136,10 +136,13 @@ mod tests {
     fn batch_keeps_frames_apart_and_reuses_its_arena() {
         let mut b = FrameBatch::with_capacity(2, 4);
         b.push(b"abc");
-        assert_eq!(b.push_with(10, |buf| {
-            buf[..2].copy_from_slice(b"xy");
+        assert_eq!(
+            b.push_with(10, |buf| {
+                buf[..2].copy_from_slice(b"xy");
+                2
+            }),
             2
-        }), 2);
+        );
         assert_eq!(b.push_with(5, |_| 0), 0);
         b.push(b"");
         assert_eq!(b.len(), 2);

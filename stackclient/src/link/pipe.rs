@@ -188,7 +188,13 @@ mod tests {
         batch.push(b"two");
         batch.push(b"three");
         a.send_batch(&batch).await.unwrap();
-        assert_eq!(a.stats(), PipeStats { sent: 2, dropped: 1 });
+        assert_eq!(
+            a.stats(),
+            PipeStats {
+                sent: 2,
+                dropped: 1
+            }
+        );
         let mut out = FrameBatch::new();
         b.recv_batch(&mut out).await.unwrap();
         assert_eq!(out.iter().collect::<Vec<_>>(), vec![&b"one"[..], b"two"]);

@@ -48,7 +48,9 @@ impl TapLink {
             p.ensure_root_privileges(false);
         });
         let mut device = tun::create(&config).map_err(|e| {
-            io::Error::other(format!("creating TAP device {name} (needs CAP_NET_ADMIN): {e}"))
+            io::Error::other(format!(
+                "creating TAP device {name} (needs CAP_NET_ADMIN): {e}"
+            ))
         })?;
         device
             .enabled(true)
