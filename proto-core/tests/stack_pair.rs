@@ -205,8 +205,12 @@ fn ten_thousand_connections_echo_and_leave_nothing_behind() {
         .tcp_listen(SocketAddr::new(B_IP.into(), 80), vec![None; 256])
         .unwrap();
     let mut clients: HashMap<SocketHandle, Client> = HashMap::new();
-    for _ in 0..N {
-        let h = p
+    let mut opened = 0;
+    let mut open_wave = |p: &mut Pair, clients: &mut HashMap<SocketHandle, Client>, opened: &mut usize| {
+        // Waves of 500 SYNs, so that the listener's backlog is not what is measured here.
+        let wave = (N - *opened).min(500);
+        for _ in 0..wave {
+            let h = p
             .a
             .tcp_connect(
                 SocketAddr::new(B_IP.into(), 80),
@@ -216,13 +220,19 @@ fn ten_thousand_connections_echo_and_leave_nothing_behind() {
                 vec![0; 2048],
             )
             .unwrap();
-        clients.insert(h, Client::default());
-    }
+            clients.insert(h, Client::default());
+        }
+        *opened += wave;
+    };
+    let mut all_open = false;
     let payload: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
     let mut done = 0;
     let mut servers_closed = 0;
     let mut buf = vec![0u8; 4096];
     for _round in 0..100_000 {
+        if opened < N && p.b.sockets_in_use() + 1 >= opened {
+            open_wave(&mut p, &mut clients, &mut opened);
+        }
         let moved = p.pump();
         let mut events = 0;
         // Server side: accept, echo, close on EOF.
@@ -264,9 +274,18 @@ fn ten_thousand_connections_echo_and_leave_nothing_behind() {
                 if cl.got == SIZE {
                     cl.done = true;
                     done += 1;
-                    p.a.tcp_release(h).unwrap();
                 }
             }
+        }
+        if done == N && !all_open {
+            // Every connection is established and echoed at once: now close them all.
+            all_open = true;
+            assert_eq!(p.a.sockets_in_use(), N);
+            assert_eq!(p.b.sockets_in_use(), N + 1);
+            for h in clients.keys() {
+                p.a.tcp_release(*h).unwrap();
+            }
+            continue;
         }
         if moved == 0 && events == 0 && !p.advance() {
             break;
@@ -276,7 +295,6 @@ fn ten_thousand_connections_echo_and_leave_nothing_behind() {
             break;
         }
     }
-    eprintln!("{}", p.a.debug_state());
     eprintln!("poll_at a {:?} b {:?} tables a {:?} b {:?} now {}", p.a.poll_at(), p.b.poll_at(), p.a.table_sizes(), p.b.table_sizes(), p.now);
     for (h, cl) in &clients {
         if !cl.done {

@@ -196,6 +196,7 @@ pub(crate) fn poll_at(table: &[FragContext]) -> Option<Instant> {
 }
 
 /// Contexts in use.
+#[cfg(test)]
 pub(crate) fn in_use(table: &[FragContext]) -> usize {
     table.iter().filter(|c| c.key.is_some()).count()
 }

@@ -53,7 +53,7 @@ mod stats;
 mod table;
 
 use core::fmt;
-use core::net::{Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::rand::Rng;
 use crate::tcp::SynSlot;
@@ -529,10 +529,23 @@ impl<M: Memory> Interface<M> {
         (self.st.index.len as usize, self.st.heap.len as usize)
     }
 
-    #[doc(hidden)]
-    pub fn debug_state(&mut self) -> std::string::String {
+    /// The MAC address of on-link neighbour `ip` if known; otherwise starts resolving it
+    /// (the request leaves on the next `egress`) and returns `None`.
+    pub fn resolve_neighbor(&mut self, ip: IpAddr, now: Instant) -> Option<EthernetAddress> {
+        let mut c = self.ctx();
+        match c.resolve(egress::NextHop::Unicast(ip), now) {
+            egress::Resolved::Mac(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Forgets every neighbour (packets waiting on a resolution are dropped and counted).
+    pub fn flush_neighbors(&mut self) {
         let c = self.ctx();
-        std::format!("ready {} control {} heap {:?} neigh {:?}", c.st.ready.len, c.st.control.len(), c.st.heap.peek(c.p.timers), neighbor::poll_at(c.p.neighbors))
+        for e in c.p.neighbors.iter_mut() {
+            c.st.stats.drop_resolution_failed += e.pending_len() as u64;
+            *e = Neighbor::EMPTY;
+        }
     }
 
     /// Our IPv6 link-local address (RFC 4862 §5.3).

@@ -74,6 +74,13 @@ impl Neighbor {
     };
 }
 
+impl Neighbor {
+    /// Packets waiting on this entry.
+    pub(crate) fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+}
+
 /// What the cache knows about an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lookup {

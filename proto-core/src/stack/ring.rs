@@ -127,11 +127,6 @@ impl Ring {
         self.head(buf).map(|(at, n)| &buf[at..at + n])
     }
 
-    /// The oldest record, mutable.
-    pub(crate) fn peek_mut<'b>(&self, buf: &'b mut [u8]) -> Option<&'b mut [u8]> {
-        self.head(buf).map(|(at, n)| &mut buf[at..at + n])
-    }
-
     /// Drops the oldest record.
     pub(crate) fn pop(&mut self, buf: &[u8]) {
         if let Some((at, n)) = self.head(buf) {

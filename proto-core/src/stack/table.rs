@@ -398,7 +398,7 @@ mod tests {
             out.push(at.micros());
             h.pop(&mut heap);
         }
-        assert_eq!(out, [2, 5, 6, 7, 9]);
+        assert_eq!(out, [5, 6, 7, 8, 9]);
     }
 
     #[test]
