@@ -36,7 +36,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p proto-core --no-default-features --lib -- -D warnings
 
 step "cargo test (workspace: unit, integration, fixtures, differential, fuzz corpora, doc,
-    tapd in network namespaces incl. scripts/tapclient.py, tap-send.sh, tap-recv.sh)"
+    tapd in network namespaces incl. scripts/tapclient.py, tap-send.sh, tap-recv.sh,
+    the stackclient runtime against the kernel through a TAP in a namespace)"
 # The no_std build is checked by proto-core/tests/no_std_build.rs within this run.
 cargo test --workspace
 

@@ -1,6 +1,11 @@
 //! stackclient: the userspace stack's runtime and command line.
 //!
-//! So far it holds [`decode`], one-line summaries of Ethernet frames from proto-core's wire
-//! layer. The links, the driver task and the tokio sockets land with the stack issue.
+//! - [`link`]: how frames travel ([`link::Link`], batches; an in-memory pipe, a TAP device).
+//! - [`runtime`]: the [`Stack`](runtime::Stack) handle and its driver task, and tokio sockets
+//!   ([`TcpListener`](runtime::TcpListener), [`TcpStream`](runtime::TcpStream),
+//!   [`UdpSocket`](runtime::UdpSocket)) over proto-core's sans-IO interface.
+//! - [`decode`]: one-line summaries of Ethernet frames from proto-core's wire layer.
 
 pub mod decode;
+pub mod link;
+pub mod runtime;
