@@ -41,6 +41,7 @@
 extern crate std;
 
 pub mod checksum;
+pub mod dissect;
 pub mod pcap;
 pub mod rand;
 #[cfg(feature = "std")]
