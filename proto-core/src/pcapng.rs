@@ -563,7 +563,9 @@ impl<'a> Iterator for PcapngReader<'a> {
 /// Why a capture file could not be read: the classic pcap or the pcapng reader's error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureError {
-    /// A classic pcap file's error (also: an unknown magic number).
+    /// The file starts with neither pcap's nor pcapng's magic number.
+    UnknownFormat(u32),
+    /// A classic pcap file's error.
     Pcap(PcapError),
     /// A pcapng file's error.
     Pcapng(PcapngError),
@@ -572,6 +574,10 @@ pub enum CaptureError {
 impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::UnknownFormat(m) => write!(
+                f,
+                "magic number {m:#010x} is neither pcap nor pcapng: not a capture file"
+            ),
             Self::Pcap(e) => e.fmt(f),
             Self::Pcapng(e) => e.fmt(f),
         }
@@ -603,7 +609,10 @@ impl<'a> CaptureReader<'a> {
                 .map(Self::Pcapng)
                 .map_err(CaptureError::Pcapng);
         }
-        let reader = PcapReader::new(bytes).map_err(CaptureError::Pcap)?;
+        let reader = PcapReader::new(bytes).map_err(|e| match e {
+            PcapError::BadMagic(m) => CaptureError::UnknownFormat(m),
+            e => CaptureError::Pcap(e),
+        })?;
         Ok(Self::Pcap {
             records: reader.records(),
             linktype: reader.linktype() & 0x0fff_ffff,
@@ -740,7 +749,10 @@ mod tests {
     fn timestamps_in_every_resolution() {
         assert_eq!(split_timestamp(1_500_000_000, 9), (1, 500_000_000));
         assert_eq!(split_timestamp(1_500_000, 6), (1, 500_000_000));
-        assert_eq!(split_timestamp(3 << 20 | 1 << 19, 0x80 | 20), (3, 500_000_000));
+        assert_eq!(
+            split_timestamp(3 << 20 | 1 << 19, 0x80 | 20),
+            (3, 500_000_000)
+        );
         assert_eq!(split_timestamp(5, 0x80 | 100), (0, 0));
         assert_eq!(split_timestamp(5, 40), (0, 0));
     }

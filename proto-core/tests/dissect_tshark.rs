@@ -319,10 +319,7 @@ fn captures() -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(common::pcap::fixtures_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|e| e == "pcap" || e == "pcapng")
-        })
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
         .collect();
     files.sort();
     files

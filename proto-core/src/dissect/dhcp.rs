@@ -61,21 +61,84 @@ pub(crate) fn dhcp(out: &mut Out<'_, '_>, at: usize, msg: &[u8]) {
         2 => "Boot Reply",
         _ => "unknown",
     };
-    out.add(1, L, "dhcp.type", "Message type", Value::Enum(op.into(), op_name), at, 1, Class::Type);
+    out.add(
+        1,
+        L,
+        "dhcp.type",
+        "Message type",
+        Value::Enum(op.into(), op_name),
+        at,
+        1,
+        Class::Type,
+    );
     let hw = Value::U64(msg[1].into());
-    out.add(1, L, "dhcp.hw.type", "Hardware type", hw, at + 1, 1, Class::Type);
+    out.add(
+        1,
+        L,
+        "dhcp.hw.type",
+        "Hardware type",
+        hw,
+        at + 1,
+        1,
+        Class::Type,
+    );
     let hlen = msg[2];
     let hl = Value::U64(hlen.into());
-    out.add(1, L, "dhcp.hw.len", "Hardware address length", hl, at + 2, 1, Class::Length);
-    out.add(1, L, "dhcp.hops", "Hops", Value::U64(msg[3].into()), at + 3, 1, Class::Number);
+    out.add(
+        1,
+        L,
+        "dhcp.hw.len",
+        "Hardware address length",
+        hl,
+        at + 2,
+        1,
+        Class::Length,
+    );
+    out.add(
+        1,
+        L,
+        "dhcp.hops",
+        "Hops",
+        Value::U64(msg[3].into()),
+        at + 3,
+        1,
+        Class::Number,
+    );
     let xid = Value::U64(get32(msg, 4).unwrap_or(0).into());
     out.add(1, L, "dhcp.id", "Transaction ID", xid, at + 4, 4, Class::Id);
     let secs = Value::U64(get16(msg, 8).unwrap_or(0).into());
-    out.add(1, L, "dhcp.secs", "Seconds elapsed", secs, at + 8, 2, Class::Number);
+    out.add(
+        1,
+        L,
+        "dhcp.secs",
+        "Seconds elapsed",
+        secs,
+        at + 8,
+        2,
+        Class::Number,
+    );
     let flags = get16(msg, 10).unwrap_or(0);
-    out.add(1, L, "dhcp.flags", "Bootp flags", Value::U64(flags.into()), at + 10, 2, Class::Flags);
+    out.add(
+        1,
+        L,
+        "dhcp.flags",
+        "Bootp flags",
+        Value::U64(flags.into()),
+        at + 10,
+        2,
+        Class::Flags,
+    );
     let bc = Value::Bool(flags & 0x8000 != 0);
-    out.add_bits(2, L, "dhcp.flags.bc", "Broadcast flag", bc, (at + 10) * 8, 1, Class::Flag);
+    out.add_bits(
+        2,
+        L,
+        "dhcp.flags.bc",
+        "Broadcast flag",
+        bc,
+        (at + 10) * 8,
+        1,
+        Class::Flag,
+    );
     let addrs = [
         ("dhcp.ip.client", "Client IP address"),
         ("dhcp.ip.your", "Your (client) IP address"),
@@ -90,13 +153,31 @@ pub(crate) fn dhcp(out: &mut Out<'_, '_>, at: usize, msg: &[u8]) {
     if hlen == 6 {
         let mut mac = [0u8; 6];
         mac.copy_from_slice(&msg[28..34]);
-        out.add(1, L, "dhcp.hw.mac_addr", "Client MAC address", Value::Mac(mac), at + 28, 6, Class::Address);
+        out.add(
+            1,
+            L,
+            "dhcp.hw.mac_addr",
+            "Client MAC address",
+            Value::Mac(mac),
+            at + 28,
+            6,
+            Class::Address,
+        );
     } else {
         let v = Value::Bytes {
             start: (at + 28) as u32,
             len: 16,
         };
-        out.add(1, L, "dhcp.hw.addr", "Client hardware address", v, at + 28, 16, Class::Address);
+        out.add(
+            1,
+            L,
+            "dhcp.hw.addr",
+            "Client hardware address",
+            v,
+            at + 28,
+            16,
+            Class::Address,
+        );
     }
     for (p, len, name, label) in [
         (44, 64, "dhcp.server", "Server host name"),
@@ -113,7 +194,16 @@ pub(crate) fn dhcp(out: &mut Out<'_, '_>, at: usize, msg: &[u8]) {
     }
     let cookie = get32(msg, 236).unwrap_or(0);
     let cv = Value::Ipv4(cookie.into());
-    out.add(1, L, "dhcp.cookie", "Magic cookie", cv, at + 236, 4, Class::Id);
+    out.add(
+        1,
+        L,
+        "dhcp.cookie",
+        "Magic cookie",
+        cv,
+        at + 236,
+        4,
+        Class::Id,
+    );
     if cookie != 0x6382_5363 {
         out.problem(L, "dhcp.cookie", ProblemKind::BadLength);
         return;
@@ -138,7 +228,16 @@ fn options(out: &mut Out<'_, '_>, at: usize, msg: &[u8]) {
                         start: (a + 1) as u32,
                         len: rest as u32,
                     };
-                    out.add(1, L, "dhcp.option.padding", "Padding", v, a + 1, rest, Class::Payload);
+                    out.add(
+                        1,
+                        L,
+                        "dhcp.option.padding",
+                        "Padding",
+                        v,
+                        a + 1,
+                        rest,
+                        Class::Payload,
+                    );
                 }
                 return;
             }
@@ -155,9 +254,27 @@ fn options(out: &mut Out<'_, '_>, at: usize, msg: &[u8]) {
             return;
         };
         let v = Value::Enum(code.into(), option_name(code));
-        out.add(1, L, "dhcp.option.type", "Option", v, a, len + 2, Class::Group);
+        out.add(
+            1,
+            L,
+            "dhcp.option.type",
+            "Option",
+            v,
+            a,
+            len + 2,
+            Class::Group,
+        );
         let lv = Value::U64(len as u64);
-        out.add(2, L, "dhcp.option.length", "Length", lv, a + 1, 1, Class::Length);
+        out.add(
+            2,
+            L,
+            "dhcp.option.length",
+            "Length",
+            lv,
+            a + 1,
+            1,
+            Class::Length,
+        );
         option_value(out, code, a + 2, data);
         pos += 2 + len;
     }
@@ -192,26 +309,64 @@ fn option_value(out: &mut Out<'_, '_>, code: u8, a: usize, data: &[u8]) {
         3 => ipv4s(out, "dhcp.option.router", "Router"),
         6 => ipv4s(out, "dhcp.option.domain_name_server", "Domain Name Server"),
         28 => ipv4s(out, "dhcp.option.broadcast_address", "Broadcast Address"),
-        42 => ipv4s(out, "dhcp.option.ntp_server", "Network Time Protocol Server"),
-        50 => ipv4s(out, "dhcp.option.requested_ip_address", "Requested IP Address"),
+        42 => ipv4s(
+            out,
+            "dhcp.option.ntp_server",
+            "Network Time Protocol Server",
+        ),
+        50 => ipv4s(
+            out,
+            "dhcp.option.requested_ip_address",
+            "Requested IP Address",
+        ),
         54 => ipv4s(out, "dhcp.option.dhcp_server_id", "DHCP Server Identifier"),
-        51 => u32v(out, "dhcp.option.ip_address_lease_time", "IP Address Lease Time"),
+        51 => u32v(
+            out,
+            "dhcp.option.ip_address_lease_time",
+            "IP Address Lease Time",
+        ),
         58 => u32v(out, "dhcp.option.renewal_time_value", "Renewal Time Value"),
-        59 => u32v(out, "dhcp.option.rebinding_time_value", "Rebinding Time Value"),
+        59 => u32v(
+            out,
+            "dhcp.option.rebinding_time_value",
+            "Rebinding Time Value",
+        ),
         12 => text(out, "dhcp.option.hostname", "Host Name"),
         15 => text(out, "dhcp.option.domain_name", "Domain Name"),
-        60 => text(out, "dhcp.option.vendor_class_id", "Vendor class identifier"),
+        60 => text(
+            out,
+            "dhcp.option.vendor_class_id",
+            "Vendor class identifier",
+        ),
         57 => {
             if let Some(v) = get16(data, 0) {
                 let name = "dhcp.option.dhcp_max_message_size";
-                out.add(2, L, name, "Maximum DHCP Message Size", Value::U64(v.into()), a, 2, Class::Length);
+                out.add(
+                    2,
+                    L,
+                    name,
+                    "Maximum DHCP Message Size",
+                    Value::U64(v.into()),
+                    a,
+                    2,
+                    Class::Length,
+                );
             }
         }
         55 => {
             for (i, &item) in data.iter().enumerate() {
                 let v = Value::Enum(item.into(), option_name(item));
                 let name = "dhcp.option.request_list_item";
-                out.add(2, L, name, "Parameter Request List Item", v, a + i, 1, Class::Type);
+                out.add(
+                    2,
+                    L,
+                    name,
+                    "Parameter Request List Item",
+                    v,
+                    a + i,
+                    1,
+                    Class::Type,
+                );
             }
         }
         _ if !data.is_empty() => {
@@ -219,7 +374,16 @@ fn option_value(out: &mut Out<'_, '_>, code: u8, a: usize, data: &[u8]) {
                 start: a as u32,
                 len: data.len() as u32,
             };
-            out.add(2, L, "dhcp.option.value", "Value", v, a, data.len(), Class::Payload);
+            out.add(
+                2,
+                L,
+                "dhcp.option.value",
+                "Value",
+                v,
+                a,
+                data.len(),
+                Class::Payload,
+            );
         }
         _ => {}
     }

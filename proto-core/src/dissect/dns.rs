@@ -61,7 +61,12 @@ fn name_len(msg: &[u8], at: usize) -> Option<usize> {
 /// of `frame`, dotted (`www.example.com`; `<Root>` for the root). Compression pointers are
 /// followed at most 16 times and at most 128 labels are written; a name that breaks a rule
 /// ends with `<bad name>`.
-pub fn write_name<W: Write + ?Sized>(frame: &[u8], msg: usize, at: usize, w: &mut W) -> fmt::Result {
+pub fn write_name<W: Write + ?Sized>(
+    frame: &[u8],
+    msg: usize,
+    at: usize,
+    w: &mut W,
+) -> fmt::Result {
     let message = frame.get(msg..).unwrap_or(&[]);
     let mut pos = at.wrapping_sub(msg);
     let mut pointers = 0;
@@ -134,7 +139,16 @@ pub(crate) fn dns(out: &mut Out<'_, '_>, at: usize, msg: &[u8]) {
         return;
     }
     let word = |i: usize| get16(msg, i).unwrap_or(0);
-    out.add(1, L, "dns.id", "Transaction ID", Value::U64(word(0).into()), at, 2, Class::Id);
+    out.add(
+        1,
+        L,
+        "dns.id",
+        "Transaction ID",
+        Value::U64(word(0).into()),
+        at,
+        2,
+        Class::Id,
+    );
     let flags = word(2);
     let fv = Value::U64(flags.into());
     out.add(1, L, "dns.flags", "Flags", fv, at + 2, 2, Class::Flags);
@@ -195,7 +209,16 @@ fn question(out: &mut Out<'_, '_>, at: usize, msg: &[u8], pos: usize) -> Option<
     let tv = Value::Enum(t.into(), type_name(t));
     out.add(2, L, "dns.qry.type", "Type", tv, a + nl, 2, Class::Type);
     let c = Value::U64(get16(msg, pos + nl + 2)?.into());
-    out.add(2, L, "dns.qry.class", "Class", c, a + nl + 2, 2, Class::Type);
+    out.add(
+        2,
+        L,
+        "dns.qry.class",
+        "Class",
+        c,
+        a + nl + 2,
+        2,
+        Class::Type,
+    );
     Some(pos + nl + 4)
 }
 
@@ -217,7 +240,16 @@ fn record(out: &mut Out<'_, '_>, at: usize, msg: &[u8], pos: usize) -> Option<us
         msg: at as u32,
         at: a as u32,
     };
-    out.add(1, L, "dns.resp", "Resource Record", name, a, nl + 10 + rdlen, Class::Group);
+    out.add(
+        1,
+        L,
+        "dns.resp",
+        "Resource Record",
+        name,
+        a,
+        nl + 10 + rdlen,
+        Class::Group,
+    );
     out.add(2, L, "dns.resp.name", "Name", name, a, nl, Class::Text);
     let t = get16(msg, pos + nl)?;
     let tv = Value::Enum(t.into(), type_name(t));
@@ -227,17 +259,62 @@ fn record(out: &mut Out<'_, '_>, at: usize, msg: &[u8], pos: usize) -> Option<us
     if t == 41 {
         let v = Value::U64(class.into());
         let name = "dns.rr.udp_payload_size";
-        out.add(2, L, name, "UDP payload size", v, a + nl + 2, 2, Class::Number);
+        out.add(
+            2,
+            L,
+            name,
+            "UDP payload size",
+            v,
+            a + nl + 2,
+            2,
+            Class::Number,
+        );
         let v = Value::U64((ttl >> 16 & 0xff).into());
-        out.add(2, L, "dns.resp.edns0_version", "EDNS0 version", v, a + nl + 5, 1, Class::Number);
+        out.add(
+            2,
+            L,
+            "dns.resp.edns0_version",
+            "EDNS0 version",
+            v,
+            a + nl + 5,
+            1,
+            Class::Number,
+        );
     } else {
         let v = Value::U64(class.into());
-        out.add(2, L, "dns.resp.class", "Class", v, a + nl + 2, 2, Class::Type);
+        out.add(
+            2,
+            L,
+            "dns.resp.class",
+            "Class",
+            v,
+            a + nl + 2,
+            2,
+            Class::Type,
+        );
         let v = Value::U64(ttl.into());
-        out.add(2, L, "dns.resp.ttl", "Time to live", v, a + nl + 4, 4, Class::Number);
+        out.add(
+            2,
+            L,
+            "dns.resp.ttl",
+            "Time to live",
+            v,
+            a + nl + 4,
+            4,
+            Class::Number,
+        );
     }
     let v = Value::U64(rdlen as u64);
-    out.add(2, L, "dns.resp.len", "Data length", v, a + nl + 8, 2, Class::Length);
+    out.add(
+        2,
+        L,
+        "dns.resp.len",
+        "Data length",
+        v,
+        a + nl + 8,
+        2,
+        Class::Length,
+    );
     rdata(out, at, msg, t, rd, rdlen);
     Some(rd + rdlen)
 }
@@ -258,7 +335,16 @@ fn rdata(out: &mut Out<'_, '_>, at: usize, msg: &[u8], t: u16, pos: usize, len: 
         (28, d) if d.len() == 16 => {
             let mut b = [0u8; 16];
             b.copy_from_slice(d);
-            out.add(2, L, "dns.aaaa", "AAAA Address", Value::Ipv6(b.into()), a, 16, Class::Address);
+            out.add(
+                2,
+                L,
+                "dns.aaaa",
+                "AAAA Address",
+                Value::Ipv6(b.into()),
+                a,
+                16,
+                Class::Address,
+            );
         }
         (2 | 5 | 12, _) if name_len(msg, pos).is_some_and(|n| n <= len) => {
             let (name, label) = match t {
@@ -270,10 +356,28 @@ fn rdata(out: &mut Out<'_, '_>, at: usize, msg: &[u8], t: u16, pos: usize, len: 
         }
         (15, _) if len >= 3 => {
             let v = Value::U64(get16(data, 0).unwrap_or(0).into());
-            out.add(2, L, "dns.mx.preference", "Preference", v, a, 2, Class::Number);
+            out.add(
+                2,
+                L,
+                "dns.mx.preference",
+                "Preference",
+                v,
+                a,
+                2,
+                Class::Number,
+            );
             let label = "Mail Exchange";
             let name = "dns.mx.mail_exchange";
-            out.add(2, L, name, label, name_at(pos + 2), a + 2, len - 2, Class::Text);
+            out.add(
+                2,
+                L,
+                name,
+                label,
+                name_at(pos + 2),
+                a + 2,
+                len - 2,
+                Class::Text,
+            );
         }
         (16, _) if len >= 1 => {
             let n = usize::from(data[0]).min(len - 1);
@@ -286,7 +390,16 @@ fn rdata(out: &mut Out<'_, '_>, at: usize, msg: &[u8], t: u16, pos: usize, len: 
         (6, _) => {
             if let Some(m) = name_len(msg, pos).filter(|&m| m <= len) {
                 let name = "dns.soa.mname";
-                out.add(2, L, name, "Primary name server", name_at(pos), a, m, Class::Text);
+                out.add(
+                    2,
+                    L,
+                    name,
+                    "Primary name server",
+                    name_at(pos),
+                    a,
+                    m,
+                    Class::Text,
+                );
                 if let Some(r) = name_len(msg, pos + m).filter(|&r| m + r <= len) {
                     let label = "Responsible authority's mailbox";
                     let v = name_at(pos + m);

@@ -275,7 +275,11 @@ fn summary_ip<W: Write + ?Sized>(t: &Top<'_, '_>, w: &mut W) -> fmt::Result {
         write!(w, "{}", nxt.unwrap_or(0))?;
     } else {
         let off = t.num("ip.frag_offset").unwrap_or(0) * 8;
-        let mf = if t.num("ip.flags.mf") == Some(1) { "+" } else { "" };
+        let mf = if t.num("ip.flags.mf") == Some(1) {
+            "+"
+        } else {
+            ""
+        };
         write!(w, "frag {}@{off}{mf}", t.num("ip.proto").unwrap_or(0))?;
     }
     summary_app(t, w)
@@ -283,13 +287,19 @@ fn summary_ip<W: Write + ?Sized>(t: &Top<'_, '_>, w: &mut W) -> fmt::Result {
 
 fn summary_tcp<W: Write + ?Sized>(t: &Top<'_, '_>, w: &mut W) -> fmt::Result {
     let flags = TcpFlags((t.num("tcp.flags").unwrap_or(0) & 0x1ff) as u16);
-    write!(w, "Flags {flags}, seq {}", t.num("tcp.seq_raw").unwrap_or(0))?;
+    write!(
+        w,
+        "Flags {flags}, seq {}",
+        t.num("tcp.seq_raw").unwrap_or(0)
+    )?;
     if flags.contains(TcpFlags::ACK) {
         write!(w, ", ack {}", t.num("tcp.ack_raw").unwrap_or(0))?;
     }
     write!(w, ", win {}", t.num("tcp.window_size_value").unwrap_or(0))?;
     let mut first = true;
-    for f in top_level(t.d).filter(|f| f.layer == Layer::Tcp && f.depth == 2 && f.class == Class::Group) {
+    for f in
+        top_level(t.d).filter(|f| f.layer == Layer::Tcp && f.depth == 2 && f.class == Class::Group)
+    {
         w.write_str(if first { ", options [" } else { "," })?;
         first = false;
         summary_tcp_option(t, f, w)?;
@@ -336,7 +346,10 @@ fn summary_app<W: Write + ?Sized>(t: &Top<'_, '_>, w: &mut W) -> fmt::Result {
             write_value(t.d, f, w)?;
         }
         for f in top_level(t.d) {
-            if matches!(f.name, "dns.a" | "dns.aaaa" | "dns.cname" | "dns.ptr.domain_name") {
+            if matches!(
+                f.name,
+                "dns.a" | "dns.aaaa" | "dns.cname" | "dns.ptr.domain_name"
+            ) {
                 w.write_char(' ')?;
                 write_value(t.d, f, w)?;
             }

@@ -27,14 +27,22 @@ fn header_name(name: &[u8]) -> (&'static str, &'static str) {
         ("host", "http.host", "Host"),
         ("user-agent", "http.user_agent", "User-Agent"),
         ("accept", "http.accept", "Accept"),
-        ("content-length", "http.content_length_header", "Content-Length"),
+        (
+            "content-length",
+            "http.content_length_header",
+            "Content-Length",
+        ),
         ("content-type", "http.content_type", "Content-Type"),
         ("server", "http.server", "Server"),
         ("date", "http.date", "Date"),
         ("connection", "http.connection", "Connection"),
         ("last-modified", "http.last_modified", "Last-Modified"),
         ("location", "http.location", "Location"),
-        ("transfer-encoding", "http.transfer_encoding", "Transfer-Encoding"),
+        (
+            "transfer-encoding",
+            "http.transfer_encoding",
+            "Transfer-Encoding",
+        ),
         ("cookie", "http.cookie", "Cookie"),
     ];
     for (lower, field, label) in KNOWN {
@@ -86,7 +94,16 @@ pub(crate) fn http(out: &mut Out<'_, '_>, at: usize, bytes: &[u8]) -> bool {
         let Some((end, after)) = line_end(bytes, next) else {
             // A header cut by the end of the segment.
             let v = text(at + next, bytes.len() - next);
-            out.add(1, L, line_name, "Header (partial)", v, at + next, bytes.len() - next, Class::Text);
+            out.add(
+                1,
+                L,
+                line_name,
+                "Header (partial)",
+                v,
+                at + next,
+                bytes.len() - next,
+                Class::Text,
+            );
             next = bytes.len();
             break;
         };
@@ -97,7 +114,16 @@ pub(crate) fn http(out: &mut Out<'_, '_>, at: usize, bytes: &[u8]) -> bool {
         }
         let line = &bytes[next..end];
         let v = text(at + next, line.len());
-        out.add(1, L, line_name, "Header", v, at + next, after - next, Class::Text);
+        out.add(
+            1,
+            L,
+            line_name,
+            "Header",
+            v,
+            at + next,
+            after - next,
+            Class::Text,
+        );
         if let Some(colon) = line.iter().position(|&b| b == b':') {
             let (name, label) = header_name(&line[..colon]);
             let mut vs = colon + 1;
@@ -105,7 +131,16 @@ pub(crate) fn http(out: &mut Out<'_, '_>, at: usize, bytes: &[u8]) -> bool {
                 vs += 1;
             }
             let v = text(at + next + vs, line.len() - vs);
-            out.add(2, L, name, label, v, at + next + vs, line.len() - vs, Class::Text);
+            out.add(
+                2,
+                L,
+                name,
+                label,
+                v,
+                at + next + vs,
+                line.len() - vs,
+                Class::Text,
+            );
         }
         next = after;
     }
@@ -114,7 +149,16 @@ pub(crate) fn http(out: &mut Out<'_, '_>, at: usize, bytes: &[u8]) -> bool {
             start: (at + next) as u32,
             len: (bytes.len() - next) as u32,
         };
-        out.add(1, L, "http.file_data", "File Data", v, at + next, bytes.len() - next, Class::Payload);
+        out.add(
+            1,
+            L,
+            "http.file_data",
+            "File Data",
+            v,
+            at + next,
+            bytes.len() - next,
+            Class::Payload,
+        );
     }
     true
 }
@@ -140,8 +184,21 @@ fn first_line(out: &mut Out<'_, '_>, at: usize, line: &[u8], response: bool) {
             ],
         )
     };
-    let label = if response { "Status line" } else { "Request line" };
-    out.add(1, L, group, label, text(at, line.len()), at, line.len(), Class::Text);
+    let label = if response {
+        "Status line"
+    } else {
+        "Request line"
+    };
+    out.add(
+        1,
+        L,
+        group,
+        label,
+        text(at, line.len()),
+        at,
+        line.len(),
+        Class::Text,
+    );
     // Three parts split at the first two spaces; the last (a reason phrase) may hold spaces.
     let mut start = 0;
     for (i, (name, label)) in names.into_iter().enumerate() {
@@ -158,14 +215,21 @@ fn first_line(out: &mut Out<'_, '_>, at: usize, line: &[u8], response: bool) {
         };
         let part = &line[start..end];
         let value = if response && i == 1 {
-            match core::str::from_utf8(part).ok().and_then(|s| s.parse::<u16>().ok()) {
+            match core::str::from_utf8(part)
+                .ok()
+                .and_then(|s| s.parse::<u16>().ok())
+            {
                 Some(code) => Value::U64(code.into()),
                 None => text(at + start, part.len()),
             }
         } else {
             text(at + start, part.len())
         };
-        let class = if response && i == 1 { Class::Number } else { Class::Text };
+        let class = if response && i == 1 {
+            Class::Number
+        } else {
+            Class::Text
+        };
         out.add(2, L, name, label, value, at + start, part.len(), class);
         start = end + 1;
     }

@@ -74,39 +74,156 @@ pub(crate) fn ipv4_header(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], depth:
     out.add_bits(d, L, "ip.version", "Version", version, b, 4, Class::Number);
     let hl = ip.header_len();
     let value = Value::U64(hl as u64);
-    out.add_bits(d, L, "ip.hdr_len", "Header Length", value, b + 4, 4, Class::Length);
+    out.add_bits(
+        d,
+        L,
+        "ip.hdr_len",
+        "Header Length",
+        value,
+        b + 4,
+        4,
+        Class::Length,
+    );
     let ds = Value::U64(bytes[1].into());
-    out.add(d, L, "ip.dsfield", "Differentiated Services Field", ds, at + 1, 1, Class::Flags);
+    out.add(
+        d,
+        L,
+        "ip.dsfield",
+        "Differentiated Services Field",
+        ds,
+        at + 1,
+        1,
+        Class::Flags,
+    );
     let dscp = Value::U64(ip.dscp().into());
-    out.add_bits(d + 1, L, "ip.dsfield.dscp", "DSCP", dscp, b + 8, 6, Class::Number);
+    out.add_bits(
+        d + 1,
+        L,
+        "ip.dsfield.dscp",
+        "DSCP",
+        dscp,
+        b + 8,
+        6,
+        Class::Number,
+    );
     let ecn = Value::U64(ip.ecn().into());
-    out.add_bits(d + 1, L, "ip.dsfield.ecn", "ECN", ecn, b + 14, 2, Class::Number);
+    out.add_bits(
+        d + 1,
+        L,
+        "ip.dsfield.ecn",
+        "ECN",
+        ecn,
+        b + 14,
+        2,
+        Class::Number,
+    );
     let len = Value::U64(ip.total_len().into());
-    out.add(d, L, "ip.len", "Total Length", len, at + 2, 2, Class::Length);
+    out.add(
+        d,
+        L,
+        "ip.len",
+        "Total Length",
+        len,
+        at + 2,
+        2,
+        Class::Length,
+    );
     let id = Value::U64(ip.ident().into());
     out.add(d, L, "ip.id", "Identification", id, at + 4, 2, Class::Id);
     let flags = Value::U64((bytes[6] >> 5).into());
     out.add_bits(d, L, "ip.flags", "Flags", flags, b + 48, 3, Class::Flags);
     let rb = Value::Bool(bytes[6] & 0x80 != 0);
-    out.add_bits(d + 1, L, "ip.flags.rb", "Reserved bit", rb, b + 48, 1, Class::Flag);
+    out.add_bits(
+        d + 1,
+        L,
+        "ip.flags.rb",
+        "Reserved bit",
+        rb,
+        b + 48,
+        1,
+        Class::Flag,
+    );
     let df = Value::Bool(ip.dont_frag());
-    out.add_bits(d + 1, L, "ip.flags.df", "Don't fragment", df, b + 49, 1, Class::Flag);
+    out.add_bits(
+        d + 1,
+        L,
+        "ip.flags.df",
+        "Don't fragment",
+        df,
+        b + 49,
+        1,
+        Class::Flag,
+    );
     let mf = Value::Bool(ip.more_frags());
-    out.add_bits(d + 1, L, "ip.flags.mf", "More fragments", mf, b + 50, 1, Class::Flag);
+    out.add_bits(
+        d + 1,
+        L,
+        "ip.flags.mf",
+        "More fragments",
+        mf,
+        b + 50,
+        1,
+        Class::Flag,
+    );
     // In 8-octet units, as on the wire (and as tshark shows it).
     let off = Value::U64((ip.frag_offset() / 8).into());
     let label = "Fragment Offset (8-octet units)";
-    out.add_bits(d, L, "ip.frag_offset", label, off, b + 51, 13, Class::Number);
+    out.add_bits(
+        d,
+        L,
+        "ip.frag_offset",
+        label,
+        off,
+        b + 51,
+        13,
+        Class::Number,
+    );
     let ttl = Value::U64(ip.ttl().into());
-    out.add(d, L, "ip.ttl", "Time to Live", ttl, at + 8, 1, Class::Number);
+    out.add(
+        d,
+        L,
+        "ip.ttl",
+        "Time to Live",
+        ttl,
+        at + 8,
+        1,
+        Class::Number,
+    );
     let proto = proto_value(bytes[9]);
     out.add(d, L, "ip.proto", "Protocol", proto, at + 9, 1, Class::Type);
     let sum = Value::U64(ip.checksum().into());
-    out.add(d, L, "ip.checksum", "Header Checksum", sum, at + 10, 2, Class::Checksum);
+    out.add(
+        d,
+        L,
+        "ip.checksum",
+        "Header Checksum",
+        sum,
+        at + 10,
+        2,
+        Class::Checksum,
+    );
     let src = Value::Ipv4(ip.src_addr());
-    out.add(d, L, "ip.src", "Source Address", src, at + 12, 4, Class::Address);
+    out.add(
+        d,
+        L,
+        "ip.src",
+        "Source Address",
+        src,
+        at + 12,
+        4,
+        Class::Address,
+    );
     let dst = Value::Ipv4(ip.dst_addr());
-    out.add(d, L, "ip.dst", "Destination Address", dst, at + 16, 4, Class::Address);
+    out.add(
+        d,
+        L,
+        "ip.dst",
+        "Destination Address",
+        dst,
+        at + 16,
+        4,
+        Class::Address,
+    );
     if hl > 20 {
         ipv4_options(out, at + 20, &bytes[20..hl], depth);
     }
@@ -119,7 +236,16 @@ fn ipv4_options(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], d: u8) {
         start: at as u32,
         len: bytes.len() as u32,
     };
-    out.add(d, L, "ip.options", "Options", value, at, bytes.len(), Class::Group);
+    out.add(
+        d,
+        L,
+        "ip.options",
+        "Options",
+        value,
+        at,
+        bytes.len(),
+        Class::Group,
+    );
     let mut rest = bytes;
     let mut pos = at;
     while !rest.is_empty() && !out.is_full() {
@@ -146,28 +272,73 @@ fn ipv4_options(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], d: u8) {
         } else {
             len
         };
-        out.add(d + 1, L, "ip.option", "Option", Value::Enum(kind.into(), name), pos, len, Class::Group);
+        out.add(
+            d + 1,
+            L,
+            "ip.option",
+            "Option",
+            Value::Enum(kind.into(), name),
+            pos,
+            len,
+            Class::Group,
+        );
         let kv = Value::U64(kind.into());
         out.add(d + 2, L, "ip.opt.type", "Type", kv, pos, 1, Class::Type);
         if len >= 2 && kind > 1 {
             let lv = Value::U64(rest[1].into());
-            out.add(d + 2, L, "ip.opt.len", "Length", lv, pos + 1, 1, Class::Length);
+            out.add(
+                d + 2,
+                L,
+                "ip.opt.len",
+                "Length",
+                lv,
+                pos + 1,
+                1,
+                Class::Length,
+            );
         }
         match option {
             Ipv4Option::RecordRoute { pointer, route }
             | Ipv4Option::LooseSourceRoute { pointer, route }
             | Ipv4Option::StrictSourceRoute { pointer, route } => {
                 let pv = Value::U64(pointer.into());
-                out.add(d + 2, L, "ip.opt.ptr", "Pointer", pv, pos + 2, 1, Class::Number);
+                out.add(
+                    d + 2,
+                    L,
+                    "ip.opt.ptr",
+                    "Pointer",
+                    pv,
+                    pos + 2,
+                    1,
+                    Class::Number,
+                );
                 for (i, a) in route.chunks_exact(4).enumerate() {
                     let v = Value::Ipv4([a[0], a[1], a[2], a[3]].into());
                     let label = "Recorded Route";
-                    out.add(d + 2, L, "ip.rec_rt", label, v, pos + 3 + 4 * i, 4, Class::Address);
+                    out.add(
+                        d + 2,
+                        L,
+                        "ip.rec_rt",
+                        label,
+                        v,
+                        pos + 3 + 4 * i,
+                        4,
+                        Class::Address,
+                    );
                 }
             }
             Ipv4Option::RouterAlert(v) => {
                 let v = Value::U64(v.into());
-                out.add(d + 2, L, "ip.opt.ra", "Router Alert", v, pos + 2, 2, Class::Number);
+                out.add(
+                    d + 2,
+                    L,
+                    "ip.opt.ra",
+                    "Router Alert",
+                    v,
+                    pos + 2,
+                    2,
+                    Class::Number,
+                );
             }
             _ => {}
         }
@@ -192,24 +363,105 @@ pub(crate) fn ipv6(out: &mut Out<'_, '_>, at: usize) {
     let layer = out.layer(L, at, 40);
     let b = at * 8;
     let version = Value::U64(ip.version().into());
-    out.add_bits(1, L, "ipv6.version", "Version", version, b, 4, Class::Number);
+    out.add_bits(
+        1,
+        L,
+        "ipv6.version",
+        "Version",
+        version,
+        b,
+        4,
+        Class::Number,
+    );
     let tc = Value::U64(ip.traffic_class().into());
-    out.add_bits(1, L, "ipv6.tclass", "Traffic Class", tc, b + 4, 8, Class::Flags);
+    out.add_bits(
+        1,
+        L,
+        "ipv6.tclass",
+        "Traffic Class",
+        tc,
+        b + 4,
+        8,
+        Class::Flags,
+    );
     let dscp = Value::U64((ip.traffic_class() >> 2).into());
-    out.add_bits(2, L, "ipv6.tclass.dscp", "DSCP", dscp, b + 4, 6, Class::Number);
+    out.add_bits(
+        2,
+        L,
+        "ipv6.tclass.dscp",
+        "DSCP",
+        dscp,
+        b + 4,
+        6,
+        Class::Number,
+    );
     let ecn = Value::U64((ip.traffic_class() & 3).into());
-    out.add_bits(2, L, "ipv6.tclass.ecn", "ECN", ecn, b + 10, 2, Class::Number);
+    out.add_bits(
+        2,
+        L,
+        "ipv6.tclass.ecn",
+        "ECN",
+        ecn,
+        b + 10,
+        2,
+        Class::Number,
+    );
     let flow = Value::U64(ip.flow_label().into());
     out.add_bits(1, L, "ipv6.flow", "Flow Label", flow, b + 12, 20, Class::Id);
     let plen = Value::U64(ip.payload_len().into());
-    out.add(1, L, "ipv6.plen", "Payload Length", plen, at + 4, 2, Class::Length);
-    out.add(1, L, "ipv6.nxt", "Next Header", proto_value(bytes[6]), at + 6, 1, Class::Type);
+    out.add(
+        1,
+        L,
+        "ipv6.plen",
+        "Payload Length",
+        plen,
+        at + 4,
+        2,
+        Class::Length,
+    );
+    out.add(
+        1,
+        L,
+        "ipv6.nxt",
+        "Next Header",
+        proto_value(bytes[6]),
+        at + 6,
+        1,
+        Class::Type,
+    );
     let hlim = Value::U64(ip.hop_limit().into());
-    out.add(1, L, "ipv6.hlim", "Hop Limit", hlim, at + 7, 1, Class::Number);
+    out.add(
+        1,
+        L,
+        "ipv6.hlim",
+        "Hop Limit",
+        hlim,
+        at + 7,
+        1,
+        Class::Number,
+    );
     let src = Value::Ipv6(ip.src_addr());
-    out.add(1, L, "ipv6.src", "Source Address", src, at + 8, 16, Class::Address);
+    out.add(
+        1,
+        L,
+        "ipv6.src",
+        "Source Address",
+        src,
+        at + 8,
+        16,
+        Class::Address,
+    );
     let dst = Value::Ipv6(ip.dst_addr());
-    out.add(1, L, "ipv6.dst", "Destination Address", dst, at + 24, 16, Class::Address);
+    out.add(
+        1,
+        L,
+        "ipv6.dst",
+        "Destination Address",
+        dst,
+        at + 24,
+        16,
+        Class::Address,
+    );
     let payload = ip.payload_slice();
     let mut walk: Ipv6ExtHeaders<'_> = ip.ext_headers_slice();
     // (first fragment?, whole datagram?)
@@ -285,7 +537,16 @@ fn ext_header(out: &mut Out<'_, '_>, at: usize, h: &Ipv6ExtHeader<'_>) -> Option
     };
     let kind = proto_value(u8::from(h.kind));
     out.add(1, L, names[0], names[3], kind, at, len, Class::Group);
-    out.add(2, L, names[1], "Next Header", proto_value(data[0]), at, 1, Class::Type);
+    out.add(
+        2,
+        L,
+        names[1],
+        "Next Header",
+        proto_value(data[0]),
+        at,
+        1,
+        Class::Type,
+    );
     let lv = Value::U64(data[1].into());
     let class = if h.kind == IpProtocol::Ipv6Frag {
         Class::Number
@@ -301,7 +562,16 @@ fn ext_header(out: &mut Out<'_, '_>, at: usize, h: &Ipv6ExtHeader<'_>) -> Option
                 out.add(2, L, "ipv6.routing.type", "Type", t, at + 2, 1, Class::Type);
                 let s = Value::U64(r.segments_left.into());
                 let label = "Segments Left";
-                out.add(2, L, "ipv6.routing.segleft", label, s, at + 3, 1, Class::Number);
+                out.add(
+                    2,
+                    L,
+                    "ipv6.routing.segleft",
+                    label,
+                    s,
+                    at + 3,
+                    1,
+                    Class::Number,
+                );
             }
         }
         IpProtocol::Ipv6Frag => {
@@ -315,7 +585,16 @@ fn ext_header(out: &mut Out<'_, '_>, at: usize, h: &Ipv6ExtHeader<'_>) -> Option
             let label = "More Fragments";
             out.add_bits(2, L, "ipv6.fraghdr.more", label, mv, b + 15, 1, Class::Flag);
             let iv = Value::U64(f.ident().into());
-            out.add(2, L, "ipv6.fraghdr.ident", "Identification", iv, at + 4, 4, Class::Id);
+            out.add(
+                2,
+                L,
+                "ipv6.fraghdr.ident",
+                "Identification",
+                iv,
+                at + 4,
+                4,
+                Class::Id,
+            );
             return Some((units == 0, units == 0 && !f.more_frags()));
         }
         _ => {}
@@ -352,15 +631,42 @@ fn ext_options(out: &mut Out<'_, '_>, at: usize, bytes: &[u8]) {
         let a = at + pos;
         let value = Value::Enum(kind.into(), name);
         out.add(2, L, "ipv6.opt", "Option", value, a, len, Class::Group);
-        out.add(3, L, "ipv6.opt.type", "Type", Value::U64(kind.into()), a, 1, Class::Type);
+        out.add(
+            3,
+            L,
+            "ipv6.opt.type",
+            "Type",
+            Value::U64(kind.into()),
+            a,
+            1,
+            Class::Type,
+        );
         if len > 1 {
             let lv = Value::U64((len - 2) as u64);
-            out.add(3, L, "ipv6.opt.length", "Length", lv, a + 1, 1, Class::Length);
+            out.add(
+                3,
+                L,
+                "ipv6.opt.length",
+                "Length",
+                lv,
+                a + 1,
+                1,
+                Class::Length,
+            );
         }
         if kind == 5 && len == 4 {
             let v = Value::U64(u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]).into());
             let label = "Router Alert";
-            out.add(3, L, "ipv6.opt.router_alert", label, v, a + 2, 2, Class::Number);
+            out.add(
+                3,
+                L,
+                "ipv6.opt.router_alert",
+                label,
+                v,
+                a + 2,
+                2,
+                Class::Number,
+            );
         }
         pos += len;
     }

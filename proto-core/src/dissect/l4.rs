@@ -50,9 +50,36 @@ fn udp(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], ctx: Context) {
     out.layer(L, at, 8);
     let (sv, dv) = (Value::U64(src.into()), Value::U64(dst.into()));
     out.add(1, L, "udp.srcport", "Source Port", sv, at, 2, Class::Port);
-    out.add(1, L, "udp.dstport", "Destination Port", dv, at + 2, 2, Class::Port);
-    out.add(1, L, "udp.length", "Length", Value::U64(len.into()), at + 4, 2, Class::Length);
-    out.add(1, L, "udp.checksum", "Checksum", Value::U64(sum.into()), at + 6, 2, Class::Checksum);
+    out.add(
+        1,
+        L,
+        "udp.dstport",
+        "Destination Port",
+        dv,
+        at + 2,
+        2,
+        Class::Port,
+    );
+    out.add(
+        1,
+        L,
+        "udp.length",
+        "Length",
+        Value::U64(len.into()),
+        at + 4,
+        2,
+        Class::Length,
+    );
+    out.add(
+        1,
+        L,
+        "udp.checksum",
+        "Checksum",
+        Value::U64(sum.into()),
+        at + 6,
+        2,
+        Class::Checksum,
+    );
     if !ctx.whole {
         // A first fragment: the payload is incomplete, and no application dissector runs.
         out.data(at + 8, bytes.len() - 8);
@@ -117,18 +144,54 @@ fn tcp(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], ctx: Context) {
         Value::U64(tcp.dst_port().into()),
     );
     out.add(1, L, "tcp.srcport", "Source Port", sv, at, 2, Class::Port);
-    out.add(1, L, "tcp.dstport", "Destination Port", dv, at + 2, 2, Class::Port);
+    out.add(
+        1,
+        L,
+        "tcp.dstport",
+        "Destination Port",
+        dv,
+        at + 2,
+        2,
+        Class::Port,
+    );
     let payload = tcp.payload_slice();
     let lv = Value::U64(payload.len() as u64);
-    out.add(1, L, "tcp.len", "TCP Segment Len", lv, at + hl, 0, Class::Length);
+    out.add(
+        1,
+        L,
+        "tcp.len",
+        "TCP Segment Len",
+        lv,
+        at + hl,
+        0,
+        Class::Length,
+    );
     let seq = Value::U64(tcp.seq_number().0.into());
-    out.add(1, L, "tcp.seq_raw", "Sequence Number", seq, at + 4, 4, Class::Sequence);
+    out.add(
+        1,
+        L,
+        "tcp.seq_raw",
+        "Sequence Number",
+        seq,
+        at + 4,
+        4,
+        Class::Sequence,
+    );
     let ack = Value::U64(tcp.ack_number().0.into());
     let label = "Acknowledgment Number";
     out.add(1, L, "tcp.ack_raw", label, ack, at + 8, 4, Class::Sequence);
     let b = at * 8;
     let hv = Value::U64(hl as u64);
-    out.add_bits(1, L, "tcp.hdr_len", "Header Length", hv, b + 96, 4, Class::Length);
+    out.add_bits(
+        1,
+        L,
+        "tcp.hdr_len",
+        "Header Length",
+        hv,
+        b + 96,
+        4,
+        Class::Length,
+    );
     let word = get16(bytes, 12).unwrap_or(0) & 0x0fff;
     let fv = Value::U64(word.into());
     out.add_bits(1, L, "tcp.flags", "Flags", fv, b + 100, 12, Class::Flags);
@@ -138,15 +201,46 @@ fn tcp(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], ctx: Context) {
         } else {
             (Value::Bool(word & (0x800 >> bit) != 0), 1)
         };
-        let class = if bits == 1 { Class::Flag } else { Class::Number };
+        let class = if bits == 1 {
+            Class::Flag
+        } else {
+            Class::Number
+        };
         out.add_bits(2, L, name, label, value, b + 100 + bit, bits, class);
     }
     let wv = Value::U64(tcp.window_len().into());
-    out.add(1, L, "tcp.window_size_value", "Window", wv, at + 14, 2, Class::Number);
+    out.add(
+        1,
+        L,
+        "tcp.window_size_value",
+        "Window",
+        wv,
+        at + 14,
+        2,
+        Class::Number,
+    );
     let cv = Value::U64(tcp.checksum().into());
-    out.add(1, L, "tcp.checksum", "Checksum", cv, at + 16, 2, Class::Checksum);
+    out.add(
+        1,
+        L,
+        "tcp.checksum",
+        "Checksum",
+        cv,
+        at + 16,
+        2,
+        Class::Checksum,
+    );
     let uv = Value::U64(tcp.urgent_at().into());
-    out.add(1, L, "tcp.urgent_pointer", "Urgent Pointer", uv, at + 18, 2, Class::Number);
+    out.add(
+        1,
+        L,
+        "tcp.urgent_pointer",
+        "Urgent Pointer",
+        uv,
+        at + 18,
+        2,
+        Class::Number,
+    );
     if hl > 20 {
         tcp_options(out, at + 20, tcp.options_slice());
     }
@@ -173,7 +267,16 @@ fn tcp_options(out: &mut Out<'_, '_>, at: usize, bytes: &[u8]) {
         start: at as u32,
         len: bytes.len() as u32,
     };
-    out.add(1, L, "tcp.options", "Options", value, at, bytes.len(), Class::Group);
+    out.add(
+        1,
+        L,
+        "tcp.options",
+        "Options",
+        value,
+        at,
+        bytes.len(),
+        Class::Group,
+    );
     let mut pos = 0;
     while pos < bytes.len() && !out.is_full() {
         let rest = &bytes[pos..];
@@ -209,12 +312,30 @@ fn tcp_options(out: &mut Out<'_, '_>, at: usize, bytes: &[u8]) {
         out.add(3, L, "tcp.option_kind", "Kind", kv, a, 1, Class::Type);
         if len >= 2 {
             let lv = Value::U64(rest[1].into());
-            out.add(3, L, "tcp.option_len", "Length", lv, a + 1, 1, Class::Length);
+            out.add(
+                3,
+                L,
+                "tcp.option_len",
+                "Length",
+                lv,
+                a + 1,
+                1,
+                Class::Length,
+            );
         }
         match option {
             TcpOption::MaxSegmentSize(mss) => {
                 let v = Value::U64(mss.into());
-                out.add(3, L, "tcp.options.mss_val", "MSS Value", v, a + 2, 2, Class::Number);
+                out.add(
+                    3,
+                    L,
+                    "tcp.options.mss_val",
+                    "MSS Value",
+                    v,
+                    a + 2,
+                    2,
+                    Class::Number,
+                );
             }
             TcpOption::WindowScale(shift) => {
                 let v = Value::U64(shift.into());
@@ -236,7 +357,16 @@ fn tcp_options(out: &mut Out<'_, '_>, at: usize, bytes: &[u8]) {
                 let name = "tcp.options.timestamp.tsval";
                 out.add(3, L, name, "Timestamp value", v, a + 2, 4, Class::Timestamp);
                 let name = "tcp.options.timestamp.tsecr";
-                out.add(3, L, name, "Timestamp echo reply", e, a + 6, 4, Class::Timestamp);
+                out.add(
+                    3,
+                    L,
+                    name,
+                    "Timestamp echo reply",
+                    e,
+                    a + 6,
+                    4,
+                    Class::Timestamp,
+                );
             }
             _ => {}
         }
@@ -248,7 +378,16 @@ fn tcp_options(out: &mut Out<'_, '_>, at: usize, bytes: &[u8]) {
                     start: (a + 1) as u32,
                     len: rest as u32,
                 };
-                out.add(2, L, "tcp.options.padding", "Padding", value, a + 1, rest, Class::Payload);
+                out.add(
+                    2,
+                    L,
+                    "tcp.options.padding",
+                    "Padding",
+                    value,
+                    a + 1,
+                    rest,
+                    Class::Payload,
+                );
             }
             return;
         }

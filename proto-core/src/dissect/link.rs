@@ -67,13 +67,31 @@ pub(crate) fn ethernet(out: &mut Out<'_, '_>) {
             ],
         ][prefix];
         let tci = Value::U64(tag.tci().into());
-        out.add(1, layer, names[4], "Tag Control Information", tci, at, 2, Class::Flags);
+        out.add(
+            1,
+            layer,
+            names[4],
+            "Tag Control Information",
+            tci,
+            at,
+            2,
+            Class::Flags,
+        );
         let (pcp, dei, vid) = (
             Value::U64(tag.pcp.into()),
             Value::Bool(tag.dei),
             Value::U64(tag.vid.into()),
         );
-        out.add_bits(2, layer, names[0], "Priority", pcp, at * 8, 3, Class::Number);
+        out.add_bits(
+            2,
+            layer,
+            names[0],
+            "Priority",
+            pcp,
+            at * 8,
+            3,
+            Class::Number,
+        );
         out.add_bits(2, layer, names[1], "DEI", dei, at * 8 + 3, 1, Class::Flag);
         out.add_bits(2, layer, names[2], "ID", vid, at * 8 + 4, 12, Class::Id);
         let next = be16(frame, at + 2);
@@ -106,15 +124,51 @@ fn arp(out: &mut Out<'_, '_>, at: usize) {
     let hw = be16(bytes, 0);
     let hw_name = if hw == 1 { "Ethernet" } else { "unknown" };
     let value = Value::Enum(hw.into(), hw_name);
-    out.add(1, L, "arp.hw.type", "Hardware type", value, at, 2, Class::Type);
+    out.add(
+        1,
+        L,
+        "arp.hw.type",
+        "Hardware type",
+        value,
+        at,
+        2,
+        Class::Type,
+    );
     let proto = be16(bytes, 2);
     let value = Value::Enum(proto.into(), ethertype_name(proto));
-    out.add(1, L, "arp.proto.type", "Protocol type", value, at + 2, 2, Class::Type);
+    out.add(
+        1,
+        L,
+        "arp.proto.type",
+        "Protocol type",
+        value,
+        at + 2,
+        2,
+        Class::Type,
+    );
     let (hlen, plen) = (arp.hardware_len(), arp.protocol_len());
     let value = Value::U64(hlen.into());
-    out.add(1, L, "arp.hw.size", "Hardware size", value, at + 4, 1, Class::Length);
+    out.add(
+        1,
+        L,
+        "arp.hw.size",
+        "Hardware size",
+        value,
+        at + 4,
+        1,
+        Class::Length,
+    );
     let value = Value::U64(plen.into());
-    out.add(1, L, "arp.proto.size", "Protocol size", value, at + 5, 1, Class::Length);
+    out.add(
+        1,
+        L,
+        "arp.proto.size",
+        "Protocol size",
+        value,
+        at + 5,
+        1,
+        Class::Length,
+    );
     let op = u16::from(arp.operation());
     let op_name = match op {
         1 => "request",

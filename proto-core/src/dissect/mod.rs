@@ -629,7 +629,16 @@ impl<'f> Out<'f, '_> {
             start: at as u32,
             len: len as u32,
         };
-        self.add(1, Layer::Data, "data.data", "Data", value, at, len, Class::Payload);
+        self.add(
+            1,
+            Layer::Data,
+            "data.data",
+            "Data",
+            value,
+            at,
+            len,
+            Class::Payload,
+        );
         self.add(
             1,
             Layer::Data,

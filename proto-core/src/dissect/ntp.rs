@@ -27,25 +27,106 @@ pub(crate) fn ntp(out: &mut Out<'_, '_>, at: usize, msg: &[u8]) {
     }
     let b = at * 8;
     let flags = msg[0];
-    out.add(1, L, "ntp.flags", "Flags", Value::U64(flags.into()), at, 1, Class::Flags);
+    out.add(
+        1,
+        L,
+        "ntp.flags",
+        "Flags",
+        Value::U64(flags.into()),
+        at,
+        1,
+        Class::Flags,
+    );
     let li = Value::U64((flags >> 6).into());
-    out.add_bits(2, L, "ntp.flags.li", "Leap Indicator", li, b, 2, Class::Number);
+    out.add_bits(
+        2,
+        L,
+        "ntp.flags.li",
+        "Leap Indicator",
+        li,
+        b,
+        2,
+        Class::Number,
+    );
     let vn = Value::U64((flags >> 3 & 7).into());
-    out.add_bits(2, L, "ntp.flags.vn", "Version number", vn, b + 2, 3, Class::Number);
+    out.add_bits(
+        2,
+        L,
+        "ntp.flags.vn",
+        "Version number",
+        vn,
+        b + 2,
+        3,
+        Class::Number,
+    );
     let mode = flags & 7;
     let mv = Value::Enum(mode.into(), mode_name(mode));
     out.add_bits(2, L, "ntp.flags.mode", "Mode", mv, b + 5, 3, Class::Type);
-    out.add(1, L, "ntp.stratum", "Peer Clock Stratum", Value::U64(msg[1].into()), at + 1, 1, Class::Number);
-    out.add(1, L, "ntp.ppoll", "Peer Polling Interval", Value::U64(msg[2].into()), at + 2, 1, Class::Number);
-    out.add(1, L, "ntp.precision", "Peer Clock Precision", Value::U64(msg[3].into()), at + 3, 1, Class::Number);
+    out.add(
+        1,
+        L,
+        "ntp.stratum",
+        "Peer Clock Stratum",
+        Value::U64(msg[1].into()),
+        at + 1,
+        1,
+        Class::Number,
+    );
+    out.add(
+        1,
+        L,
+        "ntp.ppoll",
+        "Peer Polling Interval",
+        Value::U64(msg[2].into()),
+        at + 2,
+        1,
+        Class::Number,
+    );
+    out.add(
+        1,
+        L,
+        "ntp.precision",
+        "Peer Clock Precision",
+        Value::U64(msg[3].into()),
+        at + 3,
+        1,
+        Class::Number,
+    );
     let word = |i: usize| u64::from(get32(msg, i).unwrap_or(0));
-    out.add(1, L, "ntp.rootdelay", "Root Delay", Value::U64(word(4)), at + 4, 4, Class::Number);
-    out.add(1, L, "ntp.rootdispersion", "Root Dispersion", Value::U64(word(8)), at + 8, 4, Class::Number);
+    out.add(
+        1,
+        L,
+        "ntp.rootdelay",
+        "Root Delay",
+        Value::U64(word(4)),
+        at + 4,
+        4,
+        Class::Number,
+    );
+    out.add(
+        1,
+        L,
+        "ntp.rootdispersion",
+        "Root Dispersion",
+        Value::U64(word(8)),
+        at + 8,
+        4,
+        Class::Number,
+    );
     let refid = Value::Bytes {
         start: (at + 12) as u32,
         len: 4,
     };
-    out.add(1, L, "ntp.refid", "Reference ID", refid, at + 12, 4, Class::Id);
+    out.add(
+        1,
+        L,
+        "ntp.refid",
+        "Reference ID",
+        refid,
+        at + 12,
+        4,
+        Class::Id,
+    );
     let stamps = [
         ("ntp.reftime", "Reference Timestamp"),
         ("ntp.org", "Origin Timestamp"),
@@ -62,6 +143,15 @@ pub(crate) fn ntp(out: &mut Out<'_, '_>, at: usize, msg: &[u8]) {
             start: (at + 48) as u32,
             len: (msg.len() - 48) as u32,
         };
-        out.add(1, L, "ntp.ext", "Extensions and MAC", v, at + 48, msg.len() - 48, Class::Payload);
+        out.add(
+            1,
+            L,
+            "ntp.ext",
+            "Extensions and MAC",
+            v,
+            at + 48,
+            msg.len() - 48,
+            Class::Payload,
+        );
     }
 }
