@@ -353,6 +353,24 @@ fn option_value(out: &mut Out<'_, '_>, code: u8, a: usize, data: &[u8]) {
                 );
             }
         }
+        61 if data.len() == 7 && data[0] == 1 => {
+            // Client identifier of hardware type 1 (RFC 2132 §9.14): a MAC address.
+            let hv = Value::U64(1);
+            out.add(2, L, "dhcp.hw.type", "Hardware type", hv, a, 1, Class::Type);
+            let mut mac = [0u8; 6];
+            mac.copy_from_slice(&data[1..]);
+            let label = "Client MAC address";
+            out.add(
+                2,
+                L,
+                "dhcp.hw.mac_addr",
+                label,
+                Value::Mac(mac),
+                a + 1,
+                6,
+                Class::Address,
+            );
+        }
         55 => {
             for (i, &item) in data.iter().enumerate() {
                 let v = Value::Enum(item.into(), option_name(item));

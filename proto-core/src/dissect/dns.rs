@@ -152,7 +152,12 @@ pub(crate) fn dns(out: &mut Out<'_, '_>, at: usize, msg: &[u8]) {
     let flags = word(2);
     let fv = Value::U64(flags.into());
     out.add(1, L, "dns.flags", "Flags", fv, at + 2, 2, Class::Flags);
+    let response = flags & 0x8000 != 0;
     for (name, label, bit, width) in FLAGS {
+        // A query's AA, RA and RCODE bits mean nothing (RFC 1035 §4.1.1): shown for responses.
+        if !response && matches!(bit, 5 | 8 | 12) {
+            continue;
+        }
         let v = (flags >> (16 - bit - width)) & ((1 << width) - 1);
         let (value, class) = if width == 1 {
             (Value::Bool(v != 0), Class::Flag)

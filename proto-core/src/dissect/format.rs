@@ -85,12 +85,19 @@ fn write_hex<W: Write + ?Sized>(w: &mut W, bytes: &[u8]) -> fmt::Result {
 }
 
 /// Writes an NTP timestamp as a UTC date, as tshark does: `Nov 21, 2026 18:52:57.173729000
-/// UTC` (era 0: seconds since 1900; `NULL` for zero).
+/// UTC` (seconds since 1900, or since 2036 when the top bit is clear; `NULL` for zero).
 pub fn write_ntp_time<W: Write + ?Sized>(w: &mut W, t: u64) -> fmt::Result {
     if t == 0 {
         return w.write_str("NULL");
     }
-    let secs = (t >> 32) as i64 - 2_208_988_800;
+    // RFC 4330 §3: a seconds value with the top bit clear is in era 1 (from 2036).
+    let era_secs = t >> 32;
+    let era = if era_secs & 0x8000_0000 == 0 {
+        1i64 << 32
+    } else {
+        0
+    };
+    let secs = era_secs as i64 + era - 2_208_988_800;
     let nanos = ((t & 0xffff_ffff) * 1_000_000_000) >> 32;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);

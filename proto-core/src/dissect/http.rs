@@ -71,12 +71,32 @@ fn line_end(bytes: &[u8], from: usize) -> Option<(usize, usize)> {
     Some((end, lf + 1))
 }
 
-/// Dissects an HTTP/1.x message at byte `at` of the frame if `bytes` starts like one;
-/// returns false (and adds nothing) if it does not.
-pub(crate) fn http(out: &mut Out<'_, '_>, at: usize, bytes: &[u8]) -> bool {
+/// Dissects an HTTP/1.x message at byte `at` of the frame if `bytes` starts like one, or
+/// as the continuation of a body if `http_port` (the segment is to or from an HTTP port:
+/// without reassembly it can only be the rest of a message); returns false (and adds
+/// nothing) otherwise.
+pub(crate) fn http(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], http_port: bool) -> bool {
     let response = bytes.starts_with(b"HTTP/1.");
     if !response && !METHODS.iter().any(|m| bytes.starts_with(m)) {
-        return false;
+        if !http_port {
+            return false;
+        }
+        out.layer(L, at, bytes.len());
+        let v = Value::Bytes {
+            start: at as u32,
+            len: bytes.len() as u32,
+        };
+        out.add(
+            1,
+            L,
+            "http.file_data",
+            "File Data",
+            v,
+            at,
+            bytes.len(),
+            Class::Payload,
+        );
+        return true;
     }
     out.layer(L, at, bytes.len());
     let (end, mut next) = line_end(bytes, 0).unwrap_or((bytes.len(), bytes.len()));

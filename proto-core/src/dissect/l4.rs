@@ -255,7 +255,10 @@ fn tcp(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], ctx: Context) {
     if payload.is_empty() {
         return;
     }
-    if !(ctx.whole && http::http(out, pat, payload)) {
+    let http_port = [80, 8080]
+        .iter()
+        .any(|p| [tcp.src_port(), tcp.dst_port()].contains(p));
+    if !(ctx.whole && http::http(out, pat, payload, http_port)) {
         out.data(pat, payload.len());
     }
 }
