@@ -280,6 +280,7 @@ fuzz_tests!(
     tcp_options,
     frame,
     pcap,
+    dissect,
 );
 
 /// The seed corpus derived from the fixtures: (target, file name, bytes), identical inputs of a
@@ -304,6 +305,7 @@ fn derive_corpus() -> Vec<(&'static str, String, Vec<u8>)> {
         index += 1;
         add("ethernet", file.clone(), &frame);
         add("frame", file.clone(), &frame);
+        add("dissect", file.clone(), &frame);
         let parsed = Frame::parse(&frame).unwrap_or_else(|e| panic!("{file}: {e}"));
         match parsed.network {
             Some(Network::Arp(p)) => add("arp", file.clone(), p.into_inner()),
