@@ -1649,7 +1649,13 @@ pub fn dissect(data: &[u8]) {
             "{} out of the frame",
             f.name
         );
-        assert!(f.depth <= depth + 1, "{} nests {} under {}", f.name, f.depth, depth);
+        assert!(
+            f.depth <= depth + 1,
+            "{} nests {} under {}",
+            f.name,
+            f.depth,
+            depth
+        );
         depth = f.depth;
         let _ = f.bytes(data);
         let _ = f.as_u64();
