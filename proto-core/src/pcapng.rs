@@ -371,7 +371,7 @@ impl<'a> PcapngReader<'a> {
         }
         let length = self.u32_at(offset + 4);
         let len = length as usize;
-        if len < 12 || len % 4 != 0 {
+        if len < 12 || !len.is_multiple_of(4) {
             return Err(PcapngError::BadBlockLength { offset, length });
         }
         if len > rest {
@@ -589,6 +589,8 @@ impl core::error::Error for CaptureError {}
 /// A reader of either capture format, chosen by the file's magic; an iterator over its
 /// packets.
 #[derive(Debug, Clone)]
+// The pcapng reader's interface table is inline (no allocation); one reader per file.
+#[allow(clippy::large_enum_variant)]
 pub enum CaptureReader<'a> {
     /// A classic pcap file.
     Pcap {

@@ -9,8 +9,6 @@
 //! a frame (TCP option kinds, DHCP options, DNS records) is compared as a sorted list, since
 //! tshark's `--no-duplicate-keys` groups repeated keys.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -230,10 +228,10 @@ type Fields = BTreeMap<String, Vec<String>>;
 
 /// tshark's text for a number is decimal or `0x` hex; flags are `1`/`0`.
 fn normalize(s: &str) -> String {
-    if let Some(hex) = s.strip_prefix("0x") {
-        if let Ok(v) = u64::from_str_radix(hex, 16) {
-            return v.to_string();
-        }
+    if let Some(hex) = s.strip_prefix("0x")
+        && let Ok(v) = u64::from_str_radix(hex, 16)
+    {
+        return v.to_string();
     }
     s.to_string()
 }
@@ -282,12 +280,11 @@ fn flatten_ours(nodes: &[J], out: &mut Fields) {
 /// tshark 4.0 lists the DHCP End option's type as 0 (its tree holds `dhcp.option.end` =
 /// 255); we say 255.
 fn tshark_quirks(t: &mut Fields) {
-    if t.contains_key("dhcp.option.end") {
-        if let Some(types) = t.get_mut("dhcp.option.type") {
-            if let Some(i) = types.iter().rposition(|v| v == "0") {
-                types[i] = "255".into();
-            }
-        }
+    if t.contains_key("dhcp.option.end")
+        && let Some(types) = t.get_mut("dhcp.option.type")
+        && let Some(i) = types.iter().rposition(|v| v == "0")
+    {
+        types[i] = "255".into();
     }
 }
 
@@ -332,7 +329,8 @@ fn tshark_layers(path: &Path) -> Option<Vec<serde_json::Map<String, J>>> {
 
 /// Every capture under `tests/fixtures/` (pcap and pcapng).
 fn captures() -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(common::pcap::fixtures_dir())
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/"));
+    let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
@@ -459,10 +457,13 @@ mod ours;
 #[allow(dead_code)]
 mod smol;
 
+/// Frames with their simulated time in µs, shared by both recording endpoints.
+type Shared = std::rc::Rc<std::cell::RefCell<Vec<(u64, Vec<u8>)>>>;
+
 /// Records every frame an endpoint sends.
 struct Recording<E> {
     inner: E,
-    frames: std::rc::Rc<std::cell::RefCell<Vec<(u64, Vec<u8>)>>>,
+    frames: Shared,
 }
 
 impl<E: proto_core::sim::Endpoint> proto_core::sim::Endpoint for Recording<E> {

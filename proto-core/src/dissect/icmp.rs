@@ -60,10 +60,10 @@ pub(crate) fn icmpv4(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], ctx: Contex
         2,
         Class::Checksum,
     );
-    if ctx.whole {
-        if let Err(e) = icmp.check_checksum() {
-            out.wire_error(L, e);
-        }
+    if ctx.whole
+        && let Err(e) = icmp.check_checksum()
+    {
+        out.wire_error(L, e);
     }
     match t {
         0 | 8 | 13 | 14 => {
@@ -123,11 +123,11 @@ pub(crate) fn icmpv4(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], ctx: Contex
         _ => {}
     }
     let data = icmp.data_slice();
-    if icmp.msg_type().is_error() {
-        if let Ok(quoted) = QuotedIpv4::parse(data) {
-            quoted_ipv4(out, at + 8, &quoted);
-            return;
-        }
+    if icmp.msg_type().is_error()
+        && let Ok(quoted) = QuotedIpv4::parse(data)
+    {
+        quoted_ipv4(out, at + 8, &quoted);
+        return;
     }
     if !data.is_empty() {
         let value = Value::Bytes {
@@ -289,10 +289,10 @@ pub(crate) fn icmpv6(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], ctx: Contex
         2,
         Class::Checksum,
     );
-    if let (true, Some(addrs)) = (ctx.whole, ctx.addrs) {
-        if let Err(e) = icmp.check_checksum(&addrs) {
-            out.wire_error(L, e);
-        }
+    if let (true, Some(addrs)) = (ctx.whole, ctx.addrs)
+        && let Err(e) = icmp.check_checksum(&addrs)
+    {
+        out.wire_error(L, e);
     }
     icmpv6_body(out, at, &icmp, msg);
     let payload = icmp.payload_slice();

@@ -92,10 +92,10 @@ fn udp(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], ctx: Context) {
             return;
         }
     };
-    if let Some(addrs) = ctx.addrs {
-        if let Err(e) = packet.check_checksum(&addrs) {
-            out.wire_error(L, e);
-        }
+    if let Some(addrs) = ctx.addrs
+        && let Err(e) = packet.check_checksum(&addrs)
+    {
+        out.wire_error(L, e);
     }
     let payload = packet.payload_slice();
     let pat = at + 8;
@@ -244,12 +244,11 @@ fn tcp(out: &mut Out<'_, '_>, at: usize, bytes: &[u8], ctx: Context) {
     if hl > 20 {
         tcp_options(out, at + 20, tcp.options_slice());
     }
-    if ctx.whole {
-        if let Some(addrs) = ctx.addrs {
-            if let Err(e) = tcp.check_checksum(&addrs) {
-                out.wire_error(L, e);
-            }
-        }
+    if ctx.whole
+        && let Some(addrs) = ctx.addrs
+        && let Err(e) = tcp.check_checksum(&addrs)
+    {
+        out.wire_error(L, e);
     }
     let pat = at + hl;
     if payload.is_empty() {
