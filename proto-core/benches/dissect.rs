@@ -1,5 +1,5 @@
 //! `dissect`: frames per second through `proto_core::dissect` to the JSON form and to the
-//! one-line summary, over every frame of every capture in `tests/fixtures/`, beside
+//! one-line summary, over every frame of every capture in `tests/fixtures/` and `tests/fixtures/apps/`, beside
 //! `tshark -T json -r FILE > /dev/null` (the whole process, wall time) on the same files,
 //! in the same run.
 //!
@@ -21,8 +21,9 @@ use proto_core::pcap::CaptureReader;
 
 fn corpus() -> (Vec<PathBuf>, Vec<Vec<u8>>) {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
+    let mut files: Vec<PathBuf> = [dir.clone(), dir.join("apps")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
         .collect();

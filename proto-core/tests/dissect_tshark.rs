@@ -327,11 +327,12 @@ fn tshark_layers(path: &Path) -> Option<Vec<serde_json::Map<String, J>>> {
     )
 }
 
-/// Every capture under `tests/fixtures/` (pcap and pcapng).
+/// Every capture under `tests/fixtures/` and `tests/fixtures/apps/` (pcap and pcapng).
 fn captures() -> Vec<std::path::PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/"));
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/"));
+    let mut files: Vec<_> = [root.to_path_buf(), root.join("apps")]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
         .collect();

@@ -339,6 +339,21 @@ fn derive_corpus() -> Vec<(&'static str, String, Vec<u8>)> {
             None => {}
         }
     }
+    // The application-layer captures seed the dissector only.
+    let apps = common::pcap::fixtures_dir().join("apps");
+    let mut app_files: Vec<_> = std::fs::read_dir(&apps)
+        .expect("fixtures/apps dir")
+        .map(|e| e.expect("fixtures/apps entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .collect();
+    app_files.sort();
+    for path in app_files {
+        let bytes = std::fs::read(&path).expect("fixture file");
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        for (i, frame) in common::pcap::read_pcap(&bytes).iter().enumerate() {
+            add("dissect", format!("{stem}-{i:02}"), frame);
+        }
+    }
     let dir = common::pcap::fixtures_dir();
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("fixtures dir")

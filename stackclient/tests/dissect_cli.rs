@@ -27,7 +27,7 @@ fn ok(out: &std::process::Output) -> String {
 
 #[test]
 fn summary_line_per_frame() {
-    let text = ok(&stackclient(&["dissect", &fixture("dns.pcap")]));
+    let text = ok(&stackclient(&["dissect", &fixture("apps/dns.pcap")]));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 8, "{text}");
     assert!(
@@ -56,7 +56,11 @@ fn tree_with_dash_v() {
 
 #[test]
 fn json_is_one_array_of_frames() {
-    let text = ok(&stackclient(&["dissect", "--json", &fixture("dhcp.pcap")]));
+    let text = ok(&stackclient(&[
+        "dissect",
+        "--json",
+        &fixture("apps/dhcp.pcap"),
+    ]));
     let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     let frames = json.as_array().unwrap();
     assert_eq!(frames.len(), 6);
