@@ -1627,3 +1627,62 @@ pub fn pcap(data: &[u8]) {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Dissector and capture files
+// ---------------------------------------------------------------------------------------------
+
+/// `dissect`: any bytes as an Ethernet frame through `proto_core::dissect`, into storage big
+/// enough and into storage far too small (which must end in `truncated_output`, not a panic),
+/// then formatted three ways (summary, tree, JSON). Every field lies within the frame (or
+/// at its end, for a zero-length field) and depths step down by at most one level. The same bytes are also read as a pcap/pcapng file by `CaptureReader`.
+pub fn dissect(data: &[u8]) {
+    use proto_core::dissect::{self, Field, Problem, format};
+    let mut fields = vec![Field::EMPTY; 2048];
+    let mut problems = vec![Problem::EMPTY; 32];
+    let d = dissect::dissect(data, &mut fields, &mut problems);
+    let bits = data.len() as u64 * 8;
+    let mut depth = 0u8;
+    for f in d.fields {
+        assert!(
+            u64::from(f.bit_offset) + u64::from(f.bit_len) <= bits,
+            "{} out of the frame",
+            f.name
+        );
+        assert!(
+            f.depth <= depth + 1,
+            "{} nests {} under {}",
+            f.name,
+            f.depth,
+            depth
+        );
+        depth = f.depth;
+        let _ = f.bytes(data);
+        let _ = f.as_u64();
+    }
+    let mut text = String::new();
+    format::summary(&d, &mut text).unwrap();
+    text.clear();
+    format::tree(&d, &mut text).unwrap();
+    text.clear();
+    format::json(&d, 1, &mut text).unwrap();
+    black_box(&text);
+    for f in d.fields {
+        black_box(f.value);
+    }
+    // Tiny storage: must stop cleanly.
+    let mut few = [Field::EMPTY; 3];
+    let mut one = [Problem::EMPTY; 1];
+    let small = dissect::dissect(data, &mut few, &mut one);
+    assert!(small.fields.len() <= 3);
+    if d.fields.len() > 3 {
+        assert!(small.truncated_output);
+    }
+    text.clear();
+    format::json(&small, 1, &mut text).unwrap();
+    format::summary(&small, &mut text).unwrap();
+    if let Ok(reader) = proto_core::pcap::CaptureReader::new(data) {
+        let bound = data.len() / 12 + 1;
+        walk("capture frames", reader, bound);
+    }
+}

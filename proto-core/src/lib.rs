@@ -7,7 +7,9 @@
 //! - [`checksum`]: the Internet checksum (RFC 1071), its incremental update (RFC 1624) and the
 //!   IPv4/IPv6 pseudo-headers.
 //! - [`pcap`]: a zero-copy reader of classic pcap capture files and the header emitters of a
-//!   writer.
+//!   writer; [`pcapng`]: the same for pcapng, and a reader of either format.
+//! - [`dissect`]: a frame broken into layers and fields (names, values, bit offsets, problems),
+//!   with summary, tree and JSON formatters.
 //! - [`tcp`]: the sans-IO TCP engine.
 //! - [`time`] and [`rand`]: the injected clock's types and the seeded generator the core draws
 //!   from.
@@ -41,7 +43,9 @@
 extern crate std;
 
 pub mod checksum;
+pub mod dissect;
 pub mod pcap;
+pub mod pcapng;
 pub mod rand;
 #[cfg(feature = "std")]
 pub mod sim;

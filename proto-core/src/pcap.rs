@@ -19,6 +19,8 @@
 
 use core::fmt;
 
+pub use crate::pcapng::{CaptureError, CaptureReader, CapturedFrame};
+
 /// Link type of Ethernet frames (`LINKTYPE_ETHERNET`).
 pub const LINKTYPE_ETHERNET: u32 = 1;
 /// Length of the global header.

@@ -280,6 +280,7 @@ fuzz_tests!(
     tcp_options,
     frame,
     pcap,
+    dissect,
 );
 
 /// The seed corpus derived from the fixtures: (target, file name, bytes), identical inputs of a
@@ -304,6 +305,7 @@ fn derive_corpus() -> Vec<(&'static str, String, Vec<u8>)> {
         index += 1;
         add("ethernet", file.clone(), &frame);
         add("frame", file.clone(), &frame);
+        add("dissect", file.clone(), &frame);
         let parsed = Frame::parse(&frame).unwrap_or_else(|e| panic!("{file}: {e}"));
         match parsed.network {
             Some(Network::Arp(p)) => add("arp", file.clone(), p.into_inner()),
@@ -335,6 +337,21 @@ fn derive_corpus() -> Vec<(&'static str, String, Vec<u8>)> {
             Some(Transport::Icmpv4(i)) => add("icmpv4", file.clone(), i.into_inner()),
             Some(Transport::Icmpv6(i)) => add("icmpv6", file.clone(), i.into_inner()),
             None => {}
+        }
+    }
+    // The application-layer captures seed the dissector only.
+    let apps = common::pcap::fixtures_dir().join("apps");
+    let mut app_files: Vec<_> = std::fs::read_dir(&apps)
+        .expect("fixtures/apps dir")
+        .map(|e| e.expect("fixtures/apps entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .collect();
+    app_files.sort();
+    for path in app_files {
+        let bytes = std::fs::read(&path).expect("fixture file");
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        for (i, frame) in common::pcap::read_pcap(&bytes).iter().enumerate() {
+            add("dissect", format!("{stem}-{i:02}"), frame);
         }
     }
     let dir = common::pcap::fixtures_dir();

@@ -5,7 +5,11 @@
 //!   ([`TcpListener`](runtime::TcpListener), [`TcpStream`](runtime::TcpStream),
 //!   [`UdpSocket`](runtime::UdpSocket)) over proto-core's sans-IO interface.
 //! - [`decode`]: one-line summaries of Ethernet frames from proto-core's wire layer.
+//! - [`dissect`]: proto-core's dissector over a capture file (summary, tree or JSON).
+//! - [`capture`]: a pcap/pcapng writer for the runtime's `--pcap`.
 
+pub mod capture;
 pub mod decode;
+pub mod dissect;
 pub mod link;
 pub mod runtime;

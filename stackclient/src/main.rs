@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use proto_core::pcap::{LINKTYPE_ETHERNET, PcapReader};
+use stackclient::dissect::{Mode, dissect_capture};
 
 /// A userspace network stack over tapd's HTTP link or another link.
 #[derive(Debug, Parser)]
@@ -25,6 +26,18 @@ enum Command {
         #[arg(long)]
         hex: Option<String>,
     },
+    /// Dissect every frame of a pcap or pcapng file: one summary line per frame, the field
+    /// tree with -V, or one JSON document with --json.
+    Dissect {
+        /// A pcap or pcapng file.
+        file: PathBuf,
+        /// Print the field tree of each frame (like tshark -V).
+        #[arg(short = 'V', long = "verbose", conflicts_with = "json")]
+        verbose: bool,
+        /// Print one JSON array of frames, with layers and fields.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -35,6 +48,43 @@ fn main() -> ExitCode {
             (Some(file), None) => decode_file(&file),
             (None, None) => unreachable!("clap requires one of FILE and --hex"),
         },
+        Command::Dissect {
+            file,
+            verbose,
+            json,
+        } => {
+            let mode = match (verbose, json) {
+                (_, true) => Mode::Json,
+                (true, false) => Mode::Tree,
+                (false, false) => Mode::Summary,
+            };
+            dissect_file(&file, mode)
+        }
+    }
+}
+
+fn dissect_file(path: &PathBuf, mode: Mode) -> ExitCode {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("stackclient: cannot read {}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = dissect_capture(&bytes, mode, &mut out);
+    let flushed = std::io::Write::flush(&mut out);
+    match (result, flushed) {
+        (Ok(_), Ok(())) => ExitCode::SUCCESS,
+        (Err(e), _) => {
+            eprintln!("stackclient: {}: {e}", path.display());
+            ExitCode::from(1)
+        }
+        (_, Err(e)) => {
+            eprintln!("stackclient: writing output: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

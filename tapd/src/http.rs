@@ -5,7 +5,7 @@
 //! | `POST /send` | body: a JSON string of base64 (one frame) or an array of them; 200, empty |
 //! | `GET /recv` | a JSON string of base64, `""` when none; `?max=N` an array; `?wait_ms=T` long-poll |
 //! | `GET /info` | `{"MTU":..,"IPPrefix":..,"HardwareAddr":..,"DataReady":..}` |
-//! | `GET /pcap` | a live pcap stream of both directions |
+//! | `GET /pcap` | a live pcap stream of both directions (`?format=pcapng`: pcapng with direction flags) |
 //! | `GET /stats` | counters, see [`StatsSnapshot`](crate::hub::StatsSnapshot) |
 //! | `GET /healthz` | `{"status":"ok"}` |
 //!
@@ -390,14 +390,43 @@ async fn healthz() -> Response {
     json(r#"{"status":"ok"}"#.to_string())
 }
 
+/// Parses the query of `GET /pcap`: `format=pcap` (the default) or `format=pcapng`.
+pub fn parse_pcap_query(query: Option<&str>) -> Result<capture::Format, ApiError> {
+    let mut format = capture::Format::default();
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "format" => {
+                format = capture::Format::parse(value).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "format={}: must be pcap or pcapng",
+                        quote(value)
+                    ))
+                })?;
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown query parameter {:?} on /pcap; use format",
+                    quote(other)
+                )));
+            }
+        }
+    }
+    Ok(format)
+}
+
 /// `GET /pcap`.
-async fn pcap(State(hub): State<Arc<Hub>>) -> Response {
+async fn pcap(
+    State(hub): State<Arc<Hub>>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let format = parse_pcap_query(query.as_deref())?;
     let headers = [
         (
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/vnd.tcpdump.pcap"),
+            HeaderValue::from_static(format.content_type()),
         ),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     ];
-    (headers, capture::stream(hub)).into_response()
+    Ok((headers, capture::stream(hub, format)).into_response())
 }

@@ -1,6 +1,7 @@
 //! The daemon's shared state: the bounded receive queue, the link to the device, the capture
 //! broadcast and the counters. The HTTP handlers and the device reader meet here.
 
+pub use proto_core::pcapng::Direction;
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Mutex;
@@ -58,6 +59,8 @@ pub struct HubConfig {
     pub queue_len: usize,
     /// When set, every request needs `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// The device's name, written as the pcapng interface name of `/pcap?format=pcapng`.
+    pub if_name: String,
 }
 
 /// One frame seen on the link, for `/pcap`.
@@ -67,6 +70,8 @@ pub struct Captured {
     pub at: SystemTime,
     /// The frame.
     pub frame: Bytes,
+    /// Inbound: read from the device (sent by the kernel); outbound: written to it.
+    pub direction: Direction,
 }
 
 /// The counters `GET /stats` reports.
@@ -214,19 +219,23 @@ impl Hub {
             bump(&self.stats.queue_dropped, dropped);
         }
         self.ready.notify_waiters();
-        self.capture_all(frames.iter().cloned());
+        self.capture_all(frames.iter().cloned(), Direction::Inbound);
     }
 
     /// Copies frames to `/pcap` viewers, if there are any. Never waits: a viewer that is behind
     /// loses its oldest frames instead.
-    pub fn capture_all(&self, frames: impl Iterator<Item = Bytes>) {
+    pub fn capture_all(&self, frames: impl Iterator<Item = Bytes>, direction: Direction) {
         if self.capture.receiver_count() == 0 {
             return;
         }
         let at = SystemTime::now();
         for frame in frames {
             // An error only means the last viewer left meanwhile.
-            let _ = self.capture.send(Captured { at, frame });
+            let _ = self.capture.send(Captured {
+                at,
+                frame,
+                direction,
+            });
         }
     }
 
@@ -244,7 +253,7 @@ impl Hub {
         }
         let frames = batch.into_frames();
         self.write_frames(frames.iter().map(|f| &f[..]), |i| {
-            self.capture_all(std::iter::once(frames[i].clone()))
+            self.capture_all(std::iter::once(frames[i].clone()), Direction::Outbound)
         })
     }
 
@@ -369,6 +378,7 @@ mod tests {
                 hardware_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
                 queue_len,
                 token: None,
+                if_name: "tap0".into(),
             },
             Null,
         ))

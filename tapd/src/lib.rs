@@ -31,6 +31,7 @@
 //!         hardware_addr: "02:00:00:00:00:01".parse().unwrap(),
 //!         queue_len: 4096,
 //!         token: None,
+//!         if_name: "tap0".into(),
 //!     },
 //!     Discard,
 //! ));

@@ -138,6 +138,7 @@ fn start(args: Args) -> Result<(), StartError> {
         hardware_addr: device.hardware_addr(),
         queue_len: args.queue as usize,
         token: args.token,
+        if_name: args.name.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

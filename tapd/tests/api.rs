@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::Http;
+use proto_core::pcapng::Direction;
 use tapd::{Hub, HubConfig, Link};
 
 /// Records what is written; fails the write of any frame whose first byte is 0xee.
@@ -47,6 +48,7 @@ impl Served {
                 hardware_addr: "02:00:00:00:00:01".parse().unwrap(),
                 queue_len,
                 token: None,
+                if_name: "tap0".into(),
             },
             written.clone(),
         ));
@@ -270,13 +272,39 @@ fn a_pcap_viewer_that_stops_reading_loses_frames_and_slows_nothing() {
 
 #[test]
 fn pcap_stream_holds_both_directions_in_order_for_every_viewer() {
+    pcap_stream("/pcap", "application/vnd.tcpdump.pcap");
+}
+
+#[test]
+fn pcapng_stream_holds_both_directions_with_direction_flags() {
+    pcap_stream("/pcap?format=pcapng", "application/x-pcapng");
+}
+
+#[test]
+fn pcap_with_a_bad_format_is_refused() {
+    let served = Served::new(4);
+    let mut s = std::net::TcpStream::connect(served.addr).unwrap();
+    std::io::Write::write_all(
+        &mut s,
+        b"GET /pcap?format=ng HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    let text = String::from_utf8_lossy(&all);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("format=ng: must be pcap or pcapng"), "{text}");
+}
+
+/// Two viewers of `path` each get every frame, both directions, in order.
+fn pcap_stream(path: &'static str, content_type: &str) {
     let served = Served::new(1024);
     let addr = served.addr;
     let viewer = move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         std::io::Write::write_all(
             &mut s,
-            b"GET /pcap HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
         )
         .unwrap();
         let mut all = Vec::new();
@@ -300,7 +328,7 @@ fn pcap_stream_holds_both_directions_in_order_for_every_viewer() {
         let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
         let head = String::from_utf8_lossy(&raw[..at]).to_lowercase();
         assert!(
-            head.contains("content-type: application/vnd.tcpdump.pcap"),
+            head.contains(&format!("content-type: {content_type}")),
             "{head}"
         );
         let mut body = Vec::new();
@@ -315,17 +343,29 @@ fn pcap_stream_holds_both_directions_in_order_for_every_viewer() {
             body.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
             rest = &rest[eol + 2 + size + 2..];
         }
-        let reader = proto_core::pcap::PcapReader::new(&body).unwrap();
-        let ids: Vec<(u32, usize)> = reader
-            .records()
+        let reader = proto_core::pcap::CaptureReader::new(&body).unwrap();
+        assert_eq!(reader.is_pcapng(), path.contains("pcapng"));
+        let ids: Vec<(u32, usize, Option<Direction>)> = reader
             .map(|r| {
                 let r = r.unwrap();
                 assert_eq!(r.origlen as usize, r.data.len());
-                (id(r.data), r.data.len())
+                (id(r.data), r.data.len(), r.direction)
             })
             .collect();
-        assert_eq!(ids, [(1, 60), (2, 70), (3, 80), (4, 90)]);
+        let (out, inb) = if reader_is_ng(path) {
+            (Some(Direction::Outbound), Some(Direction::Inbound))
+        } else {
+            (None, None)
+        };
+        assert_eq!(
+            ids,
+            [(1, 60, out), (2, 70, inb), (3, 80, out), (4, 90, out)]
+        );
     }
+}
+
+fn reader_is_ng(path: &str) -> bool {
+    path.contains("pcapng")
 }
 
 #[test]

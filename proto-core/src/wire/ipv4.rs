@@ -640,7 +640,7 @@ impl<'a> Ipv4Option<'a> {
 
     /// Parses the option at the start of `data` (the rest of the options area). Returns the
     /// option and the bytes it takes.
-    fn parse(data: &'a [u8]) -> Result<(Self, usize)> {
+    pub(crate) fn parse(data: &'a [u8]) -> Result<(Self, usize)> {
         let kind = data[0];
         match kind {
             option_kind::END_OF_LIST => return Ok((Self::EndOfList, 1)),
