@@ -33,6 +33,8 @@ pub struct Pair {
     buf: Vec<u8>,
     /// Drop every frame from A (to test retries).
     pub cut_a: bool,
+    /// When set, every frame moved is recorded here with its time in µs.
+    pub record: Option<Vec<(u64, Vec<u8>)>>,
 }
 
 impl Pair {
@@ -54,6 +56,7 @@ impl Pair {
             frames: (0, 0),
             buf: vec![0; 1514],
             cut_a: false,
+            record: None,
         }
     }
 
@@ -68,6 +71,9 @@ impl Pair {
                     break;
                 }
                 check(&self.buf[..n]);
+                if let Some(r) = &mut self.record {
+                    r.push((self.now.micros(), self.buf[..n].to_vec()));
+                }
                 round += 1;
                 self.frames.0 += 1;
                 if !self.cut_a {
@@ -80,6 +86,9 @@ impl Pair {
                     break;
                 }
                 check(&self.buf[..n]);
+                if let Some(r) = &mut self.record {
+                    r.push((self.now.micros(), self.buf[..n].to_vec()));
+                }
                 round += 1;
                 self.frames.1 += 1;
                 self.a.ingress(&self.buf[..n], self.now);
