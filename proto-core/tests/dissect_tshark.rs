@@ -452,7 +452,6 @@ fn compare_file(
     }
 }
 
-#[allow(dead_code)]
 mod common;
 #[path = "common/ours.rs"]
 #[allow(dead_code)]
