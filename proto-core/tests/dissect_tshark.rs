@@ -452,7 +452,9 @@ fn compare_file(
     }
 }
 
-mod common;
+#[path = "common/pair.rs"]
+#[allow(dead_code)]
+mod pair;
 #[path = "common/ours.rs"]
 #[allow(dead_code)]
 mod ours;
@@ -625,7 +627,7 @@ fn tshark_finds_no_error_in_frames_our_engine_emits() {
 /// ARP, NDP, UDP over IPv4 and IPv6 (one datagram of 4,000 bytes, fragmented), and a TCP
 /// exchange over IPv4 and IPv6 with close.
 fn stack_frames() -> Vec<(u64, Vec<u8>)> {
-    use common::pair::{A_IP, A_IP6, B_IP, B_IP6, Pair};
+    use pair::{A_IP, A_IP6, B_IP, B_IP6, Pair};
     use proto_core::stack::Capacities;
     use std::net::{IpAddr, SocketAddr};
     let mut p = Pair::new(&Capacities::default());
