@@ -126,7 +126,7 @@ fn truncations_and_bad_cookie() {
     bad[236] = 0;
     assert_eq!(
         DhcpPacket::new_checked(&bad[..]).unwrap_err().to_string(),
-        "DHCP: magic cookie 3310419 is invalid, expected 0x63825363"
+        "DHCP: magic cookie 8541027 is invalid, expected 0x63825363"
     );
 }
 
