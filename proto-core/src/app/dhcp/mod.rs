@@ -13,14 +13,16 @@
 //! (RFC 2131 §4.1). When an option appears twice the first is kept (RFC 3396 concatenation
 //! of long options is not done: none of the options used here is longer than 255 bytes).
 
-// mod client;
-// mod server;
+mod client;
+mod server;
 
 use core::fmt;
 use core::net::Ipv4Addr;
 
-// pub use client::{ArpProbe, ClientConfig, DhcpClient, Event, Lease, Transmit};
-// pub use server::{Binding, DhcpServer, Reply, Reservation, ServerConfig};
+pub use client::{
+    ArpProbe, ClientConfig, ClientState, DhcpClient, Event, Lease, SmallBytes, Transmit,
+};
+pub use server::{Binding, BindingState, DhcpServer, Reply, Reservation, ServerConfig};
 
 use crate::wire::{Error, EthernetAddress, Proto, Result, be16, be32, put_be16, put_be32};
 
