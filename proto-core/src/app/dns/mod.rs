@@ -18,15 +18,15 @@
 //! inside CNAME, NS, PTR, MX and SOA data, the types RFC 3597 §4 allows) against the names
 //! already written.
 
-// mod client;
+mod client;
 
 use core::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
 
-/*pub use client::{
+pub use client::{
     Answer, Cache, DnsError, MAX_ADDRS, MAX_CNAME_CHAIN, MAX_SERVERS, QueryHandle, Resolver,
     ResolverConfig, Transmit, tcp_message_len,
-};*/
+};
 
 use crate::wire::{Error, Proto, Result, be16, be32, put_be16};
 
