@@ -862,7 +862,7 @@ fn addr(code: u8, data: &[u8]) -> Result<Ipv4Addr> {
 }
 
 fn addrs(code: u8, data: &[u8]) -> Result<AddrList> {
-    if data.is_empty() || data.len() % 4 != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(4) {
         return Err(bad_len(code, data.len(), "a multiple of 4"));
     }
     let mut l = AddrList::new();
