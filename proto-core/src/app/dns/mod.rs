@@ -1322,24 +1322,39 @@ impl<'b> MessageBuilder<'b> {
     }
 
     /// Writes `name`, replacing its longest suffix already in the message by a pointer
-    /// (RFC 1035 §4.1.4), and remembers the new suffixes it wrote.
+    /// (RFC 1035 §4.1.4), and remembers the new suffixes it wrote once the name is complete
+    /// (a suffix of a name still being written must not be pointed at: its end is not there
+    /// yet).
     fn write_name(&mut self, name: &NameBuf) -> Result<()> {
         let wire = name.as_wire();
+        let mut new = [0u16; MAX_NAME_LEN / 2];
+        let mut n_new = 0;
         let mut at = 0;
+        let mut pointer = None;
         while wire[at] != 0 {
             if let Some(target) = self.find_suffix(&wire[at..]) {
-                return self.put(&(0xc000 | target).to_be_bytes());
+                pointer = Some(target);
+                break;
             }
-            let here = self.len;
+            if self.len < 0x4000 && n_new < new.len() {
+                new[n_new] = self.len as u16;
+                n_new += 1;
+            }
             let label_len = usize::from(wire[at]);
             self.put(&wire[at..at + 1 + label_len])?;
-            if here < 0x4000 && self.n_suffixes < MAX_COMPRESSION_ENTRIES {
-                self.suffixes[self.n_suffixes] = here as u16;
-                self.n_suffixes += 1;
-            }
             at += 1 + label_len;
         }
-        self.put(&[0])
+        match pointer {
+            Some(target) => self.put(&(0xc000 | target).to_be_bytes())?,
+            None => self.put(&[0])?,
+        }
+        for &off in &new[..n_new] {
+            if self.n_suffixes < MAX_COMPRESSION_ENTRIES {
+                self.suffixes[self.n_suffixes] = off;
+                self.n_suffixes += 1;
+            }
+        }
+        Ok(())
     }
 
     /// The offset of a name already written equal to the uncompressed `suffix`.

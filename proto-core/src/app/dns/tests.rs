@@ -384,3 +384,26 @@ fn names_display_with_escapes_and_compare_without_case() {
     assert_eq!(NameBuf::from_wire(b.as_wire()).unwrap(), b);
     assert!(NameBuf::from_wire(&[0xc0, 0]).is_err());
 }
+
+#[test]
+fn a_repeated_label_is_not_compressed_against_the_name_being_written() {
+    // Found by the fuzz target: "example" must not point into "example.example" before the
+    // latter is complete.
+    let name = NameBuf::from_text("ipv6.example.example").unwrap();
+    let mut buf = [0xc0u8; 128];
+    let mut b = MessageBuilder::new(&mut buf, &Header::default()).unwrap();
+    b.question(&name, Type::A, CLASS_IN).unwrap();
+    b.record(
+        Section::Answer,
+        &name,
+        CLASS_IN,
+        1,
+        &RecordData::A(Ipv4Addr::LOCALHOST),
+    )
+    .unwrap();
+    let len = b.finish();
+    let m = Message::parse(&buf[..len]).unwrap();
+    assert!(m.questions().next().unwrap().name.eq_buf(&name));
+    assert!(m.answers().next().unwrap().name.eq_buf(&name));
+    assert_eq!(len, 12 + 22 + 4 + 2 + 14);
+}
