@@ -95,6 +95,9 @@ pub enum DnsError {
     TooManyQueries,
     /// The resolver has no server.
     NoServers,
+    /// The buffer handed to [`Resolver::poll_transmit`] could not hold the query (514 bytes
+    /// always suffice).
+    BufferTooSmall,
 }
 
 impl fmt::Display for DnsError {
@@ -109,6 +112,7 @@ impl fmt::Display for DnsError {
             Self::UnsupportedType(t) => write!(f, "DNS: lookups of type {t} are not supported"),
             Self::TooManyQueries => f.write_str("DNS: too many queries in flight"),
             Self::NoServers => f.write_str("DNS: no server configured"),
+            Self::BufferTooSmall => f.write_str("DNS: transmit buffer too small for the query"),
         }
     }
 }
@@ -387,7 +391,8 @@ impl<const Q: usize, const C: usize> Resolver<Q, C> {
             .min()
     }
 
-    /// Writes the next query due into `buf` (512 bytes suffice) and says where it goes.
+    /// Writes the next query due into `buf` (514 bytes always suffice: a 255-byte name, the
+    /// OPT record and the TCP prefix) and says where it goes.
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let n_servers = self.server_count();
@@ -428,8 +433,9 @@ impl<const Q: usize, const C: usize> Resolver<Q, C> {
         ) {
             Ok(len) => len,
             Err(_) => {
+                // A caller bug, but the query must not stay due forever.
                 q.phase = Phase::Done;
-                q.result = Some(Err(DnsError::TooManyQueries));
+                q.result = Some(Err(DnsError::BufferTooSmall));
                 return None;
             }
         };

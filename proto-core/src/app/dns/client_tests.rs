@@ -475,3 +475,12 @@ fn the_cache_evicts_the_entry_closest_to_expiry() {
     c.clear();
     assert!(c.get(Instant::ZERO, &name("a"), Type::A).is_none());
 }
+
+#[test]
+fn a_short_transmit_buffer_fails_the_query_instead_of_spinning() {
+    let mut r = resolver(&[s(1)]);
+    let h = r.query(Instant::ZERO, "example.com", Type::A).unwrap();
+    assert!(r.poll_transmit(Instant::ZERO, &mut [0u8; 20]).is_none());
+    assert_eq!(r.poll_result(h), Some(Err(DnsError::BufferTooSmall)));
+    assert!(r.poll_at().is_none());
+}
