@@ -4,6 +4,9 @@
 //!
 //! - [`wire`]: typed zero-copy views over packet buffers, with checked constructors, setters,
 //!   emitters and precise validation errors, one module per protocol.
+//! - [`app`]: sans-IO codecs and state machines of the application protocols over UDP/TCP
+//!   payloads: DHCPv4 (client, server), DNS (codec, resolver), NTP (client, server), HTTP/1.1
+//!   heads.
 //! - [`checksum`]: the Internet checksum (RFC 1071), its incremental update (RFC 1624) and the
 //!   IPv4/IPv6 pseudo-headers.
 //! - [`pcap`]: a zero-copy reader of classic pcap capture files and the header emitters of a
@@ -42,6 +45,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod app;
 pub mod checksum;
 pub mod dissect;
 pub mod pcap;

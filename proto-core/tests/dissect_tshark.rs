@@ -452,12 +452,12 @@ fn compare_file(
     }
 }
 
-#[path = "common/pair.rs"]
-#[allow(dead_code)]
-mod pair;
 #[path = "common/ours.rs"]
 #[allow(dead_code)]
 mod ours;
+#[path = "common/pair.rs"]
+#[allow(dead_code)]
+mod pair;
 #[path = "common/smol.rs"]
 #[allow(dead_code)]
 mod smol;

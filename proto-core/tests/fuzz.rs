@@ -7,6 +7,8 @@
 //! The seed corpus is derived from the captured fixtures by the ignored test `write_corpus`:
 //! `cargo test -p proto-core --test fuzz -- --ignored write_corpus`.
 
+#[path = "../fuzz/app_targets.rs"]
+mod app_targets;
 mod common;
 #[path = "../fuzz/targets.rs"]
 mod targets;
@@ -282,6 +284,21 @@ fuzz_tests!(
     pcap,
     dissect,
 );
+
+/// The application targets: their seeds are the unit tests' fixtures (committed by hand, not
+/// derived from the pcap fixtures, so `write_corpus` leaves them alone).
+macro_rules! app_fuzz_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                run(stringify!($name), app_targets::$name);
+            }
+        )*
+    };
+}
+
+app_fuzz_tests!(dhcp, dns, ntp, http);
 
 /// The seed corpus derived from the fixtures: (target, file name, bytes), identical inputs of a
 /// target kept once (the first, in fixture order).

@@ -213,6 +213,14 @@ pub enum Proto {
     Tcp,
     /// A TCP option.
     TcpOption,
+    /// A DHCPv4 message or option (RFC 2131, 2132).
+    Dhcp,
+    /// A DNS message (RFC 1035).
+    Dns,
+    /// An NTP packet (RFC 5905).
+    Ntp,
+    /// An HTTP/1.1 message head or chunked body (RFC 9112).
+    Http,
 }
 
 impl fmt::Display for Proto {
@@ -231,6 +239,10 @@ impl fmt::Display for Proto {
             Self::Udp => "UDP",
             Self::Tcp => "TCP",
             Self::TcpOption => "TCP option",
+            Self::Dhcp => "DHCP",
+            Self::Dns => "DNS",
+            Self::Ntp => "NTP",
+            Self::Http => "HTTP",
         })
     }
 }
