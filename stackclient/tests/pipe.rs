@@ -268,31 +268,6 @@ async fn refused_and_reset_map_to_io_errors() {
     .unwrap();
 }
 
-/// axum's `serve` over our listener (axum 0.8's `Listener` trait is implemented by a local
-/// newtype: neither the trait nor the type is this test's).
-struct Listen(TcpListener);
-
-impl axum::serve::Listener for Listen {
-    type Io = TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
-        loop {
-            match self.0.accept().await {
-                Ok(x) => return x,
-                Err(e) => {
-                    eprintln!("accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.0.local_addr())
-    }
-}
-
 #[tokio::test]
 async fn axum_serves_hyper_over_the_userspace_stack() {
     use http_body_util::{BodyExt, Empty};
@@ -307,7 +282,8 @@ async fn axum_serves_hyper_over_the_userspace_stack() {
             )
             .route("/big", axum::routing::get(|| async { pattern(1 << 20) }));
         let listener = TcpListener::bind(&b, addr("10.0.0.2:80"), 16).unwrap();
-        tokio::spawn(async move { axum::serve(Listen(listener), app).await });
+        // The library implements axum's `Listener` for our `TcpListener`.
+        tokio::spawn(async move { axum::serve(listener, app).await });
 
         let stream = TcpStream::connect(&a, addr("10.0.0.2:80")).await.unwrap();
         let io = hyper_util::rt::TokioIo::new(stream);

@@ -81,6 +81,12 @@ pub struct Stats {
     pub na_sent: u64,
     /// ICMP/ICMPv6 echo replies queued.
     pub echo_replies: u64,
+    /// ICMP/ICMPv6 echo requests queued by `icmp_echo_send`.
+    pub echo_requests_sent: u64,
+    /// ICMP/ICMPv6 echo replies received (for `poll_echo_reply`).
+    pub echo_replies_received: u64,
+    /// Dropped: the oldest unread echo reply, to make room for a new one.
+    pub drop_echo_queue_full: u64,
     /// ICMP/ICMPv6 port unreachable messages queued.
     pub port_unreachables: u64,
     /// TCP resets queued for closed ports.
