@@ -419,7 +419,8 @@ impl Backoff {
     /// A request succeeded.
     fn ok(&mut self, shared: &Shared) {
         if self.failing {
-            tracing::info!("tapd at {} answers again ({})", self.url, self.what);
+            // A warning too: it closes the one that said the link was down.
+            tracing::warn!("tapd at {} answers again ({})", self.url, self.what);
             shared.stats.reconnects.fetch_add(1, Ordering::Relaxed);
             shared.reconnected.store(true, Ordering::Release);
         }
