@@ -30,23 +30,29 @@ fn stackclient_bin() -> &'static str {
     env!("CARGO_BIN_EXE_stackclient")
 }
 
-/// The tapd binary of this build (target/<profile>/tapd), built if it is not there yet.
+/// The tapd binary of this build (target/<profile>/tapd: `cargo test --workspace` builds it).
+/// When it is missing (`cargo test -p stackclient` alone), it is built into a target
+/// directory of its own: cargo keeps this build's directory locked while tests run.
 fn tapd_bin() -> PathBuf {
     static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
         let exe = std::env::current_exe().unwrap();
         // target/<profile>/deps/cli_http-<hash> -> target/<profile>/tapd
-        let dir = exe.parent().unwrap().parent().unwrap();
-        let tapd = dir.join("tapd");
-        if !tapd.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "-p", "tapd", "--bin", "tapd"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("running cargo build -p tapd");
-            assert!(status.success(), "cargo build -p tapd failed");
+        let profile_dir = exe.parent().unwrap().parent().unwrap();
+        let tapd = profile_dir.join("tapd");
+        if tapd.exists() {
+            return tapd;
         }
+        let own = profile_dir.parent().unwrap().join("tapd-for-tests");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "tapd", "--bin", "tapd", "--target-dir"])
+            .arg(&own)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("running cargo build -p tapd");
+        assert!(status.success(), "cargo build -p tapd failed");
+        let tapd = own.join("debug").join("tapd");
         assert!(tapd.exists(), "no tapd binary at {}", tapd.display());
         tapd
     })
