@@ -37,7 +37,8 @@ cargo clippy -p proto-core --no-default-features --lib -- -D warnings
 
 step "cargo test (workspace: unit, integration, fixtures, differential, fuzz corpora, doc,
     tapd in network namespaces incl. scripts/tapclient.py, tap-send.sh, tap-recv.sh,
-    the stackclient runtime against the kernel through a TAP in a namespace)"
+    the stackclient runtime against the kernel through a TAP in a namespace,
+    the stackclient CLI against the real tapd in a namespace: serve-http, ping, get, --pcap)"
 # The no_std build is checked by proto-core/tests/no_std_build.rs within this run.
 cargo test --workspace
 

@@ -7,16 +7,37 @@ use clap::{Parser, Subcommand};
 use proto_core::pcap::{LINKTYPE_ETHERNET, PcapReader};
 use stackclient::dissect::{Mode, dissect_capture};
 
+mod cli;
+
 /// A userspace network stack over tapd's HTTP link or another link.
+///
+/// Typical use, with `sudo tapd` running (tap0, 192.168.10.1/24):
+/// `stackclient --addr 192.168.10.2/24 --gateway 192.168.10.1 --serve-http`
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, long_about = None)]
 struct Cli {
+    #[command(flatten)]
+    global: cli::Global,
+    /// Serve HTTP on the stack (the same as the serve-http subcommand).
+    #[arg(long)]
+    serve_http: bool,
+    /// The port for --serve-http.
+    #[arg(long, default_value_t = 80, requires = "serve_http")]
+    port: u16,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Bring the stack up, print its address, and keep running (it answers ARP and ping).
+    Up,
+    /// Send ICMP echo requests to an address and print the replies.
+    Ping(cli::ping::PingArgs),
+    /// Fetch a URL over the userspace stack (HTTP/1.1) to stdout or a file.
+    Get(cli::get::GetArgs),
+    /// Serve HTTP on the stack: an index page, /bytes/N, /echo, /stats.
+    ServeHttp(cli::serve::ServeArgs),
     /// Print a one-line summary of each Ethernet frame of a pcap file (or of one hex frame).
     Decode {
         /// A classic pcap file with Ethernet frames.
@@ -32,8 +53,8 @@ enum Command {
         /// A pcap or pcapng file.
         file: PathBuf,
         /// Print the field tree of each frame (like tshark -V).
-        #[arg(short = 'V', long = "verbose", conflicts_with = "json")]
-        verbose: bool,
+        #[arg(short = 'V', long = "tree", conflicts_with = "json")]
+        tree: bool,
         /// Print one JSON array of frames, with layers and fields.
         #[arg(long)]
         json: bool,
@@ -42,23 +63,71 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let command = match (cli.command, cli.serve_http) {
+        (Some(_), true) => {
+            eprintln!(
+                "stackclient: --serve-http is itself a command: give it alone or use serve-http"
+            );
+            return ExitCode::from(2);
+        }
+        (Some(c), false) => c,
+        (None, true) => Command::ServeHttp(cli::serve::ServeArgs { port: cli.port }),
+        (None, false) => {
+            eprintln!(
+                "stackclient: no command given; try `stackclient --help` (e.g. `stackclient \
+                 --addr 192.168.10.2/24 --serve-http`)"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match command {
         Command::Decode { file, hex } => match (file, hex) {
             (_, Some(hex)) => decode_hex(&hex),
             (Some(file), None) => decode_file(&file),
             (None, None) => unreachable!("clap requires one of FILE and --hex"),
         },
-        Command::Dissect {
-            file,
-            verbose,
-            json,
-        } => {
-            let mode = match (verbose, json) {
+        Command::Dissect { file, tree, json } => {
+            let mode = match (tree, json) {
                 (_, true) => Mode::Json,
                 (true, false) => Mode::Tree,
                 (false, false) => Mode::Summary,
             };
             dissect_file(&file, mode)
+        }
+        network => run_network(&cli.global, network),
+    }
+}
+
+/// Runs a subcommand that brings the stack up, on a 2-worker tokio runtime.
+fn run_network(g: &cli::Global, command: Command) -> ExitCode {
+    cli::init_logging(g.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("stackclient: starting the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        match &command {
+            Command::Up => cli::up::run(g).await,
+            Command::Ping(a) => cli::ping::run(g, a).await,
+            Command::Get(a) => cli::get::run(g, a).await,
+            Command::ServeHttp(a) => cli::serve::run(g, a).await,
+            Command::Decode { .. } | Command::Dissect { .. } => Ok(()),
+        }
+    });
+    // Tasks still running (the link's) are dropped with the runtime.
+    rt.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stackclient: {e:#}");
+            ExitCode::from(1)
         }
     }
 }
@@ -148,4 +217,13 @@ fn decode_file(path: &PathBuf) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -268,31 +268,6 @@ async fn refused_and_reset_map_to_io_errors() {
     .unwrap();
 }
 
-/// axum's `serve` over our listener (axum 0.8's `Listener` trait is implemented by a local
-/// newtype: neither the trait nor the type is this test's).
-struct Listen(TcpListener);
-
-impl axum::serve::Listener for Listen {
-    type Io = TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
-        loop {
-            match self.0.accept().await {
-                Ok(x) => return x,
-                Err(e) => {
-                    eprintln!("accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.0.local_addr())
-    }
-}
-
 #[tokio::test]
 async fn axum_serves_hyper_over_the_userspace_stack() {
     use http_body_util::{BodyExt, Empty};
@@ -307,7 +282,8 @@ async fn axum_serves_hyper_over_the_userspace_stack() {
             )
             .route("/big", axum::routing::get(|| async { pattern(1 << 20) }));
         let listener = TcpListener::bind(&b, addr("10.0.0.2:80"), 16).unwrap();
-        tokio::spawn(async move { axum::serve(Listen(listener), app).await });
+        // The library implements axum's `Listener` for our `TcpListener`.
+        tokio::spawn(async move { axum::serve(listener, app).await });
 
         let stream = TcpStream::connect(&a, addr("10.0.0.2:80")).await.unwrap();
         let io = hyper_util::rt::TokioIo::new(stream);
@@ -463,4 +439,34 @@ fn arp_reply(my_mac: [u8; 6], me: Ipv4Addr, req: &[u8]) -> Vec<u8> {
 fn echo_reply(f: &[u8]) -> Option<(u16, Vec<u8>)> {
     (f.len() >= 42 && f[12..14] == [8, 0] && f[23] == 1 && f[34] == 0)
         .then(|| (u16::from_be_bytes([f[40], f[41]]), f[42..].to_vec()))
+}
+
+#[tokio::test]
+async fn pinger_gets_echo_replies_from_the_other_stack() {
+    use stackclient::runtime::Pinger;
+    timeout(LIMIT, async {
+        let (a, b) = two_stacks(Capacities::default());
+        let pinger = Pinger::new(&a, 0x4242);
+        for seq in 1..=3u16 {
+            pinger
+                .send("10.0.0.2".parse().unwrap(), seq, b"hello")
+                .unwrap();
+            let r = pinger.recv().await.unwrap();
+            assert_eq!((r.ident, r.seq_no, r.data_len, r.ttl), (0x4242, seq, 5, 64));
+            assert_eq!(r.from, "10.0.0.2".parse::<std::net::IpAddr>().unwrap());
+        }
+        // IPv6 too.
+        pinger.send("fd00::b".parse().unwrap(), 9, b"v6").unwrap();
+        let r = pinger.recv().await.unwrap();
+        assert_eq!((r.seq_no, r.data_len), (9, 2));
+        assert_eq!(b.stats().echo_replies, 4);
+        assert_eq!(a.stats().echo_replies_received, 4);
+        // Off-link without a gateway: the stack says so.
+        let e = pinger
+            .send("192.0.2.1".parse().unwrap(), 1, b"")
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::HostUnreachable);
+    })
+    .await
+    .unwrap();
 }

@@ -10,7 +10,7 @@ use super::socket::{
     Kind, ListenSocket, NIL, UDP_META, UNACCEPTED, encode_addr, udp_bufs, unspecified,
 };
 use super::table::{Key, Proto};
-use super::{Ctx, Events, Interface, Memory};
+use super::{Ctx, EchoReply, Events, Interface, Memory};
 use crate::tcp::{Connection, FourTuple, SynSlot, reset_for};
 use crate::time::Instant;
 use crate::wire::icmpv4::DstUnreachable;
@@ -34,6 +34,8 @@ struct Rx<'f> {
     packet: &'f [u8],
     /// Sent to a broadcast or multicast address: never answered with an error.
     group: bool,
+    /// The IP header's TTL or hop limit.
+    ttl: u8,
 }
 
 impl<M: Memory> Interface<M> {
@@ -161,6 +163,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             addrs,
             packet,
             group,
+            ttl: ip.ttl(),
         };
         let proto = ip.protocol();
         if !ip.is_fragment() {
@@ -244,6 +247,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             addrs: IpAddrPair::V6 { src, dst },
             packet: &payload[..ip.total_len()],
             group,
+            ttl: ip.hop_limit(),
         };
         let body = &ip.payload_slice()[upper.offset..];
         if upper.protocol == IpProtocol::Icmpv6 {
@@ -256,12 +260,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         match (proto, rx.addrs) {
             (IpProtocol::Tcp, _) => self.tcp_in(rx, body, now),
             (IpProtocol::Udp, _) => self.udp_in(rx, body, now),
-            (IpProtocol::Icmp, IpAddrPair::V4 { .. }) => self.icmpv4_in(rx, body),
+            (IpProtocol::Icmp, IpAddrPair::V4 { .. }) => self.icmpv4_in(rx, body, now),
             _ => self.st.stats.drop_unknown_protocol += 1,
         }
     }
 
-    fn icmpv4_in(&mut self, rx: Rx<'_>, body: &[u8]) {
+    fn icmpv4_in(&mut self, rx: Rx<'_>, body: &[u8], now: Instant) {
         let Ok(pkt) = Icmpv4Packet::new_checked(body) else {
             self.st.stats.drop_malformed += 1;
             return;
@@ -288,6 +292,18 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                     self.st.stats.echo_replies += 1;
                 }
             }
+            Ok(Icmpv4Repr::EchoReply {
+                ident,
+                seq_no,
+                data,
+            }) => self.echo_reply_in(EchoReply {
+                from: ip_pair(&rx.addrs).0,
+                ident,
+                seq_no,
+                data_len: data.len(),
+                ttl: rx.ttl,
+                at: now,
+            }),
             _ => self.st.stats.drop_icmp_ignored += 1,
         }
     }
@@ -337,6 +353,18 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                     self.st.stats.echo_replies += 1;
                 }
             }
+            Icmpv6Repr::EchoReply {
+                ident,
+                seq_no,
+                data,
+            } => self.echo_reply_in(EchoReply {
+                from: IpAddr::V6(src),
+                ident,
+                seq_no,
+                data_len: data.len(),
+                ttl: hop_limit,
+                at: now,
+            }),
             Icmpv6Repr::NeighborSolicit {
                 target_addr,
                 lladdr,

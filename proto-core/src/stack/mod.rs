@@ -43,6 +43,7 @@
 //! RFCs: 826 (ARP), 5227 (announcements), 791 and 815 (IPv4, reassembly), 792 (ICMP), 1122
 //! (host requirements), 8200 (IPv6), 4861 (NDP), 4443 (ICMPv6), 6056 (ephemeral ports).
 
+mod echo;
 mod egress;
 mod frag;
 mod ingress;
@@ -60,6 +61,7 @@ use crate::tcp::SynSlot;
 use crate::time::{Duration, Instant};
 use crate::wire::{EthernetAddress, Ipv4Cidr};
 
+pub use self::echo::{ECHO_QUEUE, EchoReply};
 pub use self::frag::FragContext;
 pub use self::neighbor::{Neighbor, NeighborConfig};
 pub use self::socket::{Slot, TcpBuffers};
@@ -439,6 +441,8 @@ pub(crate) struct State {
     announce: Option<(Instant, u8)>,
     /// `egress` queued a packet on an unresolved neighbour in this pass.
     queued_on_neighbor: bool,
+    /// Echo replies for `poll_echo_reply`.
+    echo: echo::EchoQueue,
 }
 
 /// No slot.
@@ -493,6 +497,7 @@ impl<M: Memory> Interface<M> {
                 tokens_at: Instant::ZERO,
                 announce: None,
                 queued_on_neighbor: false,
+                echo: echo::EchoQueue::EMPTY,
             },
             cfg,
             mem,

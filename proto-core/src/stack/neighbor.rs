@@ -180,6 +180,22 @@ pub(crate) fn enqueue(
     e.pending.push(share(pending, n, i), &[packet])
 }
 
+/// As [`enqueue`], for a packet given in parts (written contiguously).
+pub(crate) fn enqueue_parts(
+    table: &mut [Neighbor],
+    pending: &mut [u8],
+    cfg: &NeighborConfig,
+    i: usize,
+    parts: &[&[u8]],
+) -> bool {
+    let n = table.len();
+    let e = &mut table[i];
+    if e.pending.len() >= usize::from(cfg.max_pending) {
+        return false;
+    }
+    e.pending.push(share(pending, n, i), parts)
+}
+
 /// Records `ip` at `mac` (RFC 826 "merge": only updates an existing entry unless `create`).
 /// Returns the entry index when it now has packets to flush.
 pub(crate) fn learn(

@@ -81,6 +81,12 @@ pub struct Stats {
     pub na_sent: u64,
     /// ICMP/ICMPv6 echo replies queued.
     pub echo_replies: u64,
+    /// ICMP/ICMPv6 echo requests queued by `icmp_echo_send`.
+    pub echo_requests_sent: u64,
+    /// ICMP/ICMPv6 echo replies received (for `poll_echo_reply`).
+    pub echo_replies_received: u64,
+    /// Dropped: the oldest unread echo reply, to make room for a new one.
+    pub drop_echo_queue_full: u64,
     /// ICMP/ICMPv6 port unreachable messages queued.
     pub port_unreachables: u64,
     /// TCP resets queued for closed ports.
@@ -93,4 +99,74 @@ pub struct Stats {
     pub tcp_segments_received: u64,
     /// TCP segments sent.
     pub tcp_segments_sent: u64,
+}
+
+impl Stats {
+    /// How many counters there are.
+    pub const COUNT: usize = 43;
+
+    /// Every counter with its name, in declaration order (for a status page or JSON).
+    pub fn fields(&self) -> [(&'static str, u64); Self::COUNT] {
+        [
+            ("rx_frames", self.rx_frames),
+            ("tx_frames", self.tx_frames),
+            ("drop_malformed", self.drop_malformed),
+            ("drop_checksum", self.drop_checksum),
+            ("drop_not_our_mac", self.drop_not_our_mac),
+            ("drop_unknown_protocol", self.drop_unknown_protocol),
+            ("drop_not_our_ip", self.drop_not_our_ip),
+            ("drop_ttl_zero", self.drop_ttl_zero),
+            ("drop_bad_source", self.drop_bad_source),
+            ("drop_arp_ignored", self.drop_arp_ignored),
+            ("drop_frag_no_room", self.drop_frag_no_room),
+            ("drop_frag_timeout", self.drop_frag_timeout),
+            ("drop_ipv6_fragment", self.drop_ipv6_fragment),
+            ("drop_ndp_invalid", self.drop_ndp_invalid),
+            ("drop_icmp_ignored", self.drop_icmp_ignored),
+            ("drop_udp_queue_full", self.drop_udp_queue_full),
+            ("drop_udp_no_socket", self.drop_udp_no_socket),
+            ("drop_tcp_no_socket", self.drop_tcp_no_socket),
+            ("drop_tcp_accept_full", self.drop_tcp_accept_full),
+            ("drop_pending_full", self.drop_pending_full),
+            ("drop_resolution_failed", self.drop_resolution_failed),
+            ("drop_neighbor_table_full", self.drop_neighbor_table_full),
+            ("drop_no_route", self.drop_no_route),
+            ("drop_rate_limited", self.drop_rate_limited),
+            ("drop_control_queue_full", self.drop_control_queue_full),
+            ("drop_too_big", self.drop_too_big),
+            ("drop_buffer_too_small", self.drop_buffer_too_small),
+            ("frag_reassembled", self.frag_reassembled),
+            ("frag_sent", self.frag_sent),
+            ("arp_requests_sent", self.arp_requests_sent),
+            ("arp_replies_sent", self.arp_replies_sent),
+            ("ns_sent", self.ns_sent),
+            ("na_sent", self.na_sent),
+            ("echo_replies", self.echo_replies),
+            ("echo_requests_sent", self.echo_requests_sent),
+            ("echo_replies_received", self.echo_replies_received),
+            ("drop_echo_queue_full", self.drop_echo_queue_full),
+            ("port_unreachables", self.port_unreachables),
+            ("resets_sent", self.resets_sent),
+            ("udp_received", self.udp_received),
+            ("udp_sent", self.udp_sent),
+            ("tcp_segments_received", self.tcp_segments_received),
+            ("tcp_segments_sent", self.tcp_segments_sent),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+
+    #[test]
+    fn fields_name_every_counter() {
+        // Debug lists every field: a counter added to the struct but not to `fields` fails here.
+        let debug = std::format!("{:?}", Stats::default());
+        assert_eq!(debug.matches(": 0").count(), Stats::COUNT);
+        for (name, _) in Stats::default().fields() {
+            assert!(debug.contains(&std::format!("{name}: ")), "{name}");
+        }
+    }
 }

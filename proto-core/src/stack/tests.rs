@@ -465,3 +465,153 @@ fn sizes() {
     // The target: at most 1 KiB per established connection besides its buffers.
     assert!(overhead <= 1024, "{overhead} B per connection");
 }
+
+#[test]
+fn echo_requests_wait_for_arp_and_replies_queue_for_the_caller() {
+    let mut i = iface();
+    i.icmp_echo_send(IpAddr::V4(PEER), 0x1234, 1, b"abcdefgh", at(0))
+        .unwrap();
+    let out = drain(&mut i, at(0));
+    assert_eq!(out.len(), 1, "only the ARP request: the echo waits on it");
+    assert_eq!(arp_of(&out[0]).target_protocol_addr, PEER);
+    i.ingress(&arp(ArpOperation::Reply, PEER_MAC, PEER, US), at(1));
+    let out = drain(&mut i, at(1));
+    assert_eq!(out.len(), 1);
+    let f = Frame::parse(&out[0]).unwrap();
+    let Some(Transport::Icmpv4(p)) = f.transport else {
+        panic!("not ICMP")
+    };
+    assert_eq!(
+        Icmpv4Repr::parse(&p).unwrap(),
+        Icmpv4Repr::EchoRequest {
+            ident: 0x1234,
+            seq_no: 1,
+            data: b"abcdefgh"
+        }
+    );
+    // Resolved now: the next request leaves at once, from the control queue.
+    i.icmp_echo_send(IpAddr::V4(PEER), 0x1234, 2, b"x", at(2))
+        .unwrap();
+    assert_eq!(drain(&mut i, at(2)).len(), 1);
+    assert_eq!(i.stats().echo_requests_sent, 2);
+
+    assert!(!i.has_echo_reply());
+    let reply = Icmpv4Repr::EchoReply {
+        ident: 0x1234,
+        seq_no: 1,
+        data: b"abcdefgh",
+    };
+    let mut body = vec![0u8; reply.buffer_len()];
+    reply.emit(&mut body);
+    i.ingress(&ipv4_frame(IpProtocol::Icmp, 61, &body), at(5));
+    assert!(i.has_echo_reply());
+    assert_eq!(
+        i.poll_echo_reply(),
+        Some(EchoReply {
+            from: IpAddr::V4(PEER),
+            ident: 0x1234,
+            seq_no: 1,
+            data_len: 8,
+            ttl: 61,
+            at: at(5),
+        })
+    );
+    assert_eq!(i.poll_echo_reply(), None);
+    assert_eq!(i.stats().echo_replies_received, 1);
+    assert!(drain(&mut i, at(5)).is_empty(), "a reply is not answered");
+
+    // The queue keeps the newest ECHO_QUEUE replies.
+    for seq in 0..ECHO_QUEUE as u16 + 3 {
+        let r = Icmpv4Repr::EchoReply {
+            ident: 9,
+            seq_no: seq,
+            data: b"",
+        };
+        let mut body = vec![0u8; r.buffer_len()];
+        r.emit(&mut body);
+        i.ingress(&ipv4_frame(IpProtocol::Icmp, 64, &body), at(6));
+    }
+    assert_eq!(i.stats().drop_echo_queue_full, 3);
+    let seqs: Vec<u16> = core::iter::from_fn(|| i.poll_echo_reply())
+        .map(|r| r.seq_no)
+        .collect();
+    assert_eq!(seqs, (3..ECHO_QUEUE as u16 + 3).collect::<Vec<_>>());
+}
+
+#[test]
+fn echo_requests_over_ipv6_and_their_errors() {
+    let mut i = iface();
+    let peer6 = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
+    i.icmp_echo_send(IpAddr::V6(peer6), 5, 6, b"ping6", at(0))
+        .unwrap();
+    // A Neighbour Solicitation first; the advertisement releases the request.
+    let out = drain(&mut i, at(0));
+    assert_eq!(out.len(), 1);
+    let us6 = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+    let na = Icmpv6Repr::NeighborAdvert {
+        router: false,
+        solicited: true,
+        override_flag: true,
+        target_addr: peer6,
+        lladdr: Some(PEER_MAC),
+    };
+    let len = na.buffer_len();
+    let mut f = vec![0u8; 54 + len];
+    EthernetRepr::new(PEER_MAC, MAC, EtherType::Ipv6).emit(&mut f);
+    Ipv6Repr {
+        src_addr: peer6,
+        dst_addr: us6,
+        next_header: IpProtocol::Icmpv6,
+        payload_len: len,
+        hop_limit: 255,
+        traffic_class: 0,
+        flow_label: 0,
+    }
+    .emit(&mut f[14..]);
+    na.emit(
+        &IpAddrPair::V6 {
+            src: peer6,
+            dst: us6,
+        },
+        &mut f[54..],
+    );
+    i.ingress(&f, at(1));
+    let out = drain(&mut i, at(1));
+    assert_eq!(out.len(), 1);
+    let f = Frame::parse(&out[0]).unwrap();
+    let Some(Transport::Icmpv6(p)) = f.transport else {
+        panic!("not ICMPv6")
+    };
+    let addrs = IpAddrPair::V6 {
+        src: us6,
+        dst: peer6,
+    };
+    assert_eq!(
+        Icmpv6Repr::parse(&p, &addrs).unwrap(),
+        Icmpv6Repr::EchoRequest {
+            ident: 5,
+            seq_no: 6,
+            data: b"ping6"
+        }
+    );
+    assert_eq!(
+        i.icmp_echo_send(IpAddr::V4(PEER), 1, 1, &[0; 1473], at(2)),
+        Err(StackError::TooBig)
+    );
+    let mut no_v4 = Interface::new(
+        Config::new(MAC).with_seed(1),
+        VecMemory::new(&Capacities::default()),
+    );
+    assert_eq!(
+        no_v4.icmp_echo_send(IpAddr::V4(PEER), 1, 1, b"", at(0)),
+        Err(StackError::Unaddressable)
+    );
+    let mut no_gw = Interface::new(
+        Config::new(MAC).with_ipv4(Ipv4Cidr::new(US, 24).unwrap(), None),
+        VecMemory::new(&Capacities::default()),
+    );
+    assert_eq!(
+        no_gw.icmp_echo_send(IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)), 1, 1, b"", at(0)),
+        Err(StackError::NoRoute)
+    );
+}

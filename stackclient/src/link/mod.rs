@@ -2,13 +2,15 @@
 //!
 //! A [`Link`] moves frames in batches ([`FrameBatch`]: one byte arena plus frame ends, reused
 //! from call to call, so the steady state allocates nothing per frame). Implementations:
-//! [`pipe`] (an in-memory wire between two stacks, for tests and benchmarks) and [`tap`]
-//! (a Linux TAP device, needs CAP_NET_ADMIN). tapd's HTTP interface implements the same trait
-//! later.
+//! [`pipe`] (an in-memory wire between two stacks, for tests and benchmarks), [`tap`]
+//! (a Linux TAP device, needs CAP_NET_ADMIN) and [`http`] (tapd's HTTP interface, no
+//! privilege); [`observe`] wraps any of them to capture (`--pcap`) and log (`-v`) frames.
 
 use std::future::Future;
 use std::io;
 
+pub mod http;
+pub mod observe;
 pub mod pipe;
 pub mod tap;
 
@@ -126,6 +128,13 @@ pub trait Link: Send + 'static {
 
     /// The link's MTU: the largest IP packet an Ethernet frame on it carries.
     fn mtu(&self) -> usize;
+
+    /// True (once) when the link came back after an outage in which the other side may have
+    /// changed (tapd restarted with a new TAP device and MAC): the driver then forgets its
+    /// neighbours and resolves them again. Links that cannot tell say false.
+    fn reconnected(&mut self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -49,9 +49,12 @@ use tokio::task::JoinHandle;
 
 use crate::link::{FrameBatch, Link};
 
+mod ping;
+mod serve;
 mod tcp;
 mod udp;
 
+pub use self::ping::Pinger;
 pub use self::tcp::{TcpListener, TcpStream};
 pub use self::udp::UdpSocket;
 
@@ -114,6 +117,9 @@ pub(crate) struct Core {
     /// UDP senders waiting for room in a send queue (the stack reports no UDP writability:
     /// they are woken after every batch that sent frames).
     udp_tx_waiters: Vec<Waker>,
+    /// Echo clients waiting for a reply (the stack has no per-socket echo events: they are
+    /// woken whenever replies wait after an ingress).
+    echo_waiters: Vec<Waker>,
     /// UDP sockets dropped by the application: closed by the driver after its next egress,
     /// so that datagrams queued just before the drop still leave (as a kernel socket's do).
     udp_closing: Vec<SocketHandle>,
@@ -145,6 +151,12 @@ impl Core {
     pub(crate) fn wait_udp_room(&mut self, w: &Waker) {
         if !self.udp_tx_waiters.iter().any(|x| x.will_wake(w)) {
             self.udp_tx_waiters.push(w.clone());
+        }
+    }
+
+    pub(crate) fn wait_echo(&mut self, w: &Waker) {
+        if !self.echo_waiters.iter().any(|x| x.will_wake(w)) {
+            self.echo_waiters.push(w.clone());
         }
     }
 
@@ -184,6 +196,7 @@ impl Core {
             out.extend(w.write.take());
         }
         out.append(&mut self.udp_tx_waiters);
+        out.append(&mut self.echo_waiters);
     }
 }
 
@@ -270,6 +283,7 @@ impl Stack {
                 iface,
                 wakers: (0..caps.sockets).map(|_| Wakers::default()).collect(),
                 udp_tx_waiters: Vec::new(),
+                echo_waiters: Vec::new(),
                 udp_closing: Vec::new(),
                 failed: None,
             }),
@@ -365,9 +379,14 @@ async fn drive<L: Link>(
         if shared.shutdown.load(Ordering::Acquire) {
             break Ok(());
         }
+        let reconnected = link.reconnected();
         let (deadline, more) = {
             let mut core = shared.lock();
             let now = shared.now();
+            if reconnected {
+                // The other side may be a new device with a new MAC: resolve again.
+                core.iface.flush_neighbors();
+            }
             for frame in rx.iter() {
                 core.iface.ingress(frame, now);
             }
@@ -388,6 +407,9 @@ async fn drive<L: Link>(
                 }
             }
             core.collect(&mut wake);
+            if core.iface.has_echo_reply() {
+                wake.append(&mut core.echo_waiters);
+            }
             if !tx.is_empty() {
                 wake.append(&mut core.udp_tx_waiters);
             }

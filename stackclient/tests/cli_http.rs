@@ -1,0 +1,673 @@
+//! The `stackclient` binary against real peers, each test in a network namespace of its own
+//! (root; the tests fail, not skip, without it): the real `tapd` inside it, the kernel behind
+//! the TAP (10.66.0.1/24), `curl` and `python3 -m http.server` as peers, `tshark` on our
+//! capture. Our stack is 10.66.0.2/24 (or .3 for one-shot commands).
+//!
+//! - serve-http over tapd: the index, 64 MiB from `/bytes/N` (SHA-256 checked), `/echo`,
+//!   `/stats`, and a tapd restart in the middle (the link reconnects);
+//! - `ping` and `get` over tapd, with `--pcap` read back by our reader and by tshark, and
+//!   `-v` frame lines;
+//! - serve-http over `--link tap:NAME` (stackclient run as root inside the namespace);
+//! - the errors a user meets (no tapd, no --addr, bad URL).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use proto_core::pcap::CaptureReader;
+use proto_core::pcapng::Direction;
+use sha2::{Digest, Sha256};
+
+const KERNEL: &str = "10.66.0.1";
+const US: &str = "10.66.0.2";
+const TAPD_URL: &str = "http://127.0.0.1:7070";
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+fn stackclient_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_stackclient")
+}
+
+/// The tapd binary of this build (target/<profile>/tapd: `cargo test --workspace` builds it).
+/// When it is missing (`cargo test -p stackclient` alone), it is built into a target
+/// directory of its own: cargo keeps this build's directory locked while tests run.
+fn tapd_bin() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        // target/<profile>/deps/cli_http-<hash> -> target/<profile>/tapd
+        let profile_dir = exe.parent().unwrap().parent().unwrap();
+        let tapd = profile_dir.join("tapd");
+        if tapd.exists() {
+            return tapd;
+        }
+        let own = profile_dir.parent().unwrap().join("tapd-for-tests");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "tapd", "--bin", "tapd", "--target-dir"])
+            .arg(&own)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("running cargo build -p tapd");
+        assert!(status.success(), "cargo build -p tapd failed");
+        let tapd = own.join("debug").join("tapd");
+        assert!(tapd.exists(), "no tapd binary at {}", tapd.display());
+        tapd
+    })
+    .clone()
+}
+
+fn temp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "cli-http-{}-{}-{name}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A network namespace of our own with its loopback up and IPv6 off; removed on drop with
+/// every process left in it (also when the test panics).
+struct Netns {
+    name: String,
+}
+
+impl Netns {
+    fn new(tag: &str) -> Self {
+        assert!(
+            nix::unistd::Uid::effective().is_root(),
+            "this test creates network namespaces and TAP devices: run it as root (CI runs \
+             scripts/test.sh as root)"
+        );
+        let name = format!(
+            "scli-{tag}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "ip netns add {name}");
+        let ns = Self { name };
+        ns.ok(&["ip", "link", "set", "lo", "up"]);
+        for key in ["all", "default"] {
+            ns.ok(&[
+                "sysctl",
+                "-q",
+                "-w",
+                &format!("net.ipv6.conf.{key}.disable_ipv6=1"),
+            ]);
+        }
+        ns
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts a background process in the namespace, stderr to a file.
+    fn spawn(&self, args: &[&str], log: &Path) -> Proc {
+        let child = self
+            .cmd(args)
+            .stdout(Stdio::from(
+                std::fs::File::create(log.with_extension("out")).unwrap(),
+            ))
+            .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
+            .spawn()
+            .unwrap();
+        Proc {
+            child: Some(child),
+            log: log.to_path_buf(),
+        }
+    }
+
+    fn start_tapd(&self, dev: &str) -> Proc {
+        let log = temp("tapd.log");
+        let tapd = tapd_bin();
+        let p = self.spawn(
+            &[
+                tapd.to_str().unwrap(),
+                "--name",
+                dev,
+                "--addr",
+                &format!("{KERNEL}/24"),
+                "--listen",
+                "127.0.0.1:7070",
+            ],
+            &log,
+        );
+        self.wait_for(
+            || {
+                self.run(&["curl", "-sf", "-m", "2", "http://127.0.0.1:7070/healthz"])
+                    .status
+                    .success()
+            },
+            &format!("tapd to come up: {}", p.log()),
+        );
+        p
+    }
+
+    fn wait_for(&self, mut f: impl FnMut() -> bool, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !f() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `curl -sf URL` with retries until it succeeds (the stack may still be coming up).
+    fn curl_until_ok(&self, url: &str, server: &Proc) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.run(&["curl", "-sf", "-m", "5", url]);
+            if out.status.success() {
+                return out.stdout;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "curl {url} kept failing: {}\nserver: {}",
+                text(&out),
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                if let Ok(pid) = pid.parse::<i32>() {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// A background process, killed on drop.
+struct Proc {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM (through `ip netns exec`, which passes it on by exec'ing), then waits.
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("already stopped");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                return s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("process did not stop on SIGTERM: {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_file(self.log.with_extension("out"));
+    }
+}
+
+/// `/bytes/N`'s pattern: byte i is i % 256.
+fn pattern_sha256(n: usize) -> String {
+    let chunk: Vec<u8> = (0..65536).map(|i| i as u8).collect();
+    let mut h = Sha256::new();
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(chunk.len());
+        h.update(&chunk[..k]);
+        left -= k;
+    }
+    hex(&h.finalize())
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a pcapng capture back: (frames, inbound, outbound), checking every frame parses.
+fn read_capture(path: &Path) -> (Vec<Vec<u8>>, usize, usize) {
+    let bytes = std::fs::read(path).unwrap();
+    let reader = CaptureReader::new(&bytes).unwrap();
+    assert!(reader.is_pcapng());
+    let (mut frames, mut inbound, mut outbound) = (Vec::new(), 0, 0);
+    for f in reader {
+        let f = f.unwrap();
+        match f.direction {
+            Some(Direction::Inbound) => inbound += 1,
+            Some(Direction::Outbound) => outbound += 1,
+            None => panic!("a frame without direction"),
+        }
+        frames.push(f.data.to_vec());
+    }
+    (frames, inbound, outbound)
+}
+
+/// tshark reads the file without an error or warning.
+fn tshark_reads(path: &Path) -> String {
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(path)
+        .output()
+        .expect("tshark (apt install tshark)");
+    assert!(out.status.success(), "tshark: {}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("rror") && !err.contains("appears to be damaged"),
+        "tshark complained: {err}"
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn serve_http_over_tapd_survives_a_tapd_restart() {
+    let ns = Netns::new("serve");
+    let mut tapd = ns.start_tapd("tsc0");
+    let log = temp("serve.log");
+    let server = ns.spawn(
+        &[
+            stackclient_bin(),
+            "--link",
+            TAPD_URL,
+            "--addr",
+            &format!("{US}/24"),
+            "--gateway",
+            KERNEL,
+            "--serve-http",
+        ],
+        &log,
+    );
+    let index = String::from_utf8(ns.curl_until_ok(&format!("http://{US}/"), &server)).unwrap();
+    assert!(index.contains(&format!("{US}/24")), "{index}");
+    assert!(index.contains("rx_frames"), "{index}");
+    assert!(index.contains("Recent connections"), "{index}");
+
+    // 64 MiB streamed, checked by its SHA-256.
+    let n = 64 << 20;
+    let out = ns.run(&[
+        "sh",
+        "-c",
+        &format!("curl -sf -m 120 http://{US}/bytes/{n} | sha256sum"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let got = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        got.split_whitespace().next(),
+        Some(pattern_sha256(n).as_str()),
+        "server log: {}",
+        server.log()
+    );
+
+    // POST /echo sends the body back.
+    let body = temp("echo.bin");
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    std::fs::write(&body, &data).unwrap();
+    let out = ns.run(&[
+        "curl",
+        "-sf",
+        "-m",
+        "30",
+        "--data-binary",
+        &format!("@{}", body.display()),
+        "-H",
+        "Content-Type: application/octet-stream",
+        &format!("http://{US}/echo"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        out.stdout == data,
+        "echo differs ({} bytes back)",
+        out.stdout.len()
+    );
+    let _ = std::fs::remove_file(&body);
+
+    // /stats is JSON with the stack's counters and the connections.
+    let stats: serde_json::Value =
+        serde_json::from_slice(&ns.curl_until_ok(&format!("http://{US}/stats"), &server)).unwrap();
+    assert!(stats["stack"]["tcp_segments_received"].as_u64().unwrap() > 1000);
+    assert!(stats["connections"].as_u64().unwrap() >= 3, "{stats}");
+    assert_eq!(stats["address"], format!("{US}/24, gateway {KERNEL}"));
+
+    // tapd goes away and comes back (a new TAP, a new MAC): the link reconnects.
+    assert!(tapd.stop().success(), "tapd: {}", tapd.log());
+    drop(tapd);
+    let _tapd = ns.start_tapd("tsc0");
+    let again = ns.curl_until_ok(&format!("http://{US}/bytes/100000"), &server);
+    assert_eq!(again.len(), 100_000);
+    let log_text = server.log();
+    assert!(log_text.contains("unreachable"), "{log_text}");
+    assert!(log_text.contains("answers again"), "{log_text}");
+}
+
+#[test]
+fn ping_and_get_over_tapd_with_pcap_and_frame_log() {
+    let ns = Netns::new("ping");
+    let _tapd = ns.start_tapd("tsc1");
+    let us = "10.66.0.3/24";
+
+    let pcap = temp("ping.pcapng");
+    let out = ns.run(&[
+        stackclient_bin(),
+        "--addr",
+        us,
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "-v",
+        "ping",
+        "-c",
+        "3",
+        "-i",
+        "0.2",
+        KERNEL,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("64 bytes from {KERNEL}: icmp_seq=1 ttl=64")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("3 packets transmitted, 3 received"),
+        "{stdout}"
+    );
+    // -v: one line per frame, both ways.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("> IP 10.66.0.3 > 10.66.0.1: ICMP Echo (ping) request"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("< IP 10.66.0.1 > 10.66.0.3: ICMP Echo (ping) reply"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ARP"), "{stderr}");
+    // The capture: our reader and tshark agree, both directions are there.
+    let (frames, inbound, outbound) = read_capture(&pcap);
+    assert!(frames.len() >= 8, "{} frames", frames.len());
+    assert!(
+        inbound >= 4 && outbound >= 4,
+        "in {inbound}, out {outbound}"
+    );
+    let shark = tshark_reads(&pcap);
+    assert_eq!(shark.matches("Echo (ping) request").count(), 3, "{shark}");
+    assert_eq!(shark.matches("Echo (ping) reply").count(), 3, "{shark}");
+    let _ = std::fs::remove_file(&pcap);
+
+    // No answer: an address nobody has.
+    let out = ns.run(&[
+        stackclient_bin(),
+        "--addr",
+        us,
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "0.5",
+        "10.66.0.99",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no reply from 10.66.0.99"),
+        "{}",
+        text(&out)
+    );
+
+    // get from python's http.server in the namespace.
+    let dir = temp("www");
+    std::fs::create_dir_all(&dir).unwrap();
+    let data: Vec<u8> = (0..2_000_000u32).map(|i| (i ^ (i >> 9)) as u8).collect();
+    std::fs::write(dir.join("file.bin"), &data).unwrap();
+    let _web = ns.spawn(
+        &[
+            "python3",
+            "-m",
+            "http.server",
+            "8000",
+            "--bind",
+            KERNEL,
+            "--directory",
+            dir.to_str().unwrap(),
+        ],
+        &temp("web.log"),
+    );
+    ns.wait_for(
+        || {
+            ns.run(&["curl", "-sf", "-m", "2", &format!("http://{KERNEL}:8000/")])
+                .status
+                .success()
+        },
+        "python3 http.server",
+    );
+    let got = temp("got.bin");
+    let out = ns.run(&[
+        stackclient_bin(),
+        "--addr",
+        us,
+        "get",
+        &format!("http://{KERNEL}:8000/file.bin"),
+        "-o",
+        got.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(std::fs::read(&got).unwrap() == data, "the file differs");
+    // To stdout.
+    let out = ns.run(&[
+        stackclient_bin(),
+        "--addr",
+        us,
+        "get",
+        &format!("http://{KERNEL}:8000/file.bin"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.stdout == data);
+    // A 404 and a refused port say so.
+    let out = ns.run(&[
+        stackclient_bin(),
+        "--addr",
+        us,
+        "get",
+        &format!("http://{KERNEL}:8000/nope"),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the server answered 404 Not Found"),
+        "{}",
+        text(&out)
+    );
+    let out = ns.run(&[
+        stackclient_bin(),
+        "--addr",
+        us,
+        "get",
+        &format!("http://{KERNEL}:8001/"),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("connecting to 10.66.0.1:8001: connection refused"),
+        "{}",
+        text(&out)
+    );
+    let _ = std::fs::remove_file(&got);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_http_over_a_direct_tap() {
+    let ns = Netns::new("tap");
+    let dev = "sctap0";
+    let server = ns.spawn(
+        &[
+            stackclient_bin(),
+            "--link",
+            &format!("tap:{dev}"),
+            "--addr",
+            &format!("{US}/24"),
+            "serve-http",
+            "--port",
+            "8080",
+        ],
+        &temp("tap.log"),
+    );
+    ns.wait_for(
+        || ns.run(&["ip", "link", "show", dev]).status.success(),
+        "the TAP device",
+    );
+    ns.ok(&["ip", "addr", "add", &format!("{KERNEL}/24"), "dev", dev]);
+    let index =
+        String::from_utf8(ns.curl_until_ok(&format!("http://{US}:8080/"), &server)).unwrap();
+    assert!(index.contains(&format!("TAP {dev}")), "{index}");
+    let out = ns.run(&[
+        "sh",
+        "-c",
+        &format!("curl -sf -m 60 http://{US}:8080/bytes/8388608 | sha256sum"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next(),
+        Some(pattern_sha256(8 << 20).as_str())
+    );
+    // The kernel pings us through the TAP.
+    ns.ok(&["ping", "-c", "2", "-i", "0.2", "-W", "2", US]);
+}
+
+#[test]
+fn user_errors_are_clear() {
+    // Nothing listens on this port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = |args: &[&str]| {
+        Command::new(stackclient_bin())
+            .args(args)
+            .env_remove("TAPD_TOKEN")
+            .env_remove("STACKCLIENT_LINK")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["--link", &url, "--addr", "10.0.0.2/24", "up"],
+            format!(
+                "stackclient: cannot reach tapd at {url}: connection refused — start it with `sudo tapd`"
+            ),
+        ),
+        (
+            vec!["--tapd", &url, "up"],
+            "stackclient: DHCP is not available yet: use --addr".into(),
+        ),
+        (
+            vec!["--addr", "10.0.0.2/24", "get", "http://example.com/"],
+            "stackclient: example.com: name resolution is not available yet".into(),
+        ),
+        (
+            vec!["--addr", "10.0.0.2/24", "get", "https://10.0.0.1/"],
+            "https is not supported".into(),
+        ),
+        (
+            vec!["--addr", "10.0.0.2/24", "get", "not a url"],
+            "bad URL \"not a url\"".into(),
+        ),
+        (
+            vec!["--link", "ftp://x", "--addr", "10.0.0.2/24", "up"],
+            "bad tapd URL \"ftp://x\"".into(),
+        ),
+        (
+            vec!["--link", "tap0", "--addr", "10.0.0.2/24", "up"],
+            "expected tapd's URL (http://HOST:PORT) or tap:NAME".into(),
+        ),
+        (
+            vec!["--addr", "10.0.0.2/24", "ping", "some.host"],
+            "some.host: not an IP address".into(),
+        ),
+        (
+            vec!["--addr", "10.0.0.2/24", "--gateway", "10.9.9.9", "up"],
+            "must be on-link".into(),
+        ),
+    ];
+    for (args, want) in cases {
+        let out = run(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&want), "{args:?}: want {want:?}, got:\n{err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // --help works on every subcommand.
+    for sub in ["up", "ping", "get", "serve-http", "decode", "dissect"] {
+        let out = run(&[sub, "--help"]);
+        assert!(out.status.success(), "{sub} --help: {}", text(&out));
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Usage: stackclient"), "{help}");
+    }
+    let out = run(&["--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for opt in [
+        "--link",
+        "--token",
+        "--addr",
+        "--gateway",
+        "--mac",
+        "--pcap",
+        "--verbose",
+        "--serve-http",
+    ] {
+        assert!(help.contains(opt), "{opt} missing from --help:\n{help}");
+    }
+    let _ = std::io::stdout().flush();
+}
