@@ -1,0 +1,427 @@
+//! The application glue (`stackclient::apps`) against real peers, each test inside a network
+//! namespace it creates and removes, behind a TAP (needs root and the peers: the tests fail,
+//! never skip, without them; `scripts/test.sh` installs them). The kernel side of the TAP is
+//! `sct0` (10.77.0.1/24 unless a test leaves it to DHCP); our stack opens the TAP from a
+//! thread inside the namespace. Peers: dnsmasq (DHCP, DNS), busybox udhcpc (DHCP client),
+//! chronyd (NTP server, and `chronyd -Q` as a client), curl and `python3 -m http.server`.
+//! A guard kills every process in the namespace and deletes it on any exit.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use proto_core::stack::Config;
+use proto_core::wire::EthernetAddress;
+use stackclient::apps::dhcp::DhcpClientConfig;
+use stackclient::apps::dns::Resolver;
+use stackclient::link::tap::TapLink;
+use stackclient::runtime::{Stack, StackConfig};
+
+const DEV: &str = "sct0";
+const KERNEL: &str = "10.77.0.1";
+const US: &str = "10.77.0.2";
+const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0x77, 0, 2]);
+const LIMIT: Duration = Duration::from_secs(150);
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs a command to completion; panics with its output when it fails.
+fn sh(cmd: &mut Command) -> String {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Fails (never skips) when a peer program is missing, naming the Debian package.
+fn need(tool: &str, package: &str) {
+    let found = std::env::var_os("PATH").is_some_and(|p| {
+        std::env::split_paths(&p)
+            .chain(["/usr/sbin".into(), "/sbin".into()])
+            .any(|d| d.join(tool).is_file())
+    });
+    assert!(
+        found,
+        "{tool} is missing: apt-get install {package} (scripts/test.sh installs it)"
+    );
+}
+
+/// A network namespace and a scratch directory of our own, removed on drop (also when the
+/// test panics), with every process left in the namespace killed first.
+struct Netns {
+    name: String,
+    dir: PathBuf,
+}
+
+impl Netns {
+    fn new(tag: &str) -> Self {
+        assert!(
+            nix::unistd::Uid::effective().is_root(),
+            "this test creates a network namespace and a TAP device: run it as root (CI runs \
+             scripts/test.sh as root)"
+        );
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("sca-{tag}-{}-{n}", std::process::id());
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        sh(Command::new("ip").args(["netns", "add", &name]));
+        let ns = Self { name, dir };
+        ns.handle().exec(&["ip", "link", "set", "lo", "up"]);
+        // No IPv6 chatter from the kernel (router solicitations, DAD) on the device.
+        for key in ["all", "default"] {
+            ns.handle().exec(&[
+                "sysctl",
+                "-q",
+                "-w",
+                &format!("net.ipv6.conf.{key}.disable_ipv6=1"),
+            ]);
+        }
+        ns
+    }
+
+    fn handle(&self) -> NsHandle {
+        NsHandle {
+            name: self.name.clone(),
+            dir: self.dir.clone(),
+        }
+    }
+
+    /// Creates the TAP device from a thread inside the namespace, gives the kernel side
+    /// `kernel_cidr` (if any), starts our stack with `cfg` on it, and runs `f` on a 2-worker
+    /// runtime there. The runtime and the device are gone when this returns.
+    fn with_stack<F, Fut>(&self, kernel_cidr: Option<&str>, cfg: Config, f: F)
+    where
+        F: FnOnce(NsHandle, Stack) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let path = format!("/run/netns/{}", self.name);
+        let h = self.handle();
+        let kernel_cidr = kernel_cidr.map(str::to_owned);
+        let thread = std::thread::spawn(move || {
+            let ns = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+                .unwrap_or_else(|e| panic!("setns {path}: {e}"));
+            // Worker threads are created from this one, so they live in the namespace too.
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let link = TapLink::open(DEV).unwrap();
+                if let Some(c) = &kernel_cidr {
+                    h.exec(&["ip", "addr", "add", c, "dev", DEV]);
+                }
+                let (stack, driver) = Stack::new(StackConfig::new(cfg), link);
+                tokio::time::timeout(LIMIT, f(h, stack))
+                    .await
+                    .expect("the test did not finish in time");
+                // Every stack handle is gone: the driver ends cleanly.
+                driver.await.unwrap().unwrap();
+            });
+        });
+        if let Err(panic) = thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                if let Ok(pid) = pid.parse::<i32>() {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The namespace's name and scratch directory, for running peers from the test's tasks.
+#[derive(Clone)]
+struct NsHandle {
+    name: String,
+    dir: PathBuf,
+}
+
+impl NsHandle {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).args(args);
+        c
+    }
+
+    fn exec(&self, args: &[&str]) -> String {
+        sh(&mut self.cmd(args))
+    }
+
+    /// Runs a command in the namespace on a blocking thread; returns its stdout.
+    async fn exec_async(&self, args: &[&str]) -> String {
+        let h = self.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            h.exec(&a)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Starts a long-running peer in the namespace, its output in `<dir>/<log>`. The
+    /// namespace's guard kills it.
+    fn spawn(&self, log: &str, args: &[&str]) {
+        let out = std::fs::File::create(self.dir.join(log)).unwrap();
+        let err = out.try_clone().unwrap();
+        self.cmd(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {args:?}: {e}"));
+    }
+
+    fn path(&self, file: &str) -> String {
+        self.dir.join(file).to_string_lossy().into_owned()
+    }
+
+    fn write(&self, file: &str, text: &str) -> String {
+        std::fs::write(self.dir.join(file), text).unwrap();
+        self.path(file)
+    }
+
+    fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.dir.join(file)).unwrap_or_default()
+    }
+
+    /// Waits until something in the namespace listens on `port` (`proto` "u" or "t").
+    async fn wait_listening(&self, proto: &str, port: u16, log: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let flag = format!("-Hln{proto}");
+        loop {
+            let out = self.exec_async(&["ss", &flag]).await;
+            if out
+                .split_whitespace()
+                .any(|w| w.ends_with(&format!(":{port}")))
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nothing listens on {proto} port {port} after 10 s; {log}: {}",
+                self.read(log)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn unconfigured() -> Config {
+    Config::new(MAC)
+}
+
+fn configured() -> Config {
+    Config::new(MAC).with_ipv4(format!("{US}/24").parse().unwrap(), None)
+}
+
+/// dnsmasq as DHCP server (2-minute leases, T1 10 s, T2 15 s) and DNS server for
+/// `apps.test` from a hosts file and `cname=` lines, on the kernel side of the TAP.
+async fn start_dnsmasq(h: &NsHandle) {
+    need("dnsmasq", "dnsmasq-base");
+    let mut hosts = String::from(
+        "10.77.0.80 www.apps.test\nfd77::80 v6.apps.test\n10.77.0.81 both.apps.test\n\
+         fd77::81 both.apps.test\n",
+    );
+    // 40 A records: 656 bytes of answer, more than a UDP answer without EDNS may carry.
+    for i in 1..=40 {
+        hosts.push_str(&format!("10.77.1.{i} big.apps.test\n"));
+    }
+    let hosts = h.write("hosts", &hosts);
+    let conf = h.write(
+        "dnsmasq.conf",
+        &format!(
+            "no-resolv\nno-hosts\naddn-hosts={hosts}\ninterface={DEV}\nbind-interfaces\n\
+             user=root\nno-ping\nlocal=/apps.test/\n\
+             dhcp-range=10.77.0.100,10.77.0.150,255.255.255.0,2m\n\
+             dhcp-option=option:router,{KERNEL}\ndhcp-option=option:dns-server,{KERNEL}\n\
+             dhcp-option=option:T1,10\ndhcp-option=option:T2,15\n\
+             cname=alias.apps.test,www.apps.test\ncname=alias2.apps.test,alias.apps.test\n\
+             dhcp-leasefile={}\npid-file={}\nlog-dhcp\nlog-queries\nlog-facility={}\n",
+            h.path("leases"),
+            h.path("dnsmasq.pid"),
+            h.path("dnsmasq.log"),
+        ),
+    );
+    h.spawn("dnsmasq.out", &["dnsmasq", "-k", "-C", &conf]);
+    h.wait_listening("u", 67, "dnsmasq.out").await;
+    h.wait_listening("u", 53, "dnsmasq.out").await;
+}
+
+/// Our client gets a lease from dnsmasq (ARP probe first), the stack is configured with
+/// it (the kernel pings the address), the lease is renewed at T1, and RELEASE gives it back.
+#[test]
+fn dnsmasq_leases_us_an_address_renewed_at_t1() {
+    let ns = Netns::new("dhcp");
+    ns.with_stack(
+        Some(&format!("{KERNEL}/24")),
+        unconfigured(),
+        |h, stack| async move {
+            start_dnsmasq(&h).await;
+            let t0 = Instant::now();
+            let mut dhcp = stack.dhcp(DhcpClientConfig::new(DEV)).unwrap();
+            let lease = dhcp.bound(Duration::from_secs(30)).await.unwrap();
+            let bound_after = t0.elapsed();
+            eprintln!("bound after {bound_after:?}: {lease:?}");
+            let a = lease.addr.octets();
+            assert!(
+                a[..3] == [10, 77, 0] && (100..=150).contains(&a[3]),
+                "{lease:?}"
+            );
+            assert_eq!(lease.prefix_len, 24);
+            assert_eq!(lease.router, Some(KERNEL.parse().unwrap()));
+            assert_eq!(lease.dns_servers.first(), Some(KERNEL.parse().unwrap()));
+            assert_eq!(lease.server, KERNEL.parse::<Ipv4Addr>().unwrap());
+            assert_eq!(lease.lease_time.secs(), 120);
+            assert_eq!((lease.t1.secs(), lease.t2.secs()), (10, 15));
+            let p = dhcp.progress();
+            assert_eq!(
+                (p.discovers, p.offers, p.requests, p.acks),
+                (1, 1, 1, 1),
+                "{p:?}"
+            );
+            assert_eq!(
+                p.arp_probes, 3,
+                "RFC 5227: three probes before using the address"
+            );
+            let cfg = stack.config();
+            assert_eq!(cfg.ipv4.map(|c| c.address()), Some(lease.addr));
+            assert_eq!(cfg.gateway, lease.router);
+            let out = h
+                .exec_async(&["ping", "-c", "1", "-W", "2", &lease.addr.to_string()])
+                .await;
+            assert!(out.contains("1 received"), "{out}");
+
+            // RENEWING at T1: a unicast REQUEST, an ACK, a new lease start.
+            let mut watch = dhcp.watch();
+            let renewed = tokio::time::timeout(Duration::from_secs(20), async {
+                watch
+                    .wait_for(|l| l.is_some_and(|l| l.start > lease.start))
+                    .await
+                    .map(|l| *l)
+            })
+            .await
+            .expect("no renewal within 20 s")
+            .unwrap()
+            .unwrap();
+            let t1_after = renewed.start.saturating_duration_since(lease.start);
+            eprintln!("renewed {t1_after:?} after the lease started");
+            assert!(
+                (10_000..11_000).contains(&t1_after.millis()),
+                "renewal {t1_after:?} after the lease started, T1 is 10 s"
+            );
+            assert_eq!(renewed.addr, lease.addr);
+            assert_eq!(dhcp.progress().renewals, 1);
+
+            // RELEASE: the server frees the lease, our address goes.
+            let released = dhcp.release().await.unwrap();
+            assert_eq!(released.map(|l| l.addr), Some(lease.addr));
+            assert_eq!(stack.config().ipv4, None);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !h.read("dnsmasq.log").contains("DHCPRELEASE") {
+                assert!(Instant::now() < deadline, "{}", h.read("dnsmasq.log"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let log = h.read("dnsmasq.log");
+            assert!(
+                log.contains(&format!("DHCPRELEASE({DEV}) {}", lease.addr)),
+                "{log}"
+            );
+        },
+    );
+}
+
+/// The resolver asks the DNS server of a lease from dnsmasq: A, AAAA, both, a CNAME chain,
+/// NXDOMAIN, and a 40-record answer truncated over UDP that comes back over TCP.
+#[test]
+fn dnsmasq_resolves_a_aaaa_and_a_cname_chain() {
+    let ns = Netns::new("dns");
+    ns.with_stack(
+        Some(&format!("{KERNEL}/24")),
+        unconfigured(),
+        |h, stack| async move {
+            start_dnsmasq(&h).await;
+            let mut dhcp = stack
+                .dhcp(DhcpClientConfig::new(DEV).with_arp_probe(false))
+                .unwrap();
+            let lease = dhcp.bound(Duration::from_secs(30)).await.unwrap();
+            let r = Resolver::from_lease(&stack, &lease).unwrap();
+            let www: Ipv4Addr = "10.77.0.80".parse().unwrap();
+            assert_eq!(r.lookup_ipv4("www.apps.test").await.unwrap(), vec![www]);
+            let v6: Ipv6Addr = "fd77::80".parse().unwrap();
+            assert_eq!(r.lookup_ipv6("v6.apps.test").await.unwrap(), vec![v6]);
+            let both = r.lookup("both.apps.test").await.unwrap();
+            assert_eq!(
+                both,
+                vec![
+                    IpAddr::from("10.77.0.81".parse::<Ipv4Addr>().unwrap()),
+                    IpAddr::from("fd77::81".parse::<Ipv6Addr>().unwrap())
+                ]
+            );
+            // alias2 -> alias -> www.
+            let a = r
+                .query("alias2.apps.test", proto_core::app::dns::Type::A)
+                .await
+                .unwrap();
+            assert_eq!(a.canonical.to_string(), "www.apps.test.");
+            assert_eq!(a.addrs().collect::<Vec<_>>(), vec![IpAddr::from(www)]);
+            let e = r.lookup_ipv4("nothing.apps.test").await.unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
+
+            // Without EDNS a 40-record answer does not fit 512 bytes: TC, then TCP.
+            let cfg = proto_core::app::dns::ResolverConfig {
+                edns_udp_size: None,
+                ..Default::default()
+            };
+            let small = Resolver::with_config(
+                &stack,
+                &[SocketAddr::from((lease.dns_servers.first().unwrap(), 53))],
+                cfg,
+            );
+            let big = small.lookup_ipv4("big.apps.test").await.unwrap();
+            assert_eq!(big.len(), 8, "the resolver keeps 8 addresses: {big:?}");
+            assert!(
+                big.iter().all(|a| a.octets()[..3] == [10, 77, 1]),
+                "{big:?}"
+            );
+            let tcp_segments = stack.stats().tcp_segments_received;
+            assert!(tcp_segments > 0, "the big answer came over TCP");
+            drop(dhcp);
+        },
+    );
+}
+
+#[allow(dead_code)]
+fn _unused(_: &Path) {
+    let _ = configured();
+}
