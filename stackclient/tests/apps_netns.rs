@@ -421,6 +421,99 @@ fn dnsmasq_resolves_a_aaaa_and_a_cname_chain() {
     );
 }
 
+/// chronyd serving its local clock (the host's: one clock for every namespace) on the
+/// kernel side; our client's best-of-4 offset against the system clock is within 10 ms.
+#[test]
+fn chrony_serves_us_the_time_within_10_ms() {
+    need("chronyd", "chrony");
+    let ns = Netns::new("ntpc");
+    ns.with_stack(
+        Some(&format!("{KERNEL}/24")),
+        configured(),
+        |h, stack| async move {
+            let conf = h.write(
+                "chrony.conf",
+                &format!(
+                    "allow 10.77.0.0/24\nlocal stratum 8\nbindaddress {KERNEL}\ncmdport 0\n\
+                 bindcmdaddress /\npidfile {}\ndriftfile {}\n",
+                    h.path("chronyd.pid"),
+                    h.path("chrony.drift")
+                ),
+            );
+            h.spawn("chronyd.log", &["chronyd", "-d", "-x", "-f", &conf]);
+            h.wait_listening("u", 123, "chronyd.log").await;
+            let cfg = proto_core::app::ntp::NtpClientConfig {
+                interval: proto_core::time::Duration::from_millis(250),
+                ..Default::default()
+            };
+            let server = SocketAddr::from(([10, 77, 0, 1], 123));
+            // chronyd may call itself unsynchronised for its first moments: ask again.
+            let mut tries = 0;
+            let s = loop {
+                tries += 1;
+                match stackclient::apps::ntp::query_with(&stack, server, 4, cfg).await {
+                    Ok(s) => break s,
+                    Err(e) if tries < 10 => eprintln!("try {tries}: {e}"),
+                    Err(e) => panic!("{e}; chronyd: {}", h.read("chronyd.log")),
+                }
+            };
+            eprintln!(
+                "chrony: offset {:.3} ms, delay {:.3} ms, stratum {}",
+                s.offset_ns as f64 / 1e6,
+                s.delay_ns as f64 / 1e6,
+                s.stratum
+            );
+            assert!(s.offset_ns.abs() < 10_000_000, "{s:?}");
+            assert_eq!(s.stratum, 8, "chronyd's `local stratum 8`");
+        },
+    );
+}
+
+/// `chronyd -Q` (measure once, do not set the clock) asks our server; it finds the clock
+/// right within 10 ms.
+#[test]
+fn chronyd_queries_our_ntp_server() {
+    need("chronyd", "chrony");
+    let ns = Netns::new("ntps");
+    ns.with_stack(
+        Some(&format!("{KERNEL}/24")),
+        configured(),
+        |h, stack| async move {
+            let st = stack.clone();
+            let server = tokio::spawn(async move {
+                stackclient::apps::ntp::serve(&st, SocketAddr::from(([0, 0, 0, 0], 123))).await
+            });
+            let conf = h.write(
+                "chrony-q.conf",
+                &format!(
+                    "server {US} iburst maxsamples 4\ncmdport 0\nbindcmdaddress /\npidfile {}\n",
+                    h.path("chrony-q.pid")
+                ),
+            );
+            let out = h
+                .exec_async(&[
+                    "sh",
+                    "-c",
+                    &format!("timeout 30 chronyd -Q -t 25 -f {conf} 2>&1"),
+                ])
+                .await;
+            eprintln!("{out}");
+            // "System clock wrong by 0.000123 seconds (ignored)"
+            let wrong = out
+                .split("System clock wrong by ")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("chronyd -Q measured nothing: {out}"));
+            assert!(
+                wrong.abs() < 0.010,
+                "chronyd finds our clock {wrong} s off: {out}"
+            );
+            server.abort();
+        },
+    );
+}
+
 #[allow(dead_code)]
 fn _unused(_: &Path) {
     let _ = configured();
