@@ -514,6 +514,66 @@ fn chronyd_queries_our_ntp_server() {
     );
 }
 
+/// busybox udhcpc on the kernel side gets an address and a router from our DHCP server;
+/// its script applies them, and the kernel then reaches us through them.
+#[test]
+fn udhcpc_gets_an_address_and_router_from_our_server() {
+    use proto_core::app::dhcp::{AddrList, BindingState, DhcpServer, ServerConfig};
+    need("busybox", "busybox");
+    let ns = Netns::new("dhcps");
+    ns.with_stack(None, configured(), |h, stack| async move {
+        let us: Ipv4Addr = US.parse().unwrap();
+        let mut cfg = ServerConfig::new(
+            us,
+            Ipv4Addr::new(10, 77, 0, 50),
+            Ipv4Addr::new(10, 77, 0, 59),
+            Ipv4Addr::new(255, 255, 255, 0),
+        );
+        cfg.router = Some(us);
+        cfg.dns_servers = AddrList::from_slice(&[us]);
+        let server =
+            stackclient::apps::dhcp::DhcpServerTask::spawn(&stack, DhcpServer::<16, 2>::new(cfg))
+                .unwrap();
+        let env = h.path("udhcpc.env");
+        let script = h.write(
+            "udhcpc.sh",
+            &format!(
+                "#!/bin/sh\ncase \"$1\" in\nbound|renew)\n  ip addr add \"$ip/$mask\" dev \
+                 \"$interface\"\n  ip route add default via \"${{router%% *}}\" dev \
+                 \"$interface\"\n  echo \"$ip $mask $router $dns $lease\" > {env}\n  ;;\nesac\n"
+            ),
+        );
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let t0 = Instant::now();
+        let out = h
+            .exec_async(&[
+                "sh",
+                "-c",
+                &format!("busybox udhcpc -i {DEV} -n -q -f -t 5 -T 2 -s {script} 2>&1"),
+            ])
+            .await;
+        eprintln!("udhcpc in {:?}: {out}", t0.elapsed());
+        assert_eq!(
+            h.read("udhcpc.env").trim(),
+            format!("10.77.0.50 24 {US} {US} 3600"),
+            "{out}"
+        );
+        let addr = h.exec_async(&["ip", "-4", "-o", "addr", "show", "dev", DEV]).await;
+        assert!(addr.contains("inet 10.77.0.50/24"), "{addr}");
+        let route = h.exec_async(&["ip", "-4", "route", "show", "default"]).await;
+        assert!(route.contains(&format!("default via {US} dev {DEV}")), "{route}");
+        let ping = h.exec_async(&["ping", "-c", "1", "-W", "2", US]).await;
+        assert!(ping.contains("1 received"), "{ping}");
+        let b = server.bindings();
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert_eq!(
+            (b[0].addr, b[0].state),
+            (Ipv4Addr::new(10, 77, 0, 50), BindingState::Bound)
+        );
+    });
+}
+
 #[allow(dead_code)]
 fn _unused(_: &Path) {
     let _ = configured();
