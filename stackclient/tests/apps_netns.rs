@@ -559,10 +559,17 @@ fn udhcpc_gets_an_address_and_router_from_our_server() {
             format!("10.77.0.50 24 {US} {US} 3600"),
             "{out}"
         );
-        let addr = h.exec_async(&["ip", "-4", "-o", "addr", "show", "dev", DEV]).await;
+        let addr = h
+            .exec_async(&["ip", "-4", "-o", "addr", "show", "dev", DEV])
+            .await;
         assert!(addr.contains("inet 10.77.0.50/24"), "{addr}");
-        let route = h.exec_async(&["ip", "-4", "route", "show", "default"]).await;
-        assert!(route.contains(&format!("default via {US} dev {DEV}")), "{route}");
+        let route = h
+            .exec_async(&["ip", "-4", "route", "show", "default"])
+            .await;
+        assert!(
+            route.contains(&format!("default via {US} dev {DEV}")),
+            "{route}"
+        );
         let ping = h.exec_async(&["ping", "-c", "1", "-W", "2", US]).await;
         assert!(ping.contains("1 received"), "{ping}");
         let b = server.bindings();
