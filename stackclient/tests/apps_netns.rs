@@ -8,9 +8,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use proto_core::stack::Config;
@@ -62,7 +63,11 @@ fn need(tool: &str, package: &str) {
 struct Netns {
     name: String,
     dir: PathBuf,
+    children: Children,
 }
+
+/// Peers started in the namespace: killed and reaped by [`Netns`]'s drop.
+type Children = Arc<Mutex<Vec<Child>>>;
 
 impl Netns {
     fn new(tag: &str) -> Self {
@@ -76,7 +81,11 @@ impl Netns {
         let dir = std::env::temp_dir().join(&name);
         std::fs::create_dir_all(&dir).unwrap();
         sh(Command::new("ip").args(["netns", "add", &name]));
-        let ns = Self { name, dir };
+        let ns = Self {
+            name,
+            dir,
+            children: Children::default(),
+        };
         ns.handle().exec(&["ip", "link", "set", "lo", "up"]);
         // No IPv6 chatter from the kernel (router solicitations, DAD) on the device.
         for key in ["all", "default"] {
@@ -94,6 +103,7 @@ impl Netns {
         NsHandle {
             name: self.name.clone(),
             dir: self.dir.clone(),
+            children: self.children.clone(),
         }
     }
 
@@ -152,6 +162,15 @@ impl Drop for Netns {
                 }
             }
         }
+        for mut c in self
+            .children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
@@ -164,6 +183,7 @@ impl Drop for Netns {
 struct NsHandle {
     name: String,
     dir: PathBuf,
+    children: Children,
 }
 
 impl NsHandle {
@@ -194,12 +214,17 @@ impl NsHandle {
     fn spawn(&self, log: &str, args: &[&str]) {
         let out = std::fs::File::create(self.dir.join(log)).unwrap();
         let err = out.try_clone().unwrap();
-        self.cmd(args)
+        let child = self
+            .cmd(args)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {args:?}: {e}"));
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(child);
     }
 
     fn path(&self, file: &str) -> String {
@@ -581,7 +606,137 @@ fn udhcpc_gets_an_address_and_router_from_our_server() {
     });
 }
 
-#[allow(dead_code)]
-fn _unused(_: &Path) {
-    let _ = configured();
+fn web_router() -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/", get(|| async { "hello from the userspace stack\n" }))
+        .route(
+            "/chunked",
+            get(|| async {
+                // No length known up front: hyper sends it chunked.
+                let parts = (0..100).map(|i| Ok::<_, std::io::Error>(format!("line {i}\n")));
+                axum::body::Body::from_stream(futures_util::stream::iter(parts))
+            }),
+        )
+        .route("/big", get(|| async { vec![b'x'; 1 << 20] }))
+        .route(
+            "/old",
+            get(|| async { axum::response::Redirect::permanent("/") }),
+        )
+}
+
+/// curl in the namespace fetches pages from axum on our stack: two on one connection
+/// (keep-alive), a chunked one, 1 MiB, and a redirect it follows.
+#[test]
+fn curl_fetches_pages_from_our_axum_server() {
+    need("curl", "curl");
+    let ns = Netns::new("httpd");
+    ns.with_stack(
+        Some(&format!("{KERNEL}/24")),
+        configured(),
+        |h, stack| async move {
+            let listener = stackclient::runtime::TcpListener::bind(
+                &stack,
+                SocketAddr::from(([0, 0, 0, 0], 80)),
+                64,
+            )
+            .unwrap();
+            let server = tokio::spawn(stackclient::apps::http::serve(listener, web_router()));
+            let base = format!("http://{US}");
+            let out = h
+                .exec_async(&[
+                    "sh",
+                    "-c",
+                    &format!("curl -sS -v --max-time 20 {base}/ {base}/chunked 2>&1"),
+                ])
+                .await;
+            assert!(out.contains("hello from the userspace stack"), "{out}");
+            let lines = (0..100).map(|i| format!("line {i}\n")).collect::<String>();
+            assert!(out.contains(&lines), "{out}");
+            assert!(out.contains("< transfer-encoding: chunked"), "{out}");
+            assert!(
+                out.contains("Re-using existing connection"),
+                "keep-alive: {out}"
+            );
+            let big = h
+                .exec_async(&[
+                    "sh",
+                    "-c",
+                    &format!("curl -sS --max-time 20 {base}/big | sha256sum"),
+                ])
+                .await;
+            let want = {
+                use sha2::Digest;
+                let d = sha2::Sha256::digest(vec![b'x'; 1 << 20]);
+                d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            };
+            assert!(big.starts_with(&want), "{big}");
+            let redirected = h
+                .exec_async(&[
+                    "curl",
+                    "-sS",
+                    "-L",
+                    "--max-time",
+                    "20",
+                    "-w",
+                    "%{http_code} %{num_redirects}",
+                    &format!("{base}/old"),
+                ])
+                .await;
+            assert_eq!(redirected, "hello from the userspace stack\n200 1");
+            server.abort();
+        },
+    );
+}
+
+/// Our hyper client fetches from `python3 -m http.server` on the kernel side: a page, a
+/// directory through its redirect (/sub -> /sub/), a 404, and 1 MiB checked byte for byte.
+#[test]
+fn our_client_fetches_from_python_http_server() {
+    need("python3", "python3");
+    let ns = Netns::new("httpc");
+    ns.with_stack(
+        Some(&format!("{KERNEL}/24")),
+        configured(),
+        |h, stack| async move {
+            let www = h.dir.join("www");
+            std::fs::create_dir_all(www.join("sub")).unwrap();
+            std::fs::write(www.join("index.html"), "<p>python's page</p>\n").unwrap();
+            std::fs::write(www.join("sub/index.html"), "<p>sub page</p>\n").unwrap();
+            let big: Vec<u8> = (0..1u32 << 20)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect();
+            std::fs::write(www.join("big.bin"), &big).unwrap();
+            let dir = www.to_string_lossy().into_owned();
+            h.spawn(
+                "http.log",
+                &[
+                    "python3",
+                    "-m",
+                    "http.server",
+                    "8000",
+                    "--bind",
+                    KERNEL,
+                    "--directory",
+                    &dir,
+                ],
+            );
+            h.wait_listening("t", 8000, "http.log").await;
+            let client = stackclient::apps::http::Client::new(&stack);
+            let base = format!("http://{KERNEL}:8000");
+            let page = client.get(&format!("{base}/")).await.unwrap();
+            assert_eq!(page.status.as_u16(), 200);
+            assert_eq!(&page.body[..], b"<p>python's page</p>\n");
+            let sub = client.get(&format!("{base}/sub")).await.unwrap();
+            assert_eq!((sub.status.as_u16(), sub.redirects), (200, 1));
+            assert_eq!(sub.url.to_string(), format!("{base}/sub/"));
+            assert_eq!(&sub.body[..], b"<p>sub page</p>\n");
+            let missing = client.get(&format!("{base}/missing")).await.unwrap();
+            assert_eq!(missing.status.as_u16(), 404);
+            let t0 = Instant::now();
+            let got = client.get(&format!("{base}/big.bin")).await.unwrap();
+            eprintln!("1 MiB from python3 -m http.server in {:?}", t0.elapsed());
+            assert!(got.body == big[..], "1 MiB body differs");
+        },
+    );
 }
