@@ -19,6 +19,7 @@ use proto_core::wire::EthernetAddress;
 use stackclient::apps::dhcp::DhcpClientConfig;
 use stackclient::apps::dns::Resolver;
 use stackclient::link::tap::TapLink;
+use stackclient::link::{FrameBatch, Link};
 use stackclient::runtime::{Stack, StackConfig};
 
 const DEV: &str = "sct0";
@@ -28,6 +29,41 @@ const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0x77, 0, 2]);
 const LIMIT: Duration = Duration::from_secs(150);
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+#[path = "../../proto-core/tests/common/app_compare.rs"]
+mod app_compare;
+
+/// Every frame our stack sent or received, in order.
+type Frames = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// A link that records every frame through it (for the differential decoding of the
+/// messages exchanged with the peers).
+struct Recording<L> {
+    inner: L,
+    frames: Frames,
+}
+
+impl<L: Link> Link for Recording<L> {
+    async fn recv_batch(&mut self, out: &mut FrameBatch) -> std::io::Result<()> {
+        // Cancel-safe as the inner link: frames are recorded in the poll that takes them.
+        self.inner.recv_batch(out).await?;
+        let mut f = self.frames.lock().unwrap();
+        f.extend(out.iter().map(<[u8]>::to_vec));
+        Ok(())
+    }
+
+    async fn send_batch(&mut self, frames: &FrameBatch) -> std::io::Result<()> {
+        self.frames
+            .lock()
+            .unwrap()
+            .extend(frames.iter().map(<[u8]>::to_vec));
+        self.inner.send_batch(frames).await
+    }
+
+    fn mtu(&self) -> usize {
+        self.inner.mtu()
+    }
+}
 
 /// Runs a command to completion; panics with its output when it fails.
 fn sh(cmd: &mut Command) -> String {
@@ -64,6 +100,7 @@ struct Netns {
     name: String,
     dir: PathBuf,
     children: Children,
+    frames: Frames,
 }
 
 /// Peers started in the namespace: killed and reaped by [`Netns`]'s drop.
@@ -85,6 +122,7 @@ impl Netns {
             name,
             dir,
             children: Children::default(),
+            frames: Frames::default(),
         };
         ns.handle().exec(&["ip", "link", "set", "lo", "up"]);
         // No IPv6 chatter from the kernel (router solicitations, DAD) on the device.
@@ -104,6 +142,7 @@ impl Netns {
             name: self.name.clone(),
             dir: self.dir.clone(),
             children: self.children.clone(),
+            frames: self.frames.clone(),
         }
     }
 
@@ -129,7 +168,10 @@ impl Netns {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let link = TapLink::open(DEV).unwrap();
+                let link = Recording {
+                    inner: TapLink::open(DEV).unwrap(),
+                    frames: h.frames.clone(),
+                };
                 if let Some(c) = &kernel_cidr {
                     h.exec(&["ip", "addr", "add", c, "dev", DEV]);
                 }
@@ -184,9 +226,15 @@ struct NsHandle {
     name: String,
     dir: PathBuf,
     children: Children,
+    frames: Frames,
 }
 
 impl NsHandle {
+    /// The UDP payloads our stack exchanged to or from `ports`, with their destination port.
+    fn udp_payloads(&self, ports: &[u16]) -> Vec<(u16, Vec<u8>)> {
+        app_compare::udp_payloads(&self.frames.lock().unwrap(), ports)
+    }
+
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.name]).args(args);
@@ -382,6 +430,15 @@ fn dnsmasq_leases_us_an_address_renewed_at_t1() {
                 log.contains(&format!("DHCPRELEASE({DEV}) {}", lease.addr)),
                 "{log}"
             );
+
+            // Every DHCP message of the exchange reads the same in dhcproto and in ours.
+            let kinds: Vec<u8> = h
+                .udp_payloads(&[67, 68])
+                .iter()
+                .map(|(_, p)| app_compare::compare_dhcp(p))
+                .collect();
+            // DISCOVER, OFFER, REQUEST, ACK, REQUEST (renewing), ACK, RELEASE.
+            assert_eq!(kinds, [1, 2, 3, 5, 3, 5, 7]);
         },
     );
 }
@@ -442,6 +499,20 @@ fn dnsmasq_resolves_a_aaaa_and_a_cname_chain() {
             let tcp_segments = stack.stats().tcp_segments_received;
             assert!(tcp_segments > 0, "the big answer came over TCP");
             drop(dhcp);
+
+            // Every DNS message over UDP reads the same in hickory-proto and in ours (the
+            // truncated UDP answer included), and so does every DHCP message.
+            let dns = h.udp_payloads(&[53]);
+            assert!(dns.len() >= 14, "{} DNS messages", dns.len());
+            let mut truncated = 0;
+            for (_, p) in &dns {
+                app_compare::compare_dns(p);
+                truncated += usize::from(p[2] & 0x02 != 0);
+            }
+            assert_eq!(truncated, 1, "one truncated UDP answer");
+            for (_, p) in h.udp_payloads(&[67, 68]) {
+                app_compare::compare_dhcp(&p);
+            }
         },
     );
 }
