@@ -34,6 +34,11 @@ use hyper_util::rt::TokioIo;
 use super::dns::Resolver;
 use crate::runtime::{Stack, TcpListener, TcpStream};
 
+/// The client side under its own path (`apps::http::client::get`), for callers that name it so.
+pub mod client {
+    pub use super::{Client, MAX_REDIRECTS, Response, get};
+}
+
 /// The most redirects [`Client::get`] follows.
 pub const MAX_REDIRECTS: usize = 5;
 /// Idle connections kept per host.
