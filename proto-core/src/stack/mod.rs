@@ -439,10 +439,17 @@ pub(crate) struct State {
     announce: Option<(Instant, u8)>,
     /// `egress` queued a packet on an unresolved neighbour in this pass.
     queued_on_neighbor: bool,
+    /// No neighbour work (request, retry, release of queued packets) is due before this:
+    /// egress skips the table until then. Lowered whenever a resolution starts or a reply
+    /// releases packets; recomputed by the egress that finds nothing due.
+    neighbor_at: Instant,
 }
 
 /// No slot.
 pub(crate) const NIL: u32 = u32::MAX;
+
+/// An instant that never comes (for "nothing scheduled").
+pub(crate) const NEVER: Instant = Instant::from_micros(u64::MAX);
 
 /// A network interface. See the [module docs](self).
 ///
@@ -493,6 +500,7 @@ impl<M: Memory> Interface<M> {
                 tokens_at: Instant::ZERO,
                 announce: None,
                 queued_on_neighbor: false,
+                neighbor_at: NEVER,
             },
             cfg,
             mem,
@@ -575,7 +583,9 @@ impl<M: Memory> Interface<M> {
                 (a, b) => a.or(b),
             }
         };
-        merge(neighbor::poll_at(c.p.neighbors));
+        if c.st.neighbor_at != NEVER {
+            merge(neighbor::poll_at(c.p.neighbors));
+        }
         merge(frag::poll_at(c.p.frags));
         merge(c.st.announce.map(|(t, _)| t));
         at

@@ -431,11 +431,38 @@ pub(crate) fn window_shift(capacity: usize) -> u8 {
 }
 
 impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
+    /// A connection on `tuple` whose ISN and timestamp offset are derived from the tuple
+    /// (one keyed hash, see [`IsnGenerator::secrets`]).
+    #[inline]
     fn new(cfg: &Config, tuple: FourTuple, state: State, now: Instant, rx: S, tx: S) -> Self {
+        let secrets = IsnGenerator::new(cfg.secret).secrets(&tuple);
+        Self::with_isn(
+            cfg,
+            tuple,
+            state,
+            now,
+            rx,
+            tx,
+            secrets.isn(now),
+            secrets.ts_offset,
+        )
+    }
+
+    /// A connection with a given ISN and timestamp offset (a listener derived them already).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn with_isn(
+        cfg: &Config,
+        tuple: FourTuple,
+        state: State,
+        now: Instant,
+        rx: S,
+        tx: S,
+        iss: TcpSeqNumber,
+        ts_offset: u32,
+    ) -> Self {
         let rx = RecvBuffer::new(rx);
         let tx = SendBuffer::new(tx);
-        let isn = IsnGenerator::new(cfg.secret);
-        let iss = isn.isn(&tuple, now);
         let rcv_wscale = if cfg.window_scaling {
             window_shift(rx.capacity())
         } else {
@@ -446,7 +473,6 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             sack: cfg.sack,
             timestamps: cfg.timestamps,
         };
-        let ts_offset = isn.ts_offset(&tuple);
         let smss = u32::from(cfg.mss).max(64);
         Self {
             cfg: ConnConfig::new(cfg),
@@ -542,8 +568,16 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// ESTABLISHED. If the segment that completed the handshake carried data or a FIN, hand
     /// it to [`handle_segment`](Self::handle_segment) next.
     pub fn accept(cfg: &Config, hs: &Handshake, now: Instant, rx: S, tx: S) -> Self {
-        let mut conn = Self::new(cfg, hs.tuple, State::Established, now, rx, tx);
-        conn.iss = hs.iss;
+        let mut conn = Self::with_isn(
+            cfg,
+            hs.tuple,
+            State::Established,
+            now,
+            rx,
+            tx,
+            hs.iss,
+            hs.ts_offset,
+        );
         conn.snd_una = hs.iss + 1;
         conn.syn_acked = true;
         conn.snd_nxt = conn.snd_una;
