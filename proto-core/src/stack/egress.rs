@@ -238,14 +238,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 return n + arp.emit(&mut buf[n..]);
             }
         }
-        while let Some(rec) = self.st.control.peek(self.p.control) {
-            let n = rec.len();
-            if n <= buf.len() {
-                buf[..n].copy_from_slice(rec);
-                self.st.control.pop(self.p.control);
+        while let Some(n) = self.st.control.pop_into(self.p.control, buf) {
+            if n > 0 {
                 return n;
             }
-            self.st.control.pop(self.p.control);
             self.st.stats.drop_buffer_too_small += 1;
         }
         self.fire_timers(now);

@@ -672,13 +672,17 @@ impl<M: Memory> Interface<M> {
             }
             _ => c.source_for(remote.ip())?,
         };
-        let port = match local.map(|l| l.port()).unwrap_or(0) {
-            0 => c.ephemeral(|port| Key {
-                proto: Proto::Tcp,
-                local: SocketAddr::new(ip, port),
-                remote: Some(remote),
-            })?,
-            p => p,
+        // An ephemeral port is one `ephemeral` found free for this key: no second lookup.
+        let (port, free) = match local.map(|l| l.port()).unwrap_or(0) {
+            0 => (
+                c.ephemeral(|port| Key {
+                    proto: Proto::Tcp,
+                    local: SocketAddr::new(ip, port),
+                    remote: Some(remote),
+                })?,
+                true,
+            ),
+            p => (p, false),
         };
         let tuple = FourTuple {
             local: SocketAddr::new(ip, port),
@@ -689,7 +693,7 @@ impl<M: Memory> Interface<M> {
             local: tuple.local,
             remote: Some(remote),
         };
-        if c.find(&key).is_some() {
+        if !free && c.find(&key).is_some() {
             return Err(StackError::AddrInUse);
         }
         let cfg = &c.cfg.tcp;
