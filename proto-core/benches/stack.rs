@@ -11,7 +11,15 @@
 //! A counting global allocator checks that the measured code allocates nothing: the stacks
 //! run on a [`Memory`] whose TCP buffers are inline arrays (no heap at all once built).
 //!
-//! Run: `cargo bench -p proto-core --bench stack`.
+//! Run: `cargo bench -p proto-core --bench stack`. Each prints a plain-loop mean after
+//! criterion's figure. With `STACK_BENCH_PLAIN=n` only the plain loops run (n iterations),
+//! for exact instruction counts of one iteration (the measured work is in `arp_once` and
+//! `handshake_once`, never inlined):
+//!
+//! ```text
+//! STACK_BENCH_PLAIN=1000 valgrind --tool=callgrind --toggle-collect='*handshake_once*' \
+//!     target/release/deps/stack-<hash> --bench
+//! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
