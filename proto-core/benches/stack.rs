@@ -11,7 +11,15 @@
 //! A counting global allocator checks that the measured code allocates nothing: the stacks
 //! run on a [`Memory`] whose TCP buffers are inline arrays (no heap at all once built).
 //!
-//! Run: `cargo bench -p proto-core --bench stack`.
+//! Run: `cargo bench -p proto-core --bench stack`. Each prints a plain-loop mean after
+//! criterion's figure. With `STACK_BENCH_PLAIN=n` only the plain loops run (n iterations),
+//! for exact instruction counts of one iteration (the measured work is in `arp_once` and
+//! `handshake_once`, never inlined):
+//!
+//! ```text
+//! STACK_BENCH_PLAIN=1000 valgrind --tool=callgrind --toggle-collect='*handshake_once*' \
+//!     target/release/deps/stack-<hash> --bench
+//! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -21,8 +29,8 @@ use std::time::Duration as WallDuration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use proto_core::stack::{
-    Capacities, Config, FragContext, Interface, Memory, Neighbor, Parts, Slot, TcpBuffers,
-    TimerEntry,
+    Capacities, Config, FragContext, Interface, Memory, Neighbor, Parts, Slot, SocketHandle,
+    TcpBuffers, TimerEntry,
 };
 use proto_core::tcp::{State, SynSlot};
 use proto_core::time::Instant;
@@ -156,37 +164,92 @@ fn hop(
     n
 }
 
+/// One measured ARP exchange (not inlined, so that `callgrind --toggle-collect=*arp_once*`
+/// counts exactly this).
+#[inline(never)]
+fn arp_once(
+    a: &mut Interface<FixedMemory>,
+    b: &mut Interface<FixedMemory>,
+    buf: &mut [u8],
+    now: Instant,
+) -> EthernetAddress {
+    let b_ip = IpAddr::V4(B_IP);
+    a.flush_neighbors();
+    assert!(a.resolve_neighbor(b_ip, now).is_none());
+    hop(a, b, buf, now);
+    hop(b, a, buf, now);
+    a.resolve_neighbor(b_ip, now).expect("resolved")
+}
+
+/// Iterations of the plain loops (`STACK_BENCH_PLAIN=n` runs only them, without criterion:
+/// for `valgrind --tool=callgrind --toggle-collect='*arp_once*'` and the like).
+fn plain_iters() -> Option<u64> {
+    std::env::var("STACK_BENCH_PLAIN").ok()?.parse().ok()
+}
+
 fn arp_exchange(c: &mut Criterion) {
     let (mut a, mut b) = stacks();
     let mut buf = [0u8; 1514];
     let now = Instant::from_secs(1);
-    let b_ip = IpAddr::V4(B_IP);
-    let before = ALLOCS.load(Ordering::Relaxed);
-    let mut rounds = 0u64;
-    c.bench_function("arp_exchange", |bench| {
-        bench.iter(|| {
-            a.flush_neighbors();
-            assert!(a.resolve_neighbor(b_ip, now).is_none());
-            hop(&mut a, &mut b, &mut buf, now);
-            hop(&mut b, &mut a, &mut buf, now);
-            rounds += 1;
-            black_box(a.resolve_neighbor(b_ip, now).expect("resolved"))
-        })
-    });
+    if plain_iters().is_none() {
+        c.bench_function("arp_exchange", |bench| {
+            bench.iter(|| black_box(arp_once(&mut a, &mut b, &mut buf, now)))
+        });
+    }
     // Criterion's own bookkeeping allocates between samples; count only inside the loop
     // with a separate run.
-    let _ = before;
+    let n = plain_iters().unwrap_or(100_000);
     let start = ALLOCS.load(Ordering::Relaxed);
-    for _ in 0..10_000 {
-        a.flush_neighbors();
-        a.resolve_neighbor(b_ip, now);
-        hop(&mut a, &mut b, &mut buf, now);
-        hop(&mut b, &mut a, &mut buf, now);
-        assert!(a.resolve_neighbor(b_ip, now).is_some());
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        black_box(arp_once(&mut a, &mut b, &mut buf, now));
     }
+    let timed = t.elapsed();
     let allocs = ALLOCS.load(Ordering::Relaxed) - start;
-    println!("arp_exchange: {allocs} allocations in 10,000 exchanges");
+    println!(
+        "arp_exchange: mean {:?} over {n} (plain loop); {allocs} allocations",
+        timed / n.max(1) as u32
+    );
     assert_eq!(allocs, 0);
+}
+
+/// One measured handshake: connect, SYN, SYN-ACK, ACK, accept (not inlined, for
+/// `callgrind --toggle-collect='*handshake_once*'`).
+#[inline(never)]
+fn handshake_once(
+    a: &mut Interface<FixedMemory>,
+    b: &mut Interface<FixedMemory>,
+    buf: &mut [u8],
+    l: SocketHandle,
+    now: Instant,
+) -> (SocketHandle, SocketHandle) {
+    let remote = SocketAddr::new(B_IP.into(), 80);
+    let h = a
+        .tcp_connect(remote, None, now, [0; 512], [0; 512])
+        .unwrap();
+    hop(a, b, buf, now); // SYN
+    hop(b, a, buf, now); // SYN-ACK
+    hop(a, b, buf, now); // ACK
+    let s = b.tcp_accept(l).unwrap().expect("accepted");
+    (h, s)
+}
+
+/// The untimed end of an iteration: both ESTABLISHED, then abort and release both sides.
+fn teardown(
+    a: &mut Interface<FixedMemory>,
+    b: &mut Interface<FixedMemory>,
+    buf: &mut [u8],
+    (h, s): (SocketHandle, SocketHandle),
+    now: Instant,
+) {
+    assert_eq!(a.tcp_state(h).unwrap(), State::Established);
+    assert_eq!(b.tcp_state(s).unwrap(), State::Established);
+    a.tcp(h).unwrap().abort();
+    a.tcp_release(h).unwrap();
+    b.tcp_release(s).unwrap();
+    while hop(a, b, buf, now) + hop(b, a, buf, now) > 0 {}
+    while a.poll_events().is_some() {}
+    while b.poll_events().is_some() {}
 }
 
 fn tcp_handshake(c: &mut Criterion) {
@@ -199,56 +262,37 @@ fn tcp_handshake(c: &mut Criterion) {
     // Resolve both ways once.
     a.resolve_neighbor(IpAddr::V4(B_IP), now);
     while hop(&mut a, &mut b, &mut buf, now) + hop(&mut b, &mut a, &mut buf, now) > 0 {}
-    let remote = SocketAddr::new(B_IP.into(), 80);
-    let one = |a: &mut Interface<FixedMemory>, b: &mut Interface<FixedMemory>, buf: &mut [u8]| {
-        let h = a
-            .tcp_connect(remote, None, now, [0; 512], [0; 512])
-            .unwrap();
-        hop(a, b, buf, now); // SYN
-        hop(b, a, buf, now); // SYN-ACK
-        hop(a, b, buf, now); // ACK
-        let s = b.tcp_accept(l).unwrap().expect("accepted");
-        (h, s)
-    };
-    let teardown =
-        |a: &mut Interface<FixedMemory>, b: &mut Interface<FixedMemory>, buf: &mut [u8], h, s| {
-            assert_eq!(a.tcp_state(h).unwrap(), State::Established);
-            assert_eq!(b.tcp_state(s).unwrap(), State::Established);
-            a.tcp(h).unwrap().abort();
-            a.tcp_release(h).unwrap();
-            b.tcp_release(s).unwrap();
-            while hop(a, b, buf, now) + hop(b, a, buf, now) > 0 {}
-            while a.poll_events().is_some() {}
-            while b.poll_events().is_some() {}
-        };
-    c.bench_function("tcp_handshake", |bench| {
-        bench.iter_custom(|iters| {
-            let mut total = WallDuration::ZERO;
-            for _ in 0..iters {
-                let t = std::time::Instant::now();
-                let (h, s) = one(&mut a, &mut b, &mut buf);
-                total += t.elapsed();
-                teardown(&mut a, &mut b, &mut buf, h, s);
-            }
-            total
-        })
-    });
+    if plain_iters().is_none() {
+        c.bench_function("tcp_handshake", |bench| {
+            bench.iter_custom(|iters| {
+                let mut total = WallDuration::ZERO;
+                for _ in 0..iters {
+                    let t = std::time::Instant::now();
+                    let hs = handshake_once(&mut a, &mut b, &mut buf, l, now);
+                    total += t.elapsed();
+                    teardown(&mut a, &mut b, &mut buf, hs, now);
+                }
+                total
+            })
+        });
+    }
+    let n = plain_iters().unwrap_or(10_000);
     let mut allocs = 0;
     let mut timed = WallDuration::ZERO;
-    for _ in 0..10_000 {
+    for _ in 0..n {
         let start = ALLOCS.load(Ordering::Relaxed);
         let t = std::time::Instant::now();
-        let (h, s) = one(&mut a, &mut b, &mut buf);
+        let hs = handshake_once(&mut a, &mut b, &mut buf, l, now);
         timed += t.elapsed();
         allocs += ALLOCS.load(Ordering::Relaxed) - start;
-        teardown(&mut a, &mut b, &mut buf, h, s);
+        teardown(&mut a, &mut b, &mut buf, hs, now);
     }
     println!(
-        "tcp_handshake: mean {:?} over 10,000 (plain loop)",
-        timed / 10_000
+        "tcp_handshake: mean {:?} over {n} (plain loop)",
+        timed / n.max(1) as u32
     );
     println!(
-        "tcp_handshake: {allocs} allocations in 10,000 handshakes; sockets in use after: {} / {}",
+        "tcp_handshake: {allocs} allocations in {n} handshakes; sockets in use after: {} / {}",
         a.sockets_in_use(),
         b.sockets_in_use()
     );

@@ -9,7 +9,7 @@ use super::neighbor::{self, Due, Lookup};
 use super::socket::{
     HAS_TIMER, IN_READY, Kind, RELEASED, UDP_META, UNACCEPTED, decode_addr, udp_bufs,
 };
-use super::{Ctx, Interface, Memory, StackError, frag};
+use super::{Ctx, Interface, Memory, NEVER, StackError, frag};
 use crate::tcp::{State, SynSlot};
 use crate::time::Instant;
 use crate::wire::{
@@ -133,7 +133,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 Lookup::Mac(m) => Resolved::Mac(m),
                 Lookup::Pending(i) => Resolved::Queue(i),
                 Lookup::Absent => match neighbor::start(self.p.neighbors, ip, now) {
-                    Some(i) => Resolved::Queue(i),
+                    Some(i) => {
+                        self.st.neighbor_at = self.st.neighbor_at.min(now);
+                        Resolved::Queue(i)
+                    }
                     None => {
                         self.st.stats.drop_neighbor_table_full += 1;
                         Resolved::Fail
@@ -221,40 +224,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     fn egress_once(&mut self, buf: &mut [u8], now: Instant) -> usize {
         let expired = frag::expire(self.p.frags, now);
         self.st.stats.drop_frag_timeout += expired;
-        // Neighbour work; bounded by the table (each flush empties a record).
-        let bound = self.p.neighbors.len() * (usize::from(self.cfg.neighbor.max_pending) + 2) + 1;
-        for _ in 0..bound {
-            let jitter = self.st.rng.next_u64();
-            let mut dropped = 0;
-            let due = neighbor::due(
-                self.p.neighbors,
-                &self.cfg.neighbor,
-                now,
-                jitter,
-                &mut dropped,
-            );
-            self.st.stats.drop_resolution_failed += dropped;
-            match due {
-                None => break,
-                Some(Due::Request(ip)) => {
-                    if let Some(n) = self.neighbor_request(buf, ip) {
-                        return n;
-                    }
-                }
-                Some(Due::Flush(i)) => {
-                    if let Some((len, mac)) =
-                        neighbor::flush_one(self.p.neighbors, self.p.pending, i, &mut buf[ETH..])
-                    {
-                        if len == 0 {
-                            self.st.stats.drop_buffer_too_small += 1;
-                            continue;
-                        }
-                        let et = ethertype_of(&buf[ETH..]);
-                        EthernetRepr::new(self.cfg.mac, mac, et).emit(buf);
-                        return ETH + len;
-                    }
-                }
-            }
+        if now >= self.st.neighbor_at
+            && let Some(n) = self.neighbor_out(buf, now)
+        {
+            return n;
         }
         if let Some((at, left)) = self.st.announce
             && at <= now
@@ -269,14 +242,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 return n + arp.emit(&mut buf[n..]);
             }
         }
-        while let Some(rec) = self.st.control.peek(self.p.control) {
-            let n = rec.len();
-            if n <= buf.len() {
-                buf[..n].copy_from_slice(rec);
-                self.st.control.pop(self.p.control);
+        while let Some(n) = self.st.control.pop_into(self.p.control, buf) {
+            if n > 0 {
                 return n;
             }
-            self.st.control.pop(self.p.control);
             self.st.stats.drop_buffer_too_small += 1;
         }
         self.fire_timers(now);
@@ -301,6 +270,50 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             }
         }
         0
+    }
+
+    /// Neighbour work due at `now`: a request, or a packet a resolution released. Called only
+    /// when `State::neighbor_at` is due, so that egress does not scan the table every time.
+    fn neighbor_out(&mut self, buf: &mut [u8], now: Instant) -> Option<usize> {
+        // Bounded by the table (each flush empties a record).
+        let bound = self.p.neighbors.len() * (usize::from(self.cfg.neighbor.max_pending) + 2) + 1;
+        for _ in 0..bound {
+            let mut dropped = 0;
+            let due = neighbor::due(
+                self.p.neighbors,
+                &self.cfg.neighbor,
+                now,
+                &mut self.st.rng,
+                &mut dropped,
+            );
+            self.st.stats.drop_resolution_failed += dropped;
+            match due {
+                None => {
+                    // Nothing due: until the next retry, egress skips the table.
+                    self.st.neighbor_at = neighbor::poll_at(self.p.neighbors).unwrap_or(NEVER);
+                    break;
+                }
+                Some(Due::Request(ip)) => {
+                    if let Some(n) = self.neighbor_request(buf, ip) {
+                        return Some(n);
+                    }
+                }
+                Some(Due::Flush(i)) => {
+                    if let Some((len, mac)) =
+                        neighbor::flush_one(self.p.neighbors, self.p.pending, i, &mut buf[ETH..])
+                    {
+                        if len == 0 {
+                            self.st.stats.drop_buffer_too_small += 1;
+                            continue;
+                        }
+                        let et = ethertype_of(&buf[ETH..]);
+                        EthernetRepr::new(self.cfg.mac, mac, et).emit(buf);
+                        return Some(ETH + len);
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// An ARP request (RFC 826) or a Neighbor Solicitation to the solicited-node group

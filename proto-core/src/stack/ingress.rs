@@ -121,14 +121,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         let for_us = repr.target_protocol_addr == ours;
         if !sender.is_unspecified() && cidr.contains(sender) {
             // RFC 826: merge into an existing entry; create one when we are the target.
-            neighbor::learn(
-                self.p.neighbors,
-                &self.cfg.neighbor,
-                IpAddr::V4(sender),
-                repr.source_hardware_addr,
-                now,
-                for_us,
-            );
+            self.learn_neighbor(IpAddr::V4(sender), repr.source_hardware_addr, now, for_us);
         }
         if !for_us {
             self.st.stats.drop_arp_ignored += 1;
@@ -406,14 +399,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                     return;
                 }
                 if let Some(mac) = lladdr {
-                    neighbor::learn(
-                        self.p.neighbors,
-                        &self.cfg.neighbor,
-                        IpAddr::V6(src),
-                        mac,
-                        now,
-                        true,
-                    );
+                    self.learn_neighbor(IpAddr::V6(src), mac, now, true);
                 }
                 // RFC 4861 §7.2.4: a solicited advertisement with our link-layer address.
                 let na = Icmpv6Repr::NeighborAdvert {
@@ -444,14 +430,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 ..
             } => {
                 // RFC 4861 §7.2.5: only an entry that exists is updated.
-                neighbor::learn(
-                    self.p.neighbors,
-                    &self.cfg.neighbor,
-                    IpAddr::V6(target_addr),
-                    mac,
-                    now,
-                    false,
-                );
+                self.learn_neighbor(IpAddr::V6(target_addr), mac, now, false);
             }
             _ => self.st.stats.drop_icmp_ignored += 1,
         }
@@ -681,17 +660,27 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             self.st.stats.drop_tcp_accept_full += 1;
             return self.send_reset(rx, hs.tuple, seg, now);
         };
-        let mut conn = Connection::accept(&self.cfg.tcp, &hs, now, rbuf, tbuf);
-        if !seg.payload.is_empty() || seg.control == crate::wire::TcpControl::Fin {
-            conn.handle_segment(now, &rx.addrs, seg);
-        }
-        let i = match self.alloc(Kind::Tcp(conn)) {
+        let key = Key {
+            proto: Proto::Tcp,
+            local: hs.tuple.local,
+            remote: Some(hs.tuple.remote),
+        };
+        let cfg = &self.cfg.tcp;
+        let made = self.alloc_with(&key, || {
+            Kind::Tcp(Connection::accept(cfg, &hs, now, rbuf, tbuf))
+        });
+        let i = match made {
             Ok(i) => i,
             Err(_) => {
                 self.st.stats.drop_tcp_accept_full += 1;
                 return self.send_reset(rx, hs.tuple, seg, now);
             }
         };
+        if (!seg.payload.is_empty() || seg.control == crate::wire::TcpControl::Fin)
+            && let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind
+        {
+            conn.handle_segment(now, &rx.addrs, seg);
+        }
         self.p.slots[i as usize].flags |= UNACCEPTED;
         self.mark_ready(i);
         let Kind::Listen(l) = &mut self.p.slots[li as usize].kind else {
@@ -723,6 +712,17 @@ fn append<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>>(l: &mut ListenSocket<B>, i: u3
     }
     l.tail = i;
     l.queued += 1;
+}
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+    /// Records a neighbour (see [`neighbor::learn`]); when that releases queued packets,
+    /// egress goes through the table again at once.
+    fn learn_neighbor(&mut self, ip: IpAddr, mac: EthernetAddress, now: Instant, create: bool) {
+        let flush = neighbor::learn(self.p.neighbors, &self.cfg.neighbor, ip, mac, now, create);
+        if flush.is_some() {
+            self.st.neighbor_at = Instant::ZERO;
+        }
+    }
 }
 
 /// True when `group` is the solicited-node address of `addr`.

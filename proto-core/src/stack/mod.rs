@@ -445,6 +445,10 @@ pub(crate) struct State {
     echo: echo::EchoQueue,
     /// The address being probed with [`Interface::arp_probe`], if any.
     probe: Option<Probe>,
+    /// No neighbour work (request, retry, release of queued packets) is due before this:
+    /// egress skips the table until then. Lowered whenever a resolution starts or a reply
+    /// releases packets; recomputed by the egress that finds nothing due.
+    neighbor_at: Instant,
 }
 
 /// An address probe in progress (RFC 5227 §2.1).
@@ -457,6 +461,9 @@ pub(crate) struct Probe {
 
 /// No slot.
 pub(crate) const NIL: u32 = u32::MAX;
+
+/// An instant that never comes (for "nothing scheduled").
+pub(crate) const NEVER: Instant = Instant::from_micros(u64::MAX);
 
 /// A network interface. See the [module docs](self).
 ///
@@ -509,6 +516,7 @@ impl<M: Memory> Interface<M> {
                 queued_on_neighbor: false,
                 echo: echo::EchoQueue::EMPTY,
                 probe: None,
+                neighbor_at: NEVER,
             },
             cfg,
             mem,
@@ -623,7 +631,9 @@ impl<M: Memory> Interface<M> {
                 (a, b) => a.or(b),
             }
         };
-        merge(neighbor::poll_at(c.p.neighbors));
+        if c.st.neighbor_at != NEVER {
+            merge(neighbor::poll_at(c.p.neighbors));
+        }
         merge(frag::poll_at(c.p.frags));
         merge(c.st.announce.map(|(t, _)| t));
         at

@@ -8,6 +8,7 @@
 use core::net::IpAddr;
 
 use super::ring::Ring;
+use crate::rand::Rng;
 use crate::time::{Duration, Instant};
 use crate::wire::EthernetAddress;
 
@@ -228,13 +229,13 @@ pub(crate) fn learn(
 }
 
 /// The next thing due at `now`: flushes first, then requests. Retries back off (the interval
-/// doubles, plus up to a quarter of it of `jitter`); after `max_requests` the entry is freed
+/// doubles, plus up to a quarter of it of jitter drawn from `rng`); after `max_requests` the entry is freed
 /// and the count of packets dropped with it is returned in `dropped`.
 pub(crate) fn due(
     table: &mut [Neighbor],
     cfg: &NeighborConfig,
     now: Instant,
-    jitter: u64,
+    rng: &mut Rng,
     dropped: &mut u64,
 ) -> Option<Due> {
     for (i, e) in table.iter().enumerate() {
@@ -255,6 +256,7 @@ pub(crate) fn due(
             continue;
         }
         let interval = cfg.retry.saturating_mul(1 << sent.min(16));
+        let jitter = rng.next_u64();
         let extra = Duration::from_micros(jitter % (interval.micros() / 4 + 1));
         e.state = State::Incomplete {
             sent: sent + 1,

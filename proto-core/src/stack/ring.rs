@@ -127,6 +127,27 @@ impl Ring {
         self.head(buf).map(|(at, n)| &buf[at..at + n])
     }
 
+    /// Moves the oldest record into `out` when it fits: its length; `Some(0)` (the record
+    /// dropped) when it does not fit; `None` when the ring is empty. One lookup of the head
+    /// instead of a `peek` and a `pop`.
+    pub(crate) fn pop_into(&mut self, buf: &[u8], out: &mut [u8]) -> Option<usize> {
+        let (at, n) = self.head(buf)?;
+        let copied = match (out.get_mut(..n), buf.get(at..at + n)) {
+            (Some(o), Some(rec)) => {
+                o.copy_from_slice(rec);
+                n
+            }
+            _ => 0,
+        };
+        self.read = (at + n) as u32;
+        self.count -= 1;
+        if self.count == 0 {
+            self.read = 0;
+            self.write = 0;
+        }
+        Some(copied)
+    }
+
     /// Drops the oldest record.
     pub(crate) fn pop(&mut self, buf: &[u8]) {
         if let Some((at, n)) = self.head(buf) {

@@ -116,7 +116,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Slot<
 
     /// The index key of this slot.
     pub(crate) fn key(&self) -> Option<Key> {
-        match &self.kind {
+        self.kind.key()
+    }
+}
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Kind<S, B> {
+    /// The index key of a socket.
+    #[inline]
+    pub(crate) fn key(&self) -> Option<Key> {
+        match self {
             Kind::Free => None,
             Kind::Udp(u) => Some(Key {
                 proto: Proto::Udp,
@@ -190,6 +198,23 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// Takes a free slot for `kind` and indexes it under its key.
     pub(crate) fn alloc(&mut self, kind: Kind<S, B>) -> Result<u32, StackError> {
+        let Some(key) = kind.key() else {
+            return Err(StackError::InvalidHandle);
+        };
+        self.alloc_with(&key, || kind)
+    }
+
+    /// Takes a free slot, indexes it under `key` and fills it with `make()` (which must have
+    /// that key). The value is built straight into the slot, and only once the slot and its
+    /// index entry are certain: a connection is large (with inline buffers, kilobytes), and
+    /// building it on the stack to move it in afterwards costs more than the rest of a
+    /// handshake's bookkeeping.
+    #[inline]
+    pub(crate) fn alloc_with(
+        &mut self,
+        key: &Key,
+        make: impl FnOnce() -> Kind<S, B>,
+    ) -> Result<u32, StackError> {
         let i = if self.st.free_head != NIL {
             self.st.free_head
         } else if (self.st.fresh as usize) < self.p.slots.len() && self.st.fresh < NIL - 1 {
@@ -197,19 +222,16 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         } else {
             return Err(StackError::NoFreeSlot);
         };
-        let s = &mut self.p.slots[i as usize];
-        let next = s.link;
-        s.kind = kind;
-        let Some(key) = s.key() else {
-            s.kind = Kind::Free;
-            return Err(StackError::InvalidHandle);
-        };
-        if !self.st.index.insert(self.p.index, &key, i) {
-            let s = &mut self.p.slots[i as usize];
-            s.kind = Kind::Free;
+        if !self.st.index.insert(self.p.index, key, i) {
             return Err(StackError::NoFreeSlot);
         }
         let s = &mut self.p.slots[i as usize];
+        let next = s.link;
+        // Free slots hold `Kind::Free`: nothing to drop, so the new value is written in place.
+        if let Kind::Free = s.kind {
+            s.kind = make();
+        }
+        debug_assert_eq!(s.key().as_ref(), Some(key));
         if self.st.free_head == i {
             self.st.free_head = next;
         } else {
@@ -651,13 +673,17 @@ impl<M: Memory> Interface<M> {
             }
             _ => c.source_for(remote.ip())?,
         };
-        let port = match local.map(|l| l.port()).unwrap_or(0) {
-            0 => c.ephemeral(|port| Key {
-                proto: Proto::Tcp,
-                local: SocketAddr::new(ip, port),
-                remote: Some(remote),
-            })?,
-            p => p,
+        // An ephemeral port is one `ephemeral` found free for this key: no second lookup.
+        let (port, free) = match local.map(|l| l.port()).unwrap_or(0) {
+            0 => (
+                c.ephemeral(|port| Key {
+                    proto: Proto::Tcp,
+                    local: SocketAddr::new(ip, port),
+                    remote: Some(remote),
+                })?,
+                true,
+            ),
+            p => (p, false),
         };
         let tuple = FourTuple {
             local: SocketAddr::new(ip, port),
@@ -668,11 +694,13 @@ impl<M: Memory> Interface<M> {
             local: tuple.local,
             remote: Some(remote),
         };
-        if c.find(&key).is_some() {
+        if !free && c.find(&key).is_some() {
             return Err(StackError::AddrInUse);
         }
-        let conn = Connection::connect(&c.cfg.tcp, tuple, now, rx, tx);
-        let i = c.alloc(Kind::Tcp(conn))?;
+        let cfg = &c.cfg.tcp;
+        let i = c.alloc_with(&key, || {
+            Kind::Tcp(Connection::connect(cfg, tuple, now, rx, tx))
+        })?;
         c.mark_ready(i);
         Ok(c.handle(i))
     }

@@ -1,10 +1,19 @@
 //! Initial sequence numbers (RFC 6528), per-connection timestamp offsets (RFC 7323 §5.4) and
 //! SYN cookies (RFC 4987 §3.6, in the scheme of Linux's `net/ipv4/syncookies.c`).
 //!
-//! All three are keyed hashes of the connection's [`FourTuple`], computed with SipHash-2-4
-//! (the keyed PRF Linux uses for the same purpose; RFC 6528 §3 asks for a cryptographic hash
-//! of the tuple and a secret key). The keys are injected: the runtime draws them from the OS.
-//! One key may serve all three: every hash input starts with a distinct domain tag.
+//! All three are keyed hashes of the connection's [`FourTuple`] (RFC 6528 §3 asks for a
+//! cryptographic hash of the tuple and a secret key). The keys are injected: the runtime draws
+//! them from the OS. One key may serve all three: every hash input starts with a distinct
+//! domain tag.
+//!
+//! The ISN offset and the timestamp offset of a tuple come from one SipHash-1-3 computation
+//! with a 128-bit output ([`IsnGenerator::secrets`]): 32 bits of it for each. Both are halves
+//! of one PRF output, so knowing one (the timestamp offset shows in TSval) says nothing about
+//! the other; one hash per connection instead of one per use keeps a handshake cheap.
+//! SipHash-1-3 (Rust's `HashMap` default) is a keyed PRF with no known attack at this output
+//! length; the inputs are short (13 or 37 bytes), and the 32-bit values an off-path attacker
+//! would have to guess are no weaker than with SipHash-2-4. SYN cookies, which an attacker can
+//! query at will, keep SipHash-2-4 (Linux's choice); they are computed only under a flood.
 //!
 //! Tuples are always seen from our side: `local` is our address and port (for a listener, the
 //! listening address), `remote` the peer's.
@@ -13,6 +22,7 @@ use core::fmt;
 use core::net::{IpAddr, SocketAddr};
 
 use siphasher::sip::SipHasher24;
+use siphasher::sip128::SipHasher13;
 
 use super::FourTuple;
 use crate::time::Instant;
@@ -20,8 +30,8 @@ use crate::wire::tcp::TcpSeqNumber;
 
 /// Domain tags: the first byte of every hash input, so that no two uses of a key collide.
 mod domain {
-    pub const ISN: u8 = 0x10;
-    pub const TS_OFFSET: u8 = 0x20;
+    /// The ISN offset and the timestamp offset, from one 128-bit hash.
+    pub const CONN: u8 = 0x10;
     /// Linux's `cookie_hash(.., 0, 0)`: the tuple alone.
     pub const COOKIE_TUPLE: u8 = 0x30;
     /// Linux's `cookie_hash(.., count, 1)`: the tuple and the minute counter.
@@ -31,12 +41,13 @@ mod domain {
 /// The longest hash input: tag, two IPv6 addresses, two ports, a 32-bit counter.
 const MAX_INPUT_LEN: usize = 1 + 16 + 2 + 16 + 2 + 4;
 
-/// SipHash-2-4 of `tag || local addr || local port || remote addr || remote port || extra`.
+/// `tag || local addr || local port || remote addr || remote port || extra` in a buffer, and
+/// its length.
 ///
 /// Addresses are hashed as their bytes (4 for IPv4, 16 for IPv6), ports big-endian. The tag's
 /// high bits carry the two address families so that inputs of different shapes never collide.
 #[inline]
-fn hash_tuple(sip: &SipHasher24, tag: u8, tuple: &FourTuple, extra: Option<u32>) -> u64 {
+fn tuple_input(tag: u8, tuple: &FourTuple, extra: Option<u32>) -> ([u8; MAX_INPUT_LEN], usize) {
     let mut buf = [0u8; MAX_INPUT_LEN];
     let mut len = 1;
     let mut family = 0u8;
@@ -60,13 +71,47 @@ fn hash_tuple(sip: &SipHasher24, tag: u8, tuple: &FourTuple, extra: Option<u32>)
         len += 4;
     }
     buf[0] = tag | family;
+    (buf, len)
+}
+
+/// SipHash-2-4 of [`tuple_input`] (the SYN cookie hashes).
+#[inline]
+fn hash_tuple(sip: &SipHasher24, tag: u8, tuple: &FourTuple, extra: Option<u32>) -> u64 {
+    let (buf, len) = tuple_input(tag, tuple, extra);
     sip.hash(&buf[..len])
+}
+
+/// What a connection derives from its tuple and the secret: the RFC 6528 `F` and the RFC 7323
+/// §5.4 timestamp offset, from one keyed hash ([`IsnGenerator::secrets`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TupleSecrets {
+    /// RFC 6528 `F(localip, localport, remoteip, remoteport, secretkey)`.
+    f: u32,
+    /// The timestamp clock offset.
+    pub ts_offset: u32,
+}
+
+impl TupleSecrets {
+    /// The initial sequence number at `now`: `M + F`, `M` being `now` in 4-µs ticks
+    /// truncated to 32 bits (it wraps every ~4.77 hours).
+    #[inline]
+    pub fn isn(&self, now: Instant) -> TcpSeqNumber {
+        let m = (now.micros() / 4) as u32;
+        TcpSeqNumber(m.wrapping_add(self.f))
+    }
+}
+
+impl fmt::Debug for TupleSecrets {
+    /// Never prints `F` (it would give away every future ISN of the tuple).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TupleSecrets { .. }")
+    }
 }
 
 /// RFC 6528 §3 initial sequence numbers, and RFC 7323 §5.4 timestamp offsets.
 ///
 /// `ISN = M + F(localip, localport, remoteip, remoteport, secretkey)`, where `M` is a timer
-/// ticking every 4 µs and `F` is SipHash-2-4 keyed with the secret. A new incarnation of a
+/// ticking every 4 µs and `F` is SipHash-1-3 keyed with the secret (see the module docs). A new incarnation of a
 /// connection thus starts past the old one's sequence space (RFC 9293 §3.4.1), while an
 /// off-path attacker cannot guess the ISN of a tuple it is not part of.
 ///
@@ -84,7 +129,7 @@ fn hash_tuple(sip: &SipHasher24, tag: u8, tuple: &FourTuple, extra: Option<u32>)
 /// ```
 #[derive(Clone)]
 pub struct IsnGenerator {
-    sip: SipHasher24,
+    sip: SipHasher13,
 }
 
 impl IsnGenerator {
@@ -92,7 +137,20 @@ impl IsnGenerator {
     #[inline]
     pub fn new(key: [u8; 16]) -> Self {
         Self {
-            sip: SipHasher24::new_with_key(&key),
+            sip: SipHasher13::new_with_key(&key),
+        }
+    }
+
+    /// Both per-tuple values at once: one SipHash-1-3-128 of the tuple, whose low 32 bits are
+    /// the ISN's `F` and whose bits 64..96 are the timestamp offset. Prefer this to calling
+    /// [`isn`](Self::isn) and [`ts_offset`](Self::ts_offset), which each hash.
+    #[inline]
+    pub fn secrets(&self, tuple: &FourTuple) -> TupleSecrets {
+        let (buf, len) = tuple_input(domain::CONN, tuple, None);
+        let h = self.sip.hash(&buf[..len]).as_u128();
+        TupleSecrets {
+            f: h as u32,
+            ts_offset: (h >> 64) as u32,
         }
     }
 
@@ -101,9 +159,7 @@ impl IsnGenerator {
     /// `M` is `now` in 4-µs ticks, truncated to 32 bits (it wraps every ~4.77 hours).
     #[inline]
     pub fn isn(&self, tuple: &FourTuple, now: Instant) -> TcpSeqNumber {
-        let m = (now.micros() / 4) as u32;
-        let f = hash_tuple(&self.sip, domain::ISN, tuple, None) as u32;
-        TcpSeqNumber(m.wrapping_add(f))
+        self.secrets(tuple).isn(now)
     }
 
     /// A per-connection offset to add to our timestamp clock when sending TSval on `tuple`
@@ -112,7 +168,7 @@ impl IsnGenerator {
     /// incarnations (RFC 7323 §5.8).
     #[inline]
     pub fn ts_offset(&self, tuple: &FourTuple) -> u32 {
-        hash_tuple(&self.sip, domain::TS_OFFSET, tuple, None) as u32
+        self.secrets(tuple).ts_offset
     }
 }
 
@@ -491,7 +547,7 @@ mod tests {
         assert_ne!(isn_gen.isn(&v6(), now), isn_gen.isn(&v6_other, now));
     }
 
-    // RFC 7323 §5.4: the TSval offset is a separate keyed hash of the tuple.
+    // RFC 7323 §5.4: the TSval offset is other bits of the tuple's keyed hash than the ISN's.
     #[test]
     fn ts_offset_is_domain_separated_from_isn() {
         let isn_gen = IsnGenerator::new(KEY);
@@ -505,6 +561,22 @@ mod tests {
         assert_ne!(
             isn_gen.ts_offset(&v4()),
             IsnGenerator::new(OTHER_KEY).ts_offset(&v4())
+        );
+    }
+
+    // One hash gives both values, the same as the separate calls.
+    #[test]
+    fn secrets_match_isn_and_ts_offset() {
+        let isn_gen = IsnGenerator::new(KEY);
+        let now = Instant::from_secs(77);
+        for tuple in [v4(), v6()] {
+            let s = isn_gen.secrets(&tuple);
+            assert_eq!(s.isn(now), isn_gen.isn(&tuple, now));
+            assert_eq!(s.ts_offset, isn_gen.ts_offset(&tuple));
+        }
+        assert_eq!(
+            std::format!("{:?}", isn_gen.secrets(&v4())),
+            "TupleSecrets { .. }"
         );
     }
 

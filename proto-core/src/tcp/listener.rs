@@ -41,6 +41,9 @@ pub struct Handshake {
     pub peer_tsval: Option<u32>,
     /// The window shift our SYN-ACK announced.
     pub our_wscale: Option<u8>,
+    /// Our timestamp clock offset for this tuple (RFC 7323 §5.4), as the SYN-ACK used it:
+    /// derived with the ISN on the SYN, so that the connection does not hash again.
+    pub ts_offset: u32,
 }
 
 /// One half-open connection: SYN received, SYN-ACK sent.
@@ -52,6 +55,8 @@ pub struct HalfOpen {
     peer_mss: Option<u16>,
     peer: SynOptions,
     peer_tsval: Option<u32>,
+    /// Our timestamp clock offset (derived with `iss` from one hash of the tuple).
+    ts_offset: u32,
     /// When the SYN-ACK is next (re)sent.
     due: Instant,
     retransmits: u32,
@@ -229,13 +234,16 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
         let free = self.slots.as_ref().iter().position(Option::is_none);
         match free {
             Some(i) => {
+                // One keyed hash for the ISN and the timestamp offset (see `isn`).
+                let secrets = self.isn.secrets(&tuple);
                 self.slots.as_mut()[i] = Some(HalfOpen {
                     tuple,
-                    iss: self.isn.isn(&tuple, now),
+                    iss: secrets.isn(now),
                     irs: seg.seq_number,
                     peer_mss: seg.max_seg_size,
                     peer,
                     peer_tsval,
+                    ts_offset: secrets.ts_offset,
                     due: now,
                     retransmits: 0,
                 });
@@ -300,6 +308,7 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
                     peer: h.peer,
                     peer_tsval: peer_tsval.filter(|_| h.peer.timestamps),
                     our_wscale: self.wscale.filter(|_| h.peer.window_scale.is_some()),
+                    ts_offset: h.ts_offset,
                 });
             }
             self.push_reply(Reply::Rst {
@@ -329,6 +338,7 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
                     peer,
                     peer_tsval: peer_tsval.filter(|_| peer.timestamps),
                     our_wscale: self.wscale.filter(|_| opts.window_scale.is_some()),
+                    ts_offset: self.isn.ts_offset(&tuple),
                 })
             }
             None => {
@@ -387,7 +397,7 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
                 window_scale: h.peer.window_scale,
                 sack_permitted: h.peer.sack,
             };
-            let clock = (now.millis() as u32).wrapping_add(self.isn.ts_offset(&h.tuple));
+            let clock = (now.millis() as u32).wrapping_add(h.ts_offset);
             let tsval = h.peer.timestamps.then_some(clock);
             let reply = Reply::CookieSynAck {
                 tuple: h.tuple,

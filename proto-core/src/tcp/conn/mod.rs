@@ -430,58 +430,174 @@ pub(crate) fn window_shift(capacity: usize) -> u8 {
     shift
 }
 
+/// What both SYNs' options come to (RFC 9293 §3.7.1, RFC 7323 §2.2 and §3.2, RFC 2018 §2):
+/// an option is used only when both SYNs carried it.
+#[derive(Debug, Clone, Copy)]
+struct Negotiated {
+    smss: u32,
+    snd_wscale: u8,
+    rcv_wscale: u8,
+    sack_ok: bool,
+    /// `TS.Recent` when timestamps are on; `None` turns them off.
+    ts_recent: Option<u32>,
+}
+
+impl Negotiated {
+    /// `ours`: what our SYN offered (`rcv_wscale` our shift, `ts` whether we still use
+    /// timestamps); the rest is what the peer's SYN carried.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        remote_v6: bool,
+        our_mss: u16,
+        ours: SynOptions,
+        rcv_wscale: u8,
+        ts: bool,
+        mss: Option<u16>,
+        window_scale: Option<u8>,
+        sack: bool,
+        tsval: Option<u32>,
+    ) -> Self {
+        // RFC 9293 §3.7.1: without the option, assume 536 (IPv4) / 1220 (IPv6).
+        let default_mss = if remote_v6 { 1220 } else { 536 };
+        let peer_mss = u32::from(mss.unwrap_or(default_mss));
+        let (snd_wscale, rcv_wscale) = match (ours.window_scale, window_scale) {
+            (Some(_), Some(shift)) => (shift.min(crate::wire::tcp::MAX_WINDOW_SCALE), rcv_wscale),
+            _ => (0, 0),
+        };
+        Self {
+            // Segments never exceed the peer's MSS nor our own (our side of the path).
+            smss: peer_mss.min(u32::from(our_mss)).max(64),
+            snd_wscale,
+            rcv_wscale,
+            sack_ok: ours.sack && sack,
+            ts_recent: tsval.filter(|_| ts),
+        }
+    }
+
+    /// The payload bytes of a segment (see [`Connection::eff_mss`]).
+    #[inline]
+    fn eff_mss(&self) -> u32 {
+        let opts = if self.ts_recent.is_some() { 12 } else { 0 };
+        self.smss.saturating_sub(opts).max(1)
+    }
+}
+
 impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
-    fn new(cfg: &Config, tuple: FourTuple, state: State, now: Instant, rx: S, tx: S) -> Self {
+    /// A connection on `tuple`, opening (`hs` is `None`: SYN-SENT or LISTEN, its ISN and
+    /// timestamp offset derived from the tuple with one keyed hash, see
+    /// [`IsnGenerator::secrets`]) or accepted from a listener's handshake (ESTABLISHED, with
+    /// the listener's ISN and offset).
+    ///
+    /// Every field is computed first and the connection is written in one expression, with
+    /// no call taking `&mut self` on the way: inlined into the stack's slot allocation, it is
+    /// then built in place rather than on the stack and copied (it is about 1 KiB, more with
+    /// inline buffers).
+    #[inline(always)]
+    fn build(
+        cfg: &Config,
+        tuple: FourTuple,
+        state: State,
+        now: Instant,
+        (rx, tx): (S, S),
+        hs: Option<&Handshake>,
+    ) -> Self {
         let rx = RecvBuffer::new(rx);
         let tx = SendBuffer::new(tx);
-        let isn = IsnGenerator::new(cfg.secret);
-        let iss = isn.isn(&tuple, now);
-        let rcv_wscale = if cfg.window_scaling {
+        let (iss, ts_offset) = match hs {
+            Some(hs) => (hs.iss, hs.ts_offset),
+            None => {
+                let secrets = IsnGenerator::new(cfg.secret).secrets(&tuple);
+                (secrets.isn(now), secrets.ts_offset)
+            }
+        };
+        let mut rcv_wscale = if cfg.window_scaling {
             window_shift(rx.capacity())
         } else {
             0
         };
-        let syn_opts = SynOptions {
+        let mut syn_opts = SynOptions {
             window_scale: cfg.window_scaling.then_some(rcv_wscale),
             sack: cfg.sack,
             timestamps: cfg.timestamps,
         };
-        let ts_offset = isn.ts_offset(&tuple);
-        let smss = u32::from(cfg.mss).max(64);
+        let mut smss = u32::from(cfg.mss).max(64);
+        let mut eff_mss = smss;
+        let mut snd_wscale = 0;
+        let mut sack_ok = false;
+        let mut ts_recent = cfg.timestamps.then_some(0);
+        // Accepted: both sequence spaces are synchronized (the listener saw SYN and ACK).
+        let mut snd_una = iss;
+        let mut irs = TcpSeqNumber(0);
+        let mut rcv_nxt = TcpSeqNumber(0);
+        let mut rcv_adv = TcpSeqNumber(0);
+        let mut snd_wnd = 0;
+        let mut snd_wl1 = TcpSeqNumber(0);
+        if let Some(hs) = hs {
+            snd_una = hs.iss + 1;
+            irs = hs.irs;
+            rcv_nxt = hs.irs + 1;
+            // The SYN-ACK offered min(buffer, 65535) unscaled; never shrink below it.
+            rcv_adv = rcv_nxt + rx.capacity().min(65_535);
+            syn_opts = SynOptions {
+                window_scale: hs.our_wscale,
+                sack: hs.peer.sack,
+                timestamps: hs.peer.timestamps,
+            };
+            let n = Negotiated::new(
+                matches!(tuple.remote, SocketAddr::V6(_)),
+                cfg.mss,
+                syn_opts,
+                hs.our_wscale.unwrap_or(0),
+                cfg.timestamps,
+                hs.peer_mss,
+                hs.peer.window_scale,
+                hs.peer.sack,
+                hs.peer_tsval,
+            );
+            smss = n.smss;
+            eff_mss = n.eff_mss();
+            snd_wscale = n.snd_wscale;
+            rcv_wscale = n.rcv_wscale;
+            sack_ok = n.sack_ok;
+            ts_recent = n.ts_recent;
+            snd_wnd = u32::from(hs.window) << snd_wscale;
+            snd_wl1 = hs.ack_seq;
+        }
         Self {
             cfg: ConnConfig::new(cfg),
             tuple,
             state,
             error: None,
             iss,
-            snd_una: iss,
-            snd_nxt: iss,
-            snd_max: iss,
-            snd_wnd: 0,
-            max_snd_wnd: 0,
-            snd_wl1: TcpSeqNumber(0),
-            snd_wl2: iss,
-            snd_wscale: 0,
+            snd_una,
+            snd_nxt: snd_una,
+            snd_max: snd_una,
+            snd_wnd,
+            max_snd_wnd: snd_wnd,
+            snd_wl1,
+            snd_wl2: snd_una,
+            snd_wscale,
             smss,
             tx,
             fin_queued: false,
             fin_sent: false,
-            syn_acked: false,
+            syn_acked: hs.is_some(),
             fin_acked: false,
-            irs: TcpSeqNumber(0),
-            rcv_nxt: TcpSeqNumber(0),
-            rcv_adv: TcpSeqNumber(0),
-            last_ack_sent: TcpSeqNumber(0),
+            irs,
+            rcv_nxt,
+            rcv_adv,
+            last_ack_sent: rcv_nxt,
             rcv_wscale,
             rx,
             peer_fin: None,
             fin_received: false,
-            ts: cfg.timestamps.then_some(Timestamps {
-                recent: 0,
+            ts: ts_recent.map(|recent| Timestamps {
+                recent,
                 recent_at: now,
                 offset: ts_offset,
             }),
-            sack_ok: false,
+            sack_ok,
             syn_opts,
             timers: Timers::default(),
             rtt: RttEstimator::new(cfg.rtt),
@@ -490,14 +606,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             retransmits: 0,
             probes: 0,
             persist_backoff: 0,
-            syn_due: false,
+            syn_due: hs.is_none() && state == State::SynSent,
             last_rx: now,
             last_tx: now,
-            cc: CongestionControl::new(cfg.congestion, smss),
+            // The same as `new(smss)` then `set_smss(eff_mss)` on a fresh controller.
+            cc: CongestionControl::new(cfg.congestion, eff_mss),
             scoreboard: Scoreboard::new(),
             recovery: None,
-            high_rxt: iss,
-            lost_end: iss,
+            high_rxt: snd_una,
+            lost_end: snd_una,
             fast_rtx_due: false,
             dupacks: 0,
             rxt_mark: None,
@@ -521,10 +638,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
 
     /// Active open (RFC 9293 §3.10.1): the first [`poll_transmit`](Self::poll_transmit)
     /// sends the SYN. Data written before the handshake completes is sent after it.
+    #[inline(always)]
     pub fn connect(cfg: &Config, tuple: FourTuple, now: Instant, rx: S, tx: S) -> Self {
-        let mut conn = Self::new(cfg, tuple, State::SynSent, now, rx, tx);
-        conn.syn_due = true;
-        conn
+        Self::build(cfg, tuple, State::SynSent, now, (rx, tx), None)
     }
 
     /// Passive open of one connection (RFC 9293 §3.10.1): waits in LISTEN on `local` for a
@@ -535,43 +651,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             local,
             remote: local,
         };
-        Self::new(cfg, tuple, State::Listen, now, rx, tx)
+        Self::build(cfg, tuple, State::Listen, now, (rx, tx), None)
     }
 
     /// A connection whose handshake a [`Listener`](crate::tcp::Listener) completed, in
     /// ESTABLISHED. If the segment that completed the handshake carried data or a FIN, hand
     /// it to [`handle_segment`](Self::handle_segment) next.
+    #[inline(always)]
     pub fn accept(cfg: &Config, hs: &Handshake, now: Instant, rx: S, tx: S) -> Self {
-        let mut conn = Self::new(cfg, hs.tuple, State::Established, now, rx, tx);
-        conn.iss = hs.iss;
-        conn.snd_una = hs.iss + 1;
-        conn.syn_acked = true;
-        conn.snd_nxt = conn.snd_una;
-        conn.snd_max = conn.snd_una;
-        conn.high_rxt = conn.snd_una;
-        conn.lost_end = conn.snd_una;
-        conn.irs = hs.irs;
-        conn.rcv_nxt = hs.irs + 1;
-        conn.last_ack_sent = conn.rcv_nxt;
-        // The SYN-ACK offered min(buffer, 65535) unscaled; never shrink below it.
-        conn.rcv_adv = conn.rcv_nxt + conn.rx.capacity().min(65_535);
-        conn.syn_opts = SynOptions {
-            window_scale: hs.our_wscale,
-            sack: hs.peer.sack,
-            timestamps: hs.peer.timestamps,
-        };
-        conn.rcv_wscale = hs.our_wscale.unwrap_or(0);
-        conn.apply_peer_syn_options(
-            hs.peer_mss,
-            hs.peer.window_scale,
-            hs.peer.sack,
-            hs.peer_tsval,
-        );
-        conn.snd_wnd = u32::from(hs.window) << conn.snd_wscale;
-        conn.max_snd_wnd = conn.snd_wnd;
-        conn.snd_wl1 = hs.ack_seq;
-        conn.snd_wl2 = conn.snd_una;
-        conn
+        Self::build(cfg, hs.tuple, State::Established, now, (rx, tx), Some(hs))
     }
 
     /// Applies what the peer's SYN offered (RFC 9293 §3.7.1, RFC 7323 §2.2 and §3.2, RFC 2018
@@ -583,26 +671,22 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         sack: bool,
         tsval: Option<u32>,
     ) {
-        // RFC 9293 §3.7.1: without the option, assume 536 (IPv4) / 1220 (IPv6).
-        let default_mss = if matches!(self.tuple.remote, SocketAddr::V6(_)) {
-            1220
-        } else {
-            536
-        };
-        let peer_mss = u32::from(mss.unwrap_or(default_mss));
-        // Segments never exceed the peer's MSS nor our own (our side of the path).
-        self.smss = peer_mss.min(u32::from(self.cfg.mss)).max(64);
-        match (self.syn_opts.window_scale, window_scale) {
-            (Some(_), Some(shift)) => {
-                self.snd_wscale = shift.min(crate::wire::tcp::MAX_WINDOW_SCALE)
-            }
-            _ => {
-                self.snd_wscale = 0;
-                self.rcv_wscale = 0;
-            }
-        }
-        self.sack_ok = self.syn_opts.sack && sack;
-        match (self.ts.as_mut(), tsval) {
+        let n = Negotiated::new(
+            matches!(self.tuple.remote, SocketAddr::V6(_)),
+            self.cfg.mss,
+            self.syn_opts,
+            self.rcv_wscale,
+            self.ts.is_some(),
+            mss,
+            window_scale,
+            sack,
+            tsval,
+        );
+        self.smss = n.smss;
+        self.snd_wscale = n.snd_wscale;
+        self.rcv_wscale = n.rcv_wscale;
+        self.sack_ok = n.sack_ok;
+        match (self.ts.as_mut(), n.ts_recent) {
             (Some(ts), Some(val)) => ts.recent = val,
             _ => self.ts = None,
         }
