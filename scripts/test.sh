@@ -10,7 +10,10 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the suite uses: real peers and capture tools for the namespace tests
 # (tapd's tests also run curl, python3 and tshark, and need /dev/net/tun and root).
-APT_PACKAGES=(iproute2 tcpdump tshark iputils-ping socat python3 curl)
+# stackclient/tests/apps_netns.rs runs dnsmasq (DHCP, DNS), busybox udhcpc, chronyd, curl and
+# python3 -m http.server as peers.
+APT_PACKAGES=(iproute2 tcpdump tshark iputils-ping socat python3 curl dnsmasq-base chrony busybox
+    udhcpc)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -533,3 +533,47 @@ proptest! {
         prop_assert!(ours.len() <= theirs.len(), "ours {} > hickory {}", ours.len(), theirs.len());
     }
 }
+
+// ---------------------------------------------------------------- captured messages
+
+#[path = "common/app_compare.rs"]
+mod app_compare;
+#[path = "common/pcap.rs"]
+#[allow(dead_code)]
+mod pcap;
+
+/// Every DHCP message of the fixture capture (busybox udhcpc and dnsmasq: DISCOVER, OFFER,
+/// REQUEST, ACK) reads the same in dhcproto and in ours.
+#[test]
+fn dhcp_fixture_messages_read_the_same_in_both() {
+    let frames = pcap::fixture("apps/dhcp.pcap");
+    let payloads = app_compare::udp_payloads(&frames, &[67, 68]);
+    let kinds: Vec<u8> = payloads
+        .iter()
+        .map(|(_, p)| app_compare::compare_dhcp(p))
+        .collect();
+    // udhcpc sent a second DISCOVER before it took an OFFER.
+    assert_eq!(
+        kinds,
+        [1, 2, 1, 2, 3, 5],
+        "DISCOVER, OFFER, ..., REQUEST, ACK"
+    );
+}
+
+/// Every DNS message of the fixture capture (dig and dnsmasq: A, AAAA, CNAME, NXDOMAIN)
+/// reads the same in hickory-proto and in ours.
+#[test]
+fn dns_fixture_messages_read_the_same_in_both() {
+    let frames = pcap::fixture("apps/dns.pcap");
+    let payloads = app_compare::udp_payloads(&frames, &[53]);
+    assert_eq!(payloads.len(), 8, "4 queries, 4 answers");
+    let addrs: Vec<_> = payloads
+        .iter()
+        .flat_map(|(_, p)| app_compare::compare_dns(p))
+        .collect();
+    let want: [std::net::IpAddr; 2] = [
+        "192.168.78.80".parse().unwrap(),
+        "fd78::80".parse().unwrap(),
+    ];
+    assert_eq!(addrs, want);
+}

@@ -77,8 +77,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     pub(crate) fn route(&self, dst: IpAddr) -> Result<NextHop, StackError> {
         match dst {
             IpAddr::V4(d) => {
+                if d == Ipv4Addr::BROADCAST {
+                    // Also without an address (a DHCP client's DISCOVER).
+                    return Ok(NextHop::Fixed(EthernetAddress::BROADCAST));
+                }
                 let cidr = self.cfg.ipv4.ok_or(StackError::Unaddressable)?;
-                if d == Ipv4Addr::BROADCAST || (cidr.prefix_len() < 31 && d == cidr.broadcast()) {
+                if cidr.prefix_len() < 31 && d == cidr.broadcast() {
                     return Ok(NextHop::Fixed(EthernetAddress::BROADCAST));
                 }
                 if d.is_multicast() {

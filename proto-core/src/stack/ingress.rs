@@ -24,6 +24,8 @@ use crate::wire::{
 /// or as much of the packet as fits a minimum-MTU reply for ICMPv6 (RFC 4443 §2.4(c)); we
 /// quote at most this much.
 const QUOTE_MAX: usize = 548;
+/// The DHCP client's UDP port (RFC 2131 §4.1).
+const DHCP_CLIENT_PORT: u16 = 68;
 
 /// The parts of the received packet an L4 handler needs.
 #[derive(Clone, Copy)]
@@ -80,6 +82,21 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
     }
 
+    /// RFC 5227 §2.1.1: while we probe an address, any ARP packet whose sender is that
+    /// address, or another host's probe for it, is a conflict.
+    fn watch_probe(&mut self, repr: &ArpRepr) {
+        let Some(probe) = &mut self.st.probe else {
+            return;
+        };
+        let from_other = repr.source_hardware_addr != self.cfg.mac;
+        if from_other
+            && (repr.source_protocol_addr == probe.addr
+                || (repr.is_probe() && repr.target_protocol_addr == probe.addr))
+        {
+            probe.conflict = true;
+        }
+    }
+
     /// RFC 826 "packet reception", with RFC 5227's announcements updating the cache.
     fn arp_in(&mut self, payload: &[u8], now: Instant) {
         let repr = match ArpPacket::new_checked(payload).and_then(|p| ArpRepr::parse(&p)) {
@@ -89,6 +106,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 return;
             }
         };
+        self.watch_probe(&repr);
         let Some(cidr) = self.cfg.ipv4 else {
             self.st.stats.drop_arp_ignored += 1;
             return;
@@ -138,17 +156,29 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             self.st.stats.drop_checksum += 1;
             return;
         }
-        let Some(cidr) = self.cfg.ipv4 else {
-            self.st.stats.drop_not_our_ip += 1;
-            return;
-        };
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        let group = dst == Ipv4Addr::BROADCAST || dst == cidr.broadcast() || dst.is_multicast();
-        if dst != cidr.address() && !group {
+        let (ours, group) = match self.cfg.ipv4 {
+            Some(cidr) => (
+                cidr.address(),
+                dst == Ipv4Addr::BROADCAST || dst == cidr.broadcast() || dst.is_multicast(),
+            ),
+            // Without an address only a DHCP client's port is reachable (RFC 2131 §4.1: a
+            // server may send to the broadcast address or to the offered address and our
+            // MAC); nothing is ever answered with an error.
+            None if is_to_dhcp_client(&ip) => (dst, true),
+            None => {
+                self.st.stats.drop_not_our_ip += 1;
+                return;
+            }
+        };
+        if dst != ours && !group {
             self.st.stats.drop_not_our_ip += 1;
             return;
         }
-        if src.is_multicast() || src == Ipv4Addr::BROADCAST || src == cidr.address() {
+        if src.is_multicast()
+            || src == Ipv4Addr::BROADCAST
+            || (src == ours && !src.is_unspecified())
+        {
             self.st.stats.drop_bad_source += 1;
             return;
         }
@@ -674,6 +704,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
         self.push_event(li, Events::ACCEPT);
     }
+}
+
+/// True for an unfragmented UDP datagram to the DHCP client port (68), the one thing an
+/// interface without an IPv4 address accepts.
+fn is_to_dhcp_client(ip: &Ipv4Packet<&[u8]>) -> bool {
+    ip.protocol() == IpProtocol::Udp
+        && !ip.is_fragment()
+        && UdpPacket::new_checked(ip.payload_slice())
+            .is_ok_and(|u| u.dst_port() == DHCP_CLIENT_PORT)
 }
 
 /// Appends slot `i` to a listener's accept queue (the caller links the previous tail).

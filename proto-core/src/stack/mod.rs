@@ -59,7 +59,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::rand::Rng;
 use crate::tcp::SynSlot;
 use crate::time::{Duration, Instant};
-use crate::wire::{EthernetAddress, Ipv4Cidr};
+use crate::wire::{ArpRepr, EtherType, EthernetAddress, EthernetRepr, Ipv4Cidr};
 
 pub use self::echo::{ECHO_QUEUE, EchoReply};
 pub use self::frag::FragContext;
@@ -443,6 +443,16 @@ pub(crate) struct State {
     queued_on_neighbor: bool,
     /// Echo replies for `poll_echo_reply`.
     echo: echo::EchoQueue,
+    /// The address being probed with [`Interface::arp_probe`], if any.
+    probe: Option<Probe>,
+}
+
+/// An address probe in progress (RFC 5227 §2.1).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Probe {
+    pub(crate) addr: Ipv4Addr,
+    /// Another host showed it uses (or probes) the address.
+    pub(crate) conflict: bool,
 }
 
 /// No slot.
@@ -498,6 +508,7 @@ impl<M: Memory> Interface<M> {
                 announce: None,
                 queued_on_neighbor: false,
                 echo: echo::EchoQueue::EMPTY,
+                probe: None,
             },
             cfg,
             mem,
@@ -562,6 +573,38 @@ impl<M: Memory> Interface<M> {
         self.cfg.ipv4 = cidr;
         self.cfg.gateway = gateway;
         self.st.announce = cidr.map(|_| (now, 2));
+    }
+
+    /// Sends an ARP Probe for `addr` (RFC 5227 §2.1.1: sender IP `0.0.0.0`, broadcast, at
+    /// the next `egress`) and watches for a conflict until [`arp_probe_end`](Self::arp_probe_end):
+    /// an ARP packet from another host whose sender is `addr`, or another host's probe for
+    /// it. The caller times the probes (a DHCP client's `poll_arp_probe` does). Works
+    /// without an IPv4 address. Returns false when the control queue is full.
+    pub fn arp_probe(&mut self, addr: Ipv4Addr) -> bool {
+        if self.st.probe.is_none_or(|p| p.addr != addr) {
+            self.st.probe = Some(Probe {
+                addr,
+                conflict: false,
+            });
+        }
+        let mut c = self.ctx();
+        let mac = c.cfg.mac;
+        let probe = ArpRepr::probe(mac, addr);
+        c.push_control(egress::ETH + probe.buffer_len(), |b| {
+            let n = EthernetRepr::new(mac, EthernetAddress::BROADCAST, EtherType::Arp).emit(b);
+            probe.emit(&mut b[n..]);
+        })
+    }
+
+    /// The probed address when a conflict was seen for it since [`arp_probe`](Self::arp_probe)
+    /// started watching it.
+    pub fn arp_probe_conflict(&self) -> Option<Ipv4Addr> {
+        self.st.probe.filter(|p| p.conflict).map(|p| p.addr)
+    }
+
+    /// Stops watching the probed address.
+    pub fn arp_probe_end(&mut self) {
+        self.st.probe = None;
     }
 
     /// When [`egress`](Self::egress) next needs to be called if no frame arrives: now if

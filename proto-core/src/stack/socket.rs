@@ -362,11 +362,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     /// unspecified one).
     pub(crate) fn source_for(&self, remote: IpAddr) -> Result<IpAddr, StackError> {
         match remote {
-            IpAddr::V4(_) => self
-                .cfg
-                .ipv4
-                .map(|c| IpAddr::V4(c.address()))
-                .ok_or(StackError::Unaddressable),
+            // RFC 2131 §4.1: without an address, a DHCP client broadcasts from 0.0.0.0.
+            IpAddr::V4(r) => match self.cfg.ipv4 {
+                Some(c) => Ok(IpAddr::V4(c.address())),
+                None if r == Ipv4Addr::BROADCAST => Ok(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                None => Err(StackError::Unaddressable),
+            },
             IpAddr::V6(r) => {
                 if crate::wire::ipv6::is_link_local(r) {
                     return Ok(IpAddr::V6(crate::wire::ipv6::link_local_from_mac(

@@ -615,3 +615,109 @@ fn echo_requests_over_ipv6_and_their_errors() {
         Err(StackError::NoRoute)
     );
 }
+
+/// An interface with no IPv4 address, as a DHCP client starts.
+fn unconfigured() -> Interface<VecMemory> {
+    Interface::new(
+        Config::new(MAC).with_seed(9),
+        VecMemory::new(&Capacities::default()),
+    )
+}
+
+/// A UDP datagram from `src`:67 to `dst`:`dst_port`, to our MAC.
+fn udp_frame(src: Ipv4Addr, dst: Ipv4Addr, dst_port: u16, data: &[u8]) -> Vec<u8> {
+    let mut body = vec![0u8; 8 + data.len()];
+    UdpRepr {
+        src_port: 67,
+        dst_port,
+    }
+    .emit(&mut body, &IpAddrPair::V4 { src, dst }, data);
+    let mut f = vec![0u8; 34 + body.len()];
+    EthernetRepr::new(PEER_MAC, MAC, EtherType::Ipv4).emit(&mut f);
+    Ipv4Repr::new(src, dst, IpProtocol::Udp, body.len()).emit(&mut f[14..]);
+    f[34..].copy_from_slice(&body);
+    f
+}
+
+#[test]
+fn without_an_address_only_the_dhcp_client_port_is_reachable() {
+    let mut i = unconfigured();
+    let s = i.udp_bind("0.0.0.0:68".parse().unwrap()).unwrap();
+    let offered = Ipv4Addr::new(10, 0, 0, 50);
+    // An OFFER broadcast, one unicast to the offered address and our MAC, and a datagram to
+    // another port.
+    i.ingress(&udp_frame(PEER, Ipv4Addr::BROADCAST, 68, b"bcast"), at(0));
+    i.ingress(&udp_frame(PEER, offered, 68, b"ucast"), at(0));
+    i.ingress(&udp_frame(PEER, offered, 69, b"other"), at(0));
+    let mut buf = [0u8; 16];
+    let (n, from) = i.udp_recv_from(s, &mut buf).unwrap().unwrap();
+    assert_eq!(
+        (&buf[..n], from),
+        (&b"bcast"[..], SocketAddr::new(PEER.into(), 67))
+    );
+    let (n, _) = i.udp_recv_from(s, &mut buf).unwrap().unwrap();
+    assert_eq!(&buf[..n], b"ucast");
+    assert_eq!(i.udp_recv_from(s, &mut buf).unwrap(), None);
+    assert_eq!(i.stats().drop_not_our_ip, 1);
+    // Nothing answers (no port unreachable without an address).
+    assert!(drain(&mut i, at(0)).is_empty());
+}
+
+#[test]
+fn without_an_address_broadcasts_leave_from_0_0_0_0() {
+    let mut i = unconfigured();
+    let s = i.udp_bind("0.0.0.0:68".parse().unwrap()).unwrap();
+    assert_eq!(
+        i.udp_send_to(s, "10.0.0.2:67".parse().unwrap(), b"x"),
+        Err(StackError::Unaddressable)
+    );
+    i.udp_send_to(s, "255.255.255.255:67".parse().unwrap(), b"discover")
+        .unwrap();
+    let out = drain(&mut i, at(0));
+    assert_eq!(out.len(), 1);
+    let f = Frame::parse(&out[0]).unwrap();
+    assert!(f.ethernet.dst_addr().is_broadcast());
+    assert_eq!(
+        f.network.unwrap().addrs(),
+        Some(IpAddrPair::V4 {
+            src: Ipv4Addr::UNSPECIFIED,
+            dst: Ipv4Addr::BROADCAST
+        })
+    );
+    assert_eq!(f.payload, b"discover");
+}
+
+#[test]
+fn arp_probe_goes_out_and_sees_conflicts_from_others_only() {
+    let mut i = unconfigured();
+    let cand = Ipv4Addr::new(10, 0, 0, 50);
+    assert!(i.arp_probe(cand));
+    let out = drain(&mut i, at(0));
+    assert_eq!(out.len(), 1);
+    let p = arp_of(&out[0]);
+    assert!(p.is_probe());
+    assert_eq!(
+        (p.source_hardware_addr, p.target_protocol_addr),
+        (MAC, cand)
+    );
+    // Our own probe looped back, and ARP about other addresses, are no conflict.
+    i.ingress(&out[0], at(1));
+    i.ingress(&arp(ArpOperation::Request, PEER_MAC, PEER, GW), at(1));
+    assert_eq!(i.arp_probe_conflict(), None);
+    // Another host answers for the address (as Linux answers a probe).
+    i.ingress(
+        &arp(ArpOperation::Reply, PEER_MAC, cand, Ipv4Addr::UNSPECIFIED),
+        at(2),
+    );
+    assert_eq!(i.arp_probe_conflict(), Some(cand));
+    i.arp_probe_end();
+    assert_eq!(i.arp_probe_conflict(), None);
+    // Another host probing the same address is a conflict too (RFC 5227 §2.1.1).
+    let mut i = unconfigured();
+    assert!(i.arp_probe(cand));
+    i.ingress(
+        &arp(ArpOperation::Request, PEER_MAC, Ipv4Addr::UNSPECIFIED, cand),
+        at(0),
+    );
+    assert_eq!(i.arp_probe_conflict(), Some(cand));
+}
