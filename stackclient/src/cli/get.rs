@@ -74,6 +74,9 @@ fn target(url: &str) -> anyhow::Result<Target> {
 /// Runs `get`.
 pub async fn run(g: &Global, a: &GetArgs) -> anyhow::Result<()> {
     let t = target(&a.url)?;
+    if let Err(name) = &t.host {
+        g.check_resolvable(name)?;
+    }
     let out: Box<dyn Write + Send> = match &a.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,

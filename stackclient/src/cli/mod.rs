@@ -72,6 +72,25 @@ pub struct Global {
     pub verbose: u8,
 }
 
+impl Global {
+    /// Fails before anything is brought up when `host` is a name that cannot be resolved:
+    /// with --addr and no --dns there is no DNS server to ask.
+    pub fn check_resolvable(&self, host: &str) -> anyhow::Result<()> {
+        let is_ip = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok();
+        if !is_ip && self.addr.is_some() && self.dns.is_empty() {
+            bail!(
+                "{host}: no DNS server to resolve it: with --addr there is no DHCP lease to name \
+                 one; give one with --dns ADDR, or use an IP address"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Sets up logging to stderr: warnings by default; `-v` adds the frame lines and info, `-vv`
 /// debug. `RUST_LOG` overrides.
 pub fn init_logging(verbose: u8) {
@@ -126,8 +145,8 @@ impl Up {
                     l.server
                 ),
                 None => bail!(
-                    "no DNS server: with --addr there is no lease to name one; give one with \
-                     --dns ADDR"
+                    "no DNS server: with --addr there is no DHCP lease to name one; give one \
+                     with --dns ADDR"
                 ),
             }
         }

@@ -22,6 +22,14 @@ pub struct NtpArgs {
 
 /// Runs `ntp`.
 pub async fn run(g: &Global, a: &NtpArgs) -> anyhow::Result<()> {
+    match &a.server {
+        None if g.addr.is_some() => bail!(
+            "no NTP server: with --addr there is no DHCP lease to name one; give one \
+             (stackclient ntp ADDR)"
+        ),
+        Some(s) => g.check_resolvable(split_port(s).0)?,
+        None => {}
+    }
     let mut up = bring_up(g).await?;
     let result = measure(&mut up, a).await;
     up.finish().await;

@@ -38,6 +38,7 @@ fn secs(what: &str, s: f64) -> anyhow::Result<Duration> {
 pub async fn run(g: &Global, a: &PingArgs) -> anyhow::Result<()> {
     let interval = secs("--interval", a.interval)?;
     let wait = secs("--timeout", a.timeout)?;
+    g.check_resolvable(&a.host)?;
     let mut up = bring_up(g).await?;
     let result = ping(&mut up, a, interval, wait).await;
     up.finish().await;

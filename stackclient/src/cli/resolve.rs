@@ -24,6 +24,12 @@ pub async fn run(g: &Global, a: &ResolveArgs) -> anyhow::Result<()> {
             a.name
         );
     }
+    if g.addr.is_some() && g.dns.is_empty() {
+        bail!(
+            "no DNS server: with --addr there is no DHCP lease to name one; give one with \
+             --dns ADDR"
+        );
+    }
     let mut up = bring_up(g).await?;
     let result = resolve(&mut up, &a.name).await;
     up.finish().await;

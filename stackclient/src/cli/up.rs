@@ -24,8 +24,10 @@ pub fn describe_lease(l: &Lease) -> String {
     let secs = l.lease_time.secs();
     let time = if l.lease_time == proto_core::time::Duration::MAX {
         "infinite".to_string()
-    } else if secs >= 3600 && secs % 3600 == 0 {
+    } else if secs >= 3600 && secs.is_multiple_of(3600) {
         format!("{} h", secs / 3600)
+    } else if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
     } else {
         format!("{secs} s")
     };
