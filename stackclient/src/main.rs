@@ -11,8 +11,8 @@ mod cli;
 
 /// A userspace network stack over tapd's HTTP link or another link.
 ///
-/// Typical use, with `sudo tapd` running (tap0, 192.168.10.1/24):
-/// `stackclient --addr 192.168.10.2/24 --gateway 192.168.10.1 --serve-http`
+/// Typical use, with `sudo tapd --dhcp` running (tap0, 192.168.10.1/24):
+/// `stackclient --serve-http` (DHCP; or `--addr 192.168.10.2/24 --gateway 192.168.10.1`)
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
@@ -30,10 +30,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Bring the stack up, print its address, and keep running (it answers ARP and ping).
+    /// Bring the stack up, print its address and DHCP lease, and keep running (it answers ARP
+    /// and ping, and renews the lease).
     Up,
-    /// Send ICMP echo requests to an address and print the replies.
+    /// Send ICMP echo requests to a host and print the replies.
     Ping(cli::ping::PingArgs),
+    /// Look a name up (A and AAAA) through DNS: its addresses and canonical name.
+    Resolve(cli::resolve::ResolveArgs),
+    /// Measure the system clock against an NTP server: offset and delay.
+    Ntp(cli::ntp::NtpArgs),
     /// Fetch a URL over the userspace stack (HTTP/1.1) to stdout or a file.
     Get(cli::get::GetArgs),
     /// Serve HTTP on the stack: an index page, /bytes/N, /echo, /stats.
@@ -75,7 +80,7 @@ fn main() -> ExitCode {
         (None, false) => {
             eprintln!(
                 "stackclient: no command given; try `stackclient --help` (e.g. `stackclient \
-                 --addr 192.168.10.2/24 --serve-http`)"
+                 --serve-http`)"
             );
             return ExitCode::from(2);
         }
@@ -116,6 +121,8 @@ fn run_network(g: &cli::Global, command: Command) -> ExitCode {
         match &command {
             Command::Up => cli::up::run(g).await,
             Command::Ping(a) => cli::ping::run(g, a).await,
+            Command::Resolve(a) => cli::resolve::run(g, a).await,
+            Command::Ntp(a) => cli::ntp::run(g, a).await,
             Command::Get(a) => cli::get::run(g, a).await,
             Command::ServeHttp(a) => cli::serve::run(g, a).await,
             Command::Decode { .. } | Command::Dissect { .. } => Ok(()),

@@ -146,20 +146,25 @@ impl Netns {
     }
 
     fn start_tapd(&self, dev: &str) -> Proc {
+        self.start_tapd_with(dev, &[])
+    }
+
+    /// tapd with more flags (e.g. `--dhcp`).
+    fn start_tapd_with(&self, dev: &str, extra: &[&str]) -> Proc {
         let log = temp("tapd.log");
         let tapd = tapd_bin();
-        let p = self.spawn(
-            &[
-                tapd.to_str().unwrap(),
-                "--name",
-                dev,
-                "--addr",
-                &format!("{KERNEL}/24"),
-                "--listen",
-                "127.0.0.1:7070",
-            ],
-            &log,
-        );
+        let addr = format!("{KERNEL}/24");
+        let mut args = vec![
+            tapd.to_str().unwrap(),
+            "--name",
+            dev,
+            "--addr",
+            &addr,
+            "--listen",
+            "127.0.0.1:7070",
+        ];
+        args.extend_from_slice(extra);
+        let p = self.spawn(&args, &log);
         self.wait_for(
             || {
                 self.run(&["curl", "-sf", "-m", "2", "http://127.0.0.1:7070/healthz"])
@@ -228,6 +233,27 @@ struct Proc {
 impl Proc {
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn stdout(&self) -> String {
+        std::fs::read_to_string(self.log.with_extension("out")).unwrap_or_default()
+    }
+
+    /// Waits until stdout has a line starting with `prefix`, and returns it.
+    fn wait_line(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Some(l) = self.stdout().lines().find(|l| l.starts_with(prefix)) {
+                return l.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line {prefix:?} after 40 s; stdout:\n{}\nstderr:\n{}",
+                self.stdout(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// SIGTERM (through `ip netns exec`, which passes it on by exec'ing), then waits.
@@ -605,16 +631,30 @@ fn user_errors_are_clear() {
         (
             vec!["--link", &url, "--addr", "10.0.0.2/24", "up"],
             format!(
-                "stackclient: cannot reach tapd at {url}: connection refused — start it with `sudo tapd`"
+                "stackclient: cannot reach tapd at {url}: connection refused — start it with `sudo tapd --dhcp`"
             ),
         ),
         (
             vec!["--tapd", &url, "up"],
-            "stackclient: DHCP is not available yet: use --addr".into(),
+            format!("stackclient: cannot reach tapd at {url}"),
         ),
         (
             vec!["--addr", "10.0.0.2/24", "get", "http://example.com/"],
-            "stackclient: example.com: name resolution is not available yet".into(),
+            "stackclient: example.com: no DNS server to resolve it: with --addr there is no \
+             DHCP lease to name one; give one with --dns ADDR"
+                .into(),
+        ),
+        (
+            vec!["--addr", "10.0.0.2/24", "resolve", "example.com"],
+            "no DNS server: with --addr there is no DHCP lease to name one".into(),
+        ),
+        (
+            vec!["--addr", "10.0.0.2/24", "ntp"],
+            "no NTP server: with --addr there is no DHCP lease to name one".into(),
+        ),
+        (
+            vec!["resolve", "10.0.0.1"],
+            "that is an address already".into(),
         ),
         (
             vec!["--addr", "10.0.0.2/24", "get", "https://10.0.0.1/"],
@@ -634,8 +674,9 @@ fn user_errors_are_clear() {
         ),
         (
             vec!["--addr", "10.0.0.2/24", "ping", "some.host"],
-            "some.host: not an IP address".into(),
+            "some.host: no DNS server to resolve it".into(),
         ),
+        (vec!["--gateway", "10.0.0.1", "up"], "--addr".into()),
         (
             vec!["--addr", "10.0.0.2/24", "--gateway", "10.9.9.9", "up"],
             "must be on-link".into(),
@@ -649,7 +690,16 @@ fn user_errors_are_clear() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
     // --help works on every subcommand.
-    for sub in ["up", "ping", "get", "serve-http", "decode", "dissect"] {
+    for sub in [
+        "up",
+        "ping",
+        "resolve",
+        "ntp",
+        "get",
+        "serve-http",
+        "decode",
+        "dissect",
+    ] {
         let out = run(&[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help: {}", text(&out));
         let help = String::from_utf8_lossy(&out.stdout);
@@ -666,8 +716,389 @@ fn user_errors_are_clear() {
         "--pcap",
         "--verbose",
         "--serve-http",
+        "--dns",
+        "--dhcp-timeout",
     ] {
         assert!(help.contains(opt), "{opt} missing from --help:\n{help}");
     }
     let _ = std::io::stdout().flush();
+}
+
+/// The peers of the DHCP/DNS/NTP/HTTP tests on the kernel side of the link, each removed with
+/// the namespace: dnsmasq (DNS, and DHCP when `dhcp_dev` is given), chronyd (`local stratum
+/// 8`), python3's http.server on port 8000 with a 2 MB file.
+struct Peers {
+    dir: PathBuf,
+    file: Vec<u8>,
+    _procs: Vec<Proc>,
+}
+
+impl Drop for Peers {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Names dnsmasq answers: `gw` and `web` are the kernel, `www` has A and AAAA, `alias` is a
+/// CNAME of `www`.
+const ZONE: &str = "cli.test";
+
+fn which(bin: &str, package: &str) {
+    let ok = Command::new("sh")
+        .args(["-c", &format!("command -v {bin}")])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(
+        ok,
+        "{bin} is missing: apt-get install {package} (scripts/test.sh does)"
+    );
+}
+
+impl Netns {
+    fn wait_listening(&self, proto: &str, port: u16, what: &Proc) {
+        self.wait_for(
+            || {
+                self.ok(&["ss", &format!("-Hln{proto}")])
+                    .split_whitespace()
+                    .any(|w| w.ends_with(&format!(":{port}")))
+            },
+            &format!("port {port}/{proto}: {}", what.log()),
+        );
+    }
+
+    fn start_peers(&self, dhcp_dev: Option<&str>) -> Peers {
+        which("dnsmasq", "dnsmasq-base");
+        which("chronyd", "chrony");
+        let dir = temp("peers");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = |f: &str| dir.join(f).to_str().unwrap().to_string();
+        std::fs::write(
+            dir.join("hosts"),
+            format!(
+                "{KERNEL} gw.{ZONE}\n{KERNEL} web.{ZONE}\n10.66.0.80 www.{ZONE}\n\
+                 fd66::80 www.{ZONE}\n"
+            ),
+        )
+        .unwrap();
+        let dhcp = match dhcp_dev {
+            Some(dev) => format!(
+                "interface={dev}\ndhcp-range=10.66.0.100,10.66.0.150,255.255.255.0,10m\n\
+                 dhcp-option=option:router,{KERNEL}\ndhcp-option=option:dns-server,{KERNEL}\n\
+                 dhcp-option=option:ntp-server,{KERNEL}\ndhcp-leasefile={}\n",
+                path("leases")
+            ),
+            None => format!("listen-address={KERNEL}\nno-dhcp-interface=lo\n"),
+        };
+        std::fs::write(
+            dir.join("dnsmasq.conf"),
+            format!(
+                "no-resolv\nno-hosts\naddn-hosts={}\nbind-interfaces\nexcept-interface=lo\n\
+                 user=root\nno-ping\nlocal=/{ZONE}/\ncname=alias.{ZONE},www.{ZONE}\n\
+                 pid-file={}\nlog-dhcp\nlog-queries\n{dhcp}",
+                path("hosts"),
+                path("dnsmasq.pid"),
+            ),
+        )
+        .unwrap();
+        let dnsmasq = self.spawn(
+            &["dnsmasq", "-k", "-C", &path("dnsmasq.conf")],
+            &dir.join("dnsmasq.log"),
+        );
+        self.wait_listening("u", 53, &dnsmasq);
+        std::fs::write(
+            dir.join("chrony.conf"),
+            format!(
+                "allow 10.66.0.0/24\nlocal stratum 8\nbindaddress {KERNEL}\ncmdport 0\n\
+                 bindcmdaddress /\npidfile {}\ndriftfile {}\n",
+                path("chronyd.pid"),
+                path("chrony.drift")
+            ),
+        )
+        .unwrap();
+        let chrony = self.spawn(
+            &["chronyd", "-d", "-x", "-f", &path("chrony.conf")],
+            &dir.join("chronyd.log"),
+        );
+        self.wait_listening("u", 123, &chrony);
+        let www = dir.join("www");
+        std::fs::create_dir_all(&www).unwrap();
+        let file: Vec<u8> = (0..2_000_000u32).map(|i| (i ^ (i >> 9)) as u8).collect();
+        std::fs::write(www.join("file.bin"), &file).unwrap();
+        let web = self.spawn(
+            &[
+                "python3",
+                "-m",
+                "http.server",
+                "8000",
+                "--bind",
+                KERNEL,
+                "--directory",
+                www.to_str().unwrap(),
+            ],
+            &dir.join("web.log"),
+        );
+        self.wait_listening("t", 8000, &web);
+        Peers {
+            dir,
+            file,
+            _procs: vec![dnsmasq, chrony, web],
+        }
+    }
+
+    /// Runs stackclient with `args` (after `link`), expecting success; returns stdout.
+    fn stackclient_ok(&self, link: &[&str], args: &[&str]) -> String {
+        let mut all = vec![stackclient_bin()];
+        all.extend_from_slice(link);
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs stackclient with `args`, expecting failure; returns stderr.
+    fn stackclient_err(&self, link: &[&str], args: &[&str]) -> String {
+        let mut all = vec![stackclient_bin()];
+        all.extend_from_slice(link);
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(
+            !out.status.success(),
+            "{args:?} should fail: {}",
+            text(&out)
+        );
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    }
+}
+
+/// `up` (DHCP with the ARP probe), `ping`/`get` by name, `resolve` (A, AAAA, a CNAME,
+/// NXDOMAIN), and `ntp` from the lease's server, all over `link`; `lease` is what `up` prints
+/// for the lease (its address varies).
+fn every_command(ns: &Netns, peers: &Peers, link: &[&str], lease_prefix: &str, lease_rest: &str) {
+    // up: lease printed, running until SIGTERM, then the lease given back.
+    let mut args = vec![stackclient_bin()];
+    args.extend_from_slice(link);
+    args.push("up");
+    let mut up = ns.spawn(&args, &temp("up.log"));
+    let line = up.wait_line("lease: ");
+    assert!(line.starts_with(lease_prefix), "{line}");
+    assert!(line.ends_with(lease_rest), "{line}");
+    assert!(
+        up.stdout().contains("(DHCP), gateway 10.66.0.1"),
+        "{}",
+        up.stdout()
+    );
+    // The kernel reaches the leased address.
+    let addr = line["lease: ".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    ns.ok(&["ping", "-c", "1", "-W", "2", &addr]);
+    assert!(up.stop().success(), "up: {}", up.log());
+
+    let fast = ["--no-arp-probe"];
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = fast.to_vec();
+        a.extend_from_slice(extra);
+        ns.stackclient_ok(link, &a)
+    };
+    let out = run(&["ping", "-c", "2", "-i", "0.2", &format!("gw.{ZONE}")]);
+    assert!(out.contains(&format!("gw.{ZONE} is {KERNEL}")), "{out}");
+    assert!(out.contains("2 packets transmitted, 2 received"), "{out}");
+
+    let out = run(&["resolve", &format!("www.{ZONE}")]);
+    assert!(
+        out.contains(&format!("www.{ZONE}. has address 10.66.0.80")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("www.{ZONE}. has IPv6 address fd66::80")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("(asked {KERNEL})")), "{out}");
+    let out = run(&["resolve", &format!("alias.{ZONE}")]);
+    assert!(
+        out.contains(&format!("alias.{ZONE} is an alias for www.{ZONE}.")),
+        "{out}"
+    );
+    let mut a: Vec<&str> = fast.to_vec();
+    let nope = format!("nope.{ZONE}");
+    a.extend_from_slice(&["resolve", &nope]);
+    let err = ns.stackclient_err(link, &a);
+    assert!(
+        err.contains(&format!("name not found: nope.{ZONE} (asked {KERNEL})")),
+        "{err}"
+    );
+
+    // chronyd may call itself unsynchronised for its first moments: ask again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let out = loop {
+        let mut all = vec![stackclient_bin()];
+        all.extend_from_slice(link);
+        all.extend_from_slice(&["--no-arp-probe", "ntp", "-n", "1"]);
+        let out = ns.run(&all);
+        if out.status.success() {
+            break String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        assert!(Instant::now() < deadline, "ntp: {}", text(&out));
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(
+        out.contains(&format!(
+            "server {KERNEL}:123 (from the DHCP lease), stratum 8"
+        )),
+        "{out}"
+    );
+    let offset: f64 = out
+        .split("offset ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no offset in {out}"));
+    assert!(offset.abs() < 10.0, "one clock for all namespaces: {out}");
+
+    let got = temp("got.bin");
+    run(&[
+        "get",
+        &format!("http://web.{ZONE}:8000/file.bin"),
+        "-o",
+        got.to_str().unwrap(),
+    ]);
+    assert!(
+        std::fs::read(&got).unwrap() == peers.file,
+        "the file differs"
+    );
+    let _ = std::fs::remove_file(&got);
+}
+
+/// curl fetches the index, 64 MiB from `/bytes` (SHA-256 checked) and `/echo` from a
+/// `--serve-http` at `base`.
+fn curl_serve_http(ns: &Netns, base: &str, server: &Proc) {
+    let index = String::from_utf8(ns.curl_until_ok(&format!("{base}/"), server)).unwrap();
+    assert!(index.contains("(DHCP)"), "{index}");
+    let n = 64 << 20;
+    let out = ns.run(&[
+        "sh",
+        "-c",
+        &format!("curl -sf -m 120 {base}/bytes/{n} | sha256sum"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next(),
+        Some(pattern_sha256(n).as_str()),
+        "server log: {}",
+        server.log()
+    );
+    let body = temp("echo.bin");
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    std::fs::write(&body, &data).unwrap();
+    let out = ns.run(&[
+        "curl",
+        "-sf",
+        "-m",
+        "30",
+        "--data-binary",
+        &format!("@{}", body.display()),
+        &format!("{base}/echo"),
+    ]);
+    let _ = std::fs::remove_file(&body);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.stdout == data, "echo differs");
+}
+
+/// The address `serve-http` announces ("serving http://ADDR:PORT/ ...").
+fn served_base(server: &Proc) -> String {
+    let line = server.wait_line("serving http://");
+    let url = line.split_whitespace().nth(1).unwrap();
+    url.trim_end_matches('/').to_string()
+}
+
+/// tapd --dhcp is the only server the stack needs: every command with DHCP from tapd
+/// (dnsmasq answers DNS only, chronyd NTP, python3 HTTP), then `stackclient --serve-http`
+/// with no other option, fetched by curl, across a tapd restart.
+#[test]
+fn every_command_with_dhcp_from_tapd() {
+    let ns = Netns::new("tdhcp");
+    let dhcp_args = ["--dhcp", "--dhcp-ntp", KERNEL];
+    let mut tapd = ns.start_tapd_with("tsc4", &dhcp_args);
+    let peers = ns.start_peers(None);
+    every_command(
+        &ns,
+        &peers,
+        &[],
+        "lease: 10.66.0.2/24 from 10.66.0.1",
+        "router 10.66.0.1, DNS 10.66.0.1, NTP 10.66.0.1, lease time 1 h",
+    );
+    let stats: serde_json::Value =
+        serde_json::from_slice(&ns.curl_until_ok(&format!("{TAPD_URL}/stats"), &tapd)).unwrap();
+    // up, 2 pings... each got an OFFER and an ACK.
+    assert!(stats["dhcp_replies"].as_u64().unwrap() >= 12, "{stats}");
+
+    let server = ns.spawn(&[stackclient_bin(), "--serve-http"], &temp("serve.log"));
+    let lease = server.wait_line("lease: ");
+    // Every earlier command gave its lease back, so the first address is free again.
+    assert!(lease.starts_with("lease: 10.66.0.2/24"), "{lease}");
+    let base = served_base(&server);
+    assert_eq!(base, "http://10.66.0.2:80");
+    curl_serve_http(&ns, &base, &server);
+
+    // tapd goes away and comes back: the stack keeps its address and serves again.
+    assert!(tapd.stop().success(), "tapd: {}", tapd.log());
+    drop(tapd);
+    let _tapd = ns.start_tapd_with("tsc4", &dhcp_args);
+    let again = ns.curl_until_ok(&format!("{base}/bytes/100000"), &server);
+    assert_eq!(again.len(), 100_000);
+}
+
+/// The same over `--link tap:NAME` (a persistent TAP the namespace made), with dnsmasq as
+/// the DHCP server too.
+#[test]
+fn every_command_over_a_direct_tap_with_dhcp_from_dnsmasq() {
+    let ns = Netns::new("tapdhcp");
+    let dev = "sctapd";
+    ns.ok(&["ip", "tuntap", "add", "dev", dev, "mode", "tap"]);
+    ns.ok(&["ip", "addr", "add", &format!("{KERNEL}/24"), "dev", dev]);
+    ns.ok(&["ip", "link", "set", dev, "up"]);
+    let peers = ns.start_peers(Some(dev));
+    let link = format!("tap:{dev}");
+    every_command(
+        &ns,
+        &peers,
+        &["--link", &link],
+        "lease: 10.66.0.1",
+        "router 10.66.0.1, DNS 10.66.0.1, NTP 10.66.0.1, lease time 10 min",
+    );
+    let server = ns.spawn(
+        &[stackclient_bin(), "--link", &link, "--serve-http"],
+        &temp("serve.log"),
+    );
+    let base = served_base(&server);
+    assert!(base.starts_with("http://10.66.0.1"), "{base}");
+    curl_serve_http(&ns, &base, &server);
+}
+
+/// Without a DHCP server the wait ends with what was tried and how to fix it.
+#[test]
+fn dhcp_timeout_says_what_was_tried() {
+    let ns = Netns::new("dhcpto");
+    let _tapd = ns.start_tapd("tsc5");
+    let t0 = Instant::now();
+    let err = ns.stackclient_err(&[], &["--dhcp-timeout", "5", "up"]);
+    assert!(t0.elapsed() < Duration::from_secs(15));
+    assert!(err.contains("DHCP timeout: no DHCP offer after"), "{err}");
+    assert!(
+        err.contains("DISCOVER(s) over 5 s on tapd http://127.0.0.1:7070"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tapd answers DHCP only when started with --dhcp"),
+        "{err}"
+    );
+    assert!(err.contains("--addr 10.66.0.2/24"), "{err}");
 }

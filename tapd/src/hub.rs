@@ -15,6 +15,7 @@ use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::body::FrameBatch;
+use crate::dhcp::DhcpResponder;
 
 /// How many frames the capture ring holds for each `/pcap` viewer before a slow one loses the
 /// oldest (counted in [`StatsSnapshot::pcap_dropped`]).
@@ -99,6 +100,8 @@ pub struct Stats {
     pub pcap_viewers: AtomicU64,
     /// Frames `/pcap` viewers lost because they read too slowly.
     pub pcap_dropped: AtomicU64,
+    /// DHCP replies made by `--dhcp` and queued for the clients.
+    pub dhcp_replies: AtomicU64,
 }
 
 /// A point-in-time copy of [`Stats`], as `GET /stats` returns it.
@@ -130,6 +133,9 @@ pub struct StatsSnapshot {
     pub pcap_viewers: u64,
     /// Frames `/pcap` viewers lost because they read too slowly.
     pub pcap_dropped: u64,
+    /// DHCP replies made by `--dhcp` and queued for the clients (0 without `--dhcp`).
+    #[serde(default)]
+    pub dhcp_replies: u64,
 }
 
 /// Adds to a counter.
@@ -146,6 +152,7 @@ pub struct Hub {
     capture: broadcast::Sender<Captured>,
     stats: Stats,
     shutdown: watch::Sender<bool>,
+    dhcp: Option<Mutex<DhcpResponder>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -173,7 +180,15 @@ impl Hub {
             capture,
             stats: Stats::default(),
             shutdown: watch::Sender::new(false),
+            dhcp: None,
         }
+    }
+
+    /// With a DHCP server (`--dhcp`): every frame a client sends is also shown to it, and its
+    /// replies are queued for the clients as if read from the device.
+    pub fn with_dhcp(mut self, dhcp: DhcpResponder) -> Self {
+        self.dhcp = Some(Mutex::new(dhcp));
+        self
     }
 
     /// The configuration.
@@ -199,6 +214,15 @@ impl Hub {
             return;
         }
         let bytes: usize = frames.iter().map(Bytes::len).sum();
+        self.enqueue(frames);
+        bump(&self.stats.frames_from_tap, frames.len() as u64);
+        bump(&self.stats.bytes_from_tap, bytes as u64);
+        self.capture_all(frames.iter().cloned(), Direction::Inbound);
+    }
+
+    /// Queues frames for `GET /recv` (dropping the oldest past the bounds) and wakes the
+    /// long polls.
+    fn enqueue(&self, frames: &[Bytes]) {
         let mut dropped = 0;
         {
             let mut queue = self.lock_queue();
@@ -213,13 +237,10 @@ impl Hub {
                 queue.frames.push_back(frame.clone());
             }
         }
-        bump(&self.stats.frames_from_tap, frames.len() as u64);
-        bump(&self.stats.bytes_from_tap, bytes as u64);
         if dropped > 0 {
             bump(&self.stats.queue_dropped, dropped);
         }
         self.ready.notify_waiters();
-        self.capture_all(frames.iter().cloned(), Direction::Inbound);
     }
 
     /// Copies frames to `/pcap` viewers, if there are any. Never waits: a viewer that is behind
@@ -247,14 +268,40 @@ impl Hub {
     /// Writes a batch to the device, in order. Each frame is captured for `/pcap` just before
     /// it is written, so a capture shows it before any answer the kernel makes to it. On an
     /// error, the frames before the failing one have been written; the error says which one.
+    ///
+    /// With `--dhcp`, DHCP messages to a server are answered after the batch is written: the
+    /// replies are queued for `GET /recv` and captured as inbound.
     pub fn send_batch(&self, batch: FrameBatch) -> Result<(), (usize, io::Error)> {
-        if self.capture.receiver_count() == 0 {
-            return self.write_frames(batch.iter(), |_| {});
+        let replies = self.answer_dhcp(&batch);
+        let result = if self.capture.receiver_count() == 0 {
+            self.write_frames(batch.iter(), |_| {})
+        } else {
+            let frames = batch.into_frames();
+            self.write_frames(frames.iter().map(|f| &f[..]), |i| {
+                self.capture_all(std::iter::once(frames[i].clone()), Direction::Outbound)
+            })
+        };
+        if !replies.is_empty() {
+            bump(&self.stats.dhcp_replies, replies.len() as u64);
+            self.enqueue(&replies);
+            self.capture_all(replies.into_iter(), Direction::Inbound);
         }
-        let frames = batch.into_frames();
-        self.write_frames(frames.iter().map(|f| &f[..]), |i| {
-            self.capture_all(std::iter::once(frames[i].clone()), Direction::Outbound)
-        })
+        result
+    }
+
+    /// The `--dhcp` server's replies to the DHCP messages in `batch`, if it runs.
+    fn answer_dhcp(&self, batch: &FrameBatch) -> Vec<Bytes> {
+        let Some(dhcp) = &self.dhcp else {
+            return Vec::new();
+        };
+        let mut replies = Vec::new();
+        for frame in batch.iter().filter(|f| DhcpResponder::wants(f)) {
+            let mut dhcp = dhcp.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(reply) = dhcp.answer(frame) {
+                replies.push(Bytes::from(reply));
+            }
+        }
+        replies
     }
 
     fn write_frames<'a>(
@@ -337,6 +384,7 @@ impl Hub {
             tap_read_errors: get(&s.tap_read_errors),
             pcap_viewers: get(&s.pcap_viewers),
             pcap_dropped: get(&s.pcap_dropped),
+            dhcp_replies: get(&s.dhcp_replies),
         }
     }
 

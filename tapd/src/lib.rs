@@ -9,6 +9,7 @@
 //! - [`body`]: the JSON/base64 bodies, parsed without per-frame allocation, errors that name
 //!   the frame and the reason;
 //! - [`capture`]: the `/pcap` stream;
+//! - [`dhcp`]: the `--dhcp` server, answering the clients' DHCP messages;
 //! - [`tap`]: opening and configuring the device, and the reader task that drains it;
 //! - [`privs`]: dropping root.
 //!
@@ -42,6 +43,7 @@
 
 pub mod body;
 pub mod capture;
+pub mod dhcp;
 pub mod http;
 pub mod hub;
 pub mod privs;

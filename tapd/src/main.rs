@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use proto_core::wire::EthernetAddress;
 use proto_core::wire::ipv4::Ipv4Cidr;
+use tapd::dhcp::{DhcpOptions, DhcpResponder};
 use tapd::tap::{self, TapConfig, TapDevice, TapError};
 use tapd::{Hub, HubConfig, privs};
 
@@ -43,6 +45,13 @@ struct Args {
     /// variable: command lines are visible to every local user.
     #[arg(long, env = "TAPD_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Answer DHCP for the link's clients: addresses from the device's prefix, router and DNS
+    /// server = the device's address, one-hour leases.
+    #[arg(long)]
+    dhcp: bool,
+    /// With --dhcp: an NTP server to offer (option 42); repeat for more.
+    #[arg(long, value_name = "ADDR", requires = "dhcp")]
+    dhcp_ntp: Vec<std::net::Ipv4Addr>,
 }
 
 /// Why the daemon did not start or stopped with an error.
@@ -56,6 +65,8 @@ enum StartError {
     Privileges(#[from] privs::PrivError),
     #[error(transparent)]
     Tap(#[from] TapError),
+    #[error(transparent)]
+    Dhcp(#[from] tapd::dhcp::NoRoom),
     #[error("binding {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -101,6 +112,17 @@ fn start(args: Args) -> Result<(), StartError> {
     }
     tap::check_name(&args.name)?;
     tap::check_address(args.addr)?;
+    let dhcp_options = DhcpOptions {
+        ntp_servers: args.dhcp_ntp.clone(),
+    };
+    if args.dhcp {
+        // Checked now, before anything is created; made again once the MAC is known.
+        DhcpResponder::new(
+            args.addr,
+            EthernetAddress([2, 0, 0, 0, 0, 1]),
+            &dhcp_options,
+        )?;
+    }
     privs::require_root()?;
     let user = privs::lookup(&args.user)?;
 
@@ -129,8 +151,18 @@ fn start(args: Args) -> Result<(), StartError> {
         uid = %dropped.uid,
         gid = %dropped.gid,
         auth = args.token.is_some(),
+        dhcp = args.dhcp,
         "serving",
     );
+    let dhcp = if args.dhcp {
+        Some(DhcpResponder::new(
+            args.addr,
+            device.hardware_addr(),
+            &dhcp_options,
+        )?)
+    } else {
+        None
+    };
 
     let hub_config = HubConfig {
         mtu: args.mtu,
@@ -144,7 +176,7 @@ fn start(args: Args) -> Result<(), StartError> {
         .enable_all()
         .build()
         .map_err(io_err("starting the async runtime"))?;
-    let result = runtime.block_on(serve(device, listener, hub_config));
+    let result = runtime.block_on(serve(device, listener, hub_config, dhcp));
     // Tasks still holding the device (requests past the grace period) end with the runtime;
     // the last close of the descriptor makes the kernel remove the device.
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -160,9 +192,16 @@ async fn serve(
     device: TapDevice,
     listener: std::net::TcpListener,
     config: HubConfig,
+    dhcp: Option<DhcpResponder>,
 ) -> Result<(), StartError> {
     let (hub, reader) = device
-        .start_reader(move |link| Arc::new(Hub::new(config, link)))
+        .start_reader(move |link| {
+            let hub = Hub::new(config, link);
+            Arc::new(match dhcp {
+                Some(d) => hub.with_dhcp(d),
+                None => hub,
+            })
+        })
         .map_err(io_err("starting the device reader"))?;
     let listener =
         tokio::net::TcpListener::from_std(listener).map_err(io_err("registering the listener"))?;

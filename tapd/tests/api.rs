@@ -12,7 +12,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::Http;
+use proto_core::app::dhcp::{DhcpRepr, MessageType};
 use proto_core::pcapng::Direction;
+use proto_core::wire::{
+    EtherType, EthernetAddress, EthernetRepr, Frame, IpAddrPair, IpProtocol, Ipv4Addr, Ipv4Repr,
+    UdpRepr,
+};
+use tapd::dhcp::{DhcpOptions, DhcpResponder};
 use tapd::{Hub, HubConfig, Link};
 
 /// Records what is written; fails the write of any frame whose first byte is 0xee.
@@ -40,8 +46,13 @@ struct Served {
 
 impl Served {
     fn new(queue_len: usize) -> Self {
+        Self::with(queue_len, false)
+    }
+
+    /// With `dhcp`, the hub runs the `--dhcp` server.
+    fn with(queue_len: usize, dhcp: bool) -> Self {
         let written = Recorder::default();
-        let hub = Arc::new(Hub::new(
+        let hub = Hub::new(
             HubConfig {
                 mtu: 1500,
                 prefix: "192.168.10.1/24".parse().unwrap(),
@@ -51,7 +62,18 @@ impl Served {
                 if_name: "tap0".into(),
             },
             written.clone(),
-        ));
+        );
+        let hub = Arc::new(if dhcp {
+            let d = DhcpResponder::new(
+                hub.config().prefix,
+                hub.config().hardware_addr,
+                &DhcpOptions::default(),
+            )
+            .unwrap();
+            hub.with_dhcp(d)
+        } else {
+            hub
+        });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread = {
@@ -404,4 +426,70 @@ fn errors_made_outside_the_handlers_get_the_json_shape_too() {
         br#"{"error":"GET /teapot: I'm a teapot: short and stout"}"#
     );
     assert_eq!(served.hub.snapshot().bad_requests, 1);
+}
+
+/// A DHCP message from a client (0.0.0.0:68 -> 255.255.255.255:67) in a whole frame.
+fn dhcp_frame(msg: &DhcpRepr<'_>, mac: EthernetAddress) -> Bytes {
+    let mut m = vec![0u8; msg.buffer_len()];
+    msg.emit(&mut m);
+    let (src, dst) = (Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST);
+    let mut out = vec![0u8; 42 + m.len()];
+    EthernetRepr::new(mac, EthernetAddress::BROADCAST, EtherType::Ipv4).emit(&mut out);
+    Ipv4Repr::new(src, dst, IpProtocol::Udp, 8 + m.len()).emit(&mut out[14..]);
+    UdpRepr {
+        src_port: 68,
+        dst_port: 67,
+    }
+    .emit(&mut out[34..], &IpAddrPair::V4 { src, dst }, &m);
+    Bytes::from(out)
+}
+
+#[test]
+fn dhcp_is_answered_towards_the_clients_and_still_written_to_the_device() {
+    let served = Served::with(64, true);
+    let mut http = Http::new(served.addr);
+    let mac = EthernetAddress([2, 0, 0, 0, 0, 0x42]);
+    let tapd = Ipv4Addr::new(192, 168, 10, 1);
+
+    let discover = dhcp_frame(&DhcpRepr::new(MessageType::Discover, 1, mac), mac);
+    // In a batch with other frames: only the DHCP message is answered.
+    http.send_frames(&[frame(1, 60), discover.clone(), frame(2, 60)]);
+    let offer = http.recv_one(1000).expect("an OFFER in /recv");
+    let f = Frame::parse(&offer).unwrap();
+    f.verify_checksums().unwrap();
+    let o = DhcpRepr::parse_bytes(f.payload).unwrap();
+    assert_eq!(o.message_type, MessageType::Offer);
+    assert_eq!(
+        (o.yiaddr, o.router, o.server_id),
+        (Ipv4Addr::new(192, 168, 10, 2), Some(tapd), Some(tapd))
+    );
+    assert_eq!(o.dns_servers.iter().collect::<Vec<_>>(), [tapd]);
+    assert!(http.recv_one(0).is_none(), "one reply");
+
+    let mut req = DhcpRepr::new(MessageType::Request, 2, mac);
+    req.requested_ip = Some(o.yiaddr);
+    req.server_id = Some(tapd);
+    http.send_frame(&dhcp_frame(&req, mac));
+    let ack = http.recv_one(1000).expect("an ACK in /recv");
+    let f = Frame::parse(&ack).unwrap();
+    let a = DhcpRepr::parse_bytes(f.payload).unwrap();
+    assert_eq!((a.message_type, a.yiaddr), (MessageType::Ack, o.yiaddr));
+    assert_eq!(a.lease_time, Some(3600));
+
+    // The client's frames went to the device too (a capture on it shows them); the replies
+    // did not, and are counted apart from frames read from the device.
+    let written = served.written.0.lock().unwrap().clone();
+    assert_eq!(written.len(), 4);
+    assert_eq!(written[1], discover.to_vec());
+    let s = served.hub.snapshot();
+    assert_eq!(
+        (s.dhcp_replies, s.frames_from_tap, s.frames_delivered),
+        (2, 0, 2)
+    );
+
+    // Without --dhcp nothing answers.
+    let plain = Served::new(64);
+    let mut http = Http::new(plain.addr);
+    http.send_frame(&discover);
+    assert!(http.recv_one(200).is_none());
 }

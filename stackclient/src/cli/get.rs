@@ -14,7 +14,7 @@ use hyper_util::rt::TokioIo;
 use reqwest::Url;
 use stackclient::runtime::TcpStream;
 
-use super::{Global, bring_up, run_until};
+use super::{Global, Up, bring_up, run_until};
 
 /// How long a connection may take to establish.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -22,31 +22,39 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// `get`'s options.
 #[derive(Debug, Clone, Args)]
 pub struct GetArgs {
-    /// The URL, e.g. http://192.168.10.1:8000/file (an IP address: names come with DNS).
+    /// The URL, e.g. http://192.168.10.1:8000/file or http://name.test/ (names through DNS).
     pub url: String,
     /// Write the body to this file instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
-/// The server's address and the request target, from a URL with an IP literal.
-fn target(url: &str) -> anyhow::Result<(SocketAddr, String, String)> {
+/// Where a URL points: the host (an address, or a name to resolve), the port, the `Host`
+/// header and the request target.
+#[derive(Debug, PartialEq)]
+struct Target {
+    host: Result<IpAddr, String>,
+    port: u16,
+    host_header: String,
+    path: String,
+}
+
+/// Parses an http:// URL.
+fn target(url: &str) -> anyhow::Result<Target> {
     let u = Url::parse(url).map_err(|e| anyhow::anyhow!("bad URL {url:?}: {e}"))?;
     match u.scheme() {
         "http" => {}
         "https" => bail!("bad URL {url:?}: https is not supported (no TLS yet); use http://"),
         s => bail!("bad URL {url:?}: scheme {s:?}; only http:// is supported"),
     }
-    let ip: IpAddr = match u.host() {
-        Some(url::Host::Ipv4(a)) => a.into(),
-        Some(url::Host::Ipv6(a)) => a.into(),
-        Some(url::Host::Domain(d)) => bail!(
-            "{d}: name resolution is not available yet: use the server's IP address in the URL"
-        ),
+    let host = match u.host() {
+        Some(url::Host::Ipv4(a)) => Ok(a.into()),
+        Some(url::Host::Ipv6(a)) => Ok(a.into()),
+        Some(url::Host::Domain(d)) => Err(d.to_string()),
         None => bail!("bad URL {url:?}: no host"),
     };
     let port = u.port().unwrap_or(80);
-    let host = match u.port() {
+    let host_header = match u.port() {
         Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
         None => u.host_str().unwrap_or_default().to_string(),
     };
@@ -55,22 +63,47 @@ fn target(url: &str) -> anyhow::Result<(SocketAddr, String, String)> {
         path.push('?');
         path.push_str(q);
     }
-    Ok((SocketAddr::new(ip, port), host, path))
+    Ok(Target {
+        host,
+        port,
+        host_header,
+        path,
+    })
 }
 
 /// Runs `get`.
 pub async fn run(g: &Global, a: &GetArgs) -> anyhow::Result<()> {
-    let (server, host, path) = target(&a.url)?;
-    let mut out: Box<dyn Write + Send> = match &a.output {
+    let t = target(&a.url)?;
+    if let Err(name) = &t.host {
+        g.check_resolvable(name)?;
+    }
+    let out: Box<dyn Write + Send> = match &a.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     let mut up = bring_up(g).await?;
+    let result = fetch(&mut up, a, t, out).await;
+    up.finish().await;
+    result
+}
+
+async fn fetch(
+    up: &mut Up,
+    a: &GetArgs,
+    t: Target,
+    mut out: Box<dyn Write + Send>,
+) -> anyhow::Result<()> {
+    let ip = match &t.host {
+        Ok(ip) => *ip,
+        Err(name) => up.lookup_host(name).await?,
+    };
+    let server = SocketAddr::new(ip, t.port);
+    let (host, path) = (t.host_header, t.path);
     let stack = up.stack.clone();
     let url = a.url.clone();
-    let done = run_until(&mut up, async move {
+    let done = run_until(up, async move {
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&stack, server))
             .await
         {
@@ -165,20 +198,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_need_http_and_an_ip_address() {
-        let (a, host, path) = target("http://10.0.0.1:8000/a/b?c=d").unwrap();
-        assert_eq!(a, "10.0.0.1:8000".parse().unwrap());
-        assert_eq!(host, "10.0.0.1:8000");
-        assert_eq!(path, "/a/b?c=d");
-        let (a, host, path) = target("http://[fd00::1]").unwrap();
-        assert_eq!(a, "[fd00::1]:80".parse().unwrap());
-        assert_eq!((host.as_str(), path.as_str()), ("[fd00::1]", "/"));
+    fn urls_need_http_and_give_an_address_or_a_name() {
+        let t = target("http://10.0.0.1:8000/a/b?c=d").unwrap();
+        assert_eq!((t.host, t.port), (Ok("10.0.0.1".parse().unwrap()), 8000));
+        assert_eq!(t.host_header, "10.0.0.1:8000");
+        assert_eq!(t.path, "/a/b?c=d");
+        let t = target("http://[fd00::1]").unwrap();
+        assert_eq!((t.host, t.port), (Ok("fd00::1".parse().unwrap()), 80));
+        assert_eq!(
+            (t.host_header.as_str(), t.path.as_str()),
+            ("[fd00::1]", "/")
+        );
+        let t = target("http://www.example.test:8080/x").unwrap();
+        assert_eq!(t.host, Err("www.example.test".to_string()));
+        assert_eq!(t.host_header, "www.example.test:8080");
         for (bad, why) in [
             ("https://10.0.0.1/", "https is not supported"),
-            (
-                "http://example.com/",
-                "name resolution is not available yet",
-            ),
             ("10.0.0.1/x", "bad URL"),
             ("ftp://10.0.0.1/", "only http://"),
         ] {

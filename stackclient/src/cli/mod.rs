@@ -1,15 +1,21 @@
-//! The command line: global options, bringing the stack up over the chosen link, and one
-//! module per subcommand that needs the network (`up`, `ping`, `get`, `serve-http`).
+//! The command line: global options, bringing the stack up over the chosen link (DHCP by
+//! default, `--addr` for a static address), name resolution for the commands, and one module
+//! per subcommand that needs the network (`up`, `ping`, `resolve`, `ntp`, `get`,
+//! `serve-http`).
 
 use std::future::Future;
 use std::io::IsTerminal;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use proto_core::app::dhcp::Lease;
 use proto_core::stack::Config;
 use proto_core::wire::{EthernetAddress, Ipv4Cidr};
+use stackclient::apps::dhcp::{DhcpClientConfig, DhcpClientTask};
+use stackclient::apps::dns::{Resolver, lease_servers};
 use stackclient::link::Link;
 use stackclient::link::http::{HttpLink, HttpStatsHandle, Mode};
 use stackclient::link::observe::Observed;
@@ -18,7 +24,9 @@ use stackclient::runtime::{Stack, StackConfig};
 use tokio::task::JoinHandle;
 
 pub mod get;
+pub mod ntp;
 pub mod ping;
+pub mod resolve;
 pub mod serve;
 pub mod up;
 
@@ -36,12 +44,22 @@ pub struct Global {
     /// tapd's bearer token (prefer the variable: command lines are public).
     #[arg(long, global = true, env = "TAPD_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Our IPv4 address and prefix, e.g. 192.168.10.2/24 (static addressing).
+    /// Our IPv4 address and prefix, e.g. 192.168.10.2/24 (static addressing; without it the
+    /// stack asks DHCP).
     #[arg(long, global = true, value_name = "ADDR/PREFIX")]
     pub addr: Option<Ipv4Cidr>,
     /// The IPv4 default gateway (on-link), with --addr.
-    #[arg(long, global = true, value_name = "ADDR")]
+    #[arg(long, global = true, value_name = "ADDR", requires = "addr")]
     pub gateway: Option<Ipv4Addr>,
+    /// DNS server(s) to ask instead of the lease's (needed with --addr to use names).
+    #[arg(long, global = true, value_name = "ADDR", value_delimiter = ',')]
+    pub dns: Vec<IpAddr>,
+    /// Seconds to wait for a DHCP lease.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30)]
+    pub dhcp_timeout: u64,
+    /// Use the offered address without probing it with ARP first (RFC 5227; saves ~3 s).
+    #[arg(long, global = true)]
+    pub no_arp_probe: bool,
     /// The stack's own MAC address (not the TAP's); a random locally administered one by
     /// default.
     #[arg(long, global = true, value_name = "MAC")]
@@ -52,6 +70,25 @@ pub struct Global {
     /// Log each frame as a one-line field breakdown (-vv: also debug logs).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+impl Global {
+    /// Fails before anything is brought up when `host` is a name that cannot be resolved:
+    /// with --addr and no --dns there is no DNS server to ask.
+    pub fn check_resolvable(&self, host: &str) -> anyhow::Result<()> {
+        let is_ip = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok();
+        if !is_ip && self.addr.is_some() && self.dns.is_empty() {
+            bail!(
+                "{host}: no DNS server to resolve it: with --addr there is no DHCP lease to name \
+                 one; give one with --dns ADDR, or use an IP address"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Sets up logging to stderr: warnings by default; `-v` adds the frame lines and info, `-vv`
@@ -90,6 +127,85 @@ pub struct Up {
     pub http_stats: Option<HttpStatsHandle>,
     /// The link's MTU.
     pub mtu: usize,
+    /// The DHCP lease the address came from (none with --addr).
+    pub lease: Option<Lease>,
+    /// The DHCP client keeping the lease.
+    pub dhcp: Option<DhcpClientTask>,
+    /// DNS servers: --dns, else the lease's.
+    pub dns: Vec<SocketAddr>,
+}
+
+impl Up {
+    /// A resolver asking [`Up::dns`]; an error saying how to name a server when there is none.
+    pub fn resolver(&self) -> anyhow::Result<Resolver> {
+        if self.dns.is_empty() {
+            match &self.lease {
+                Some(l) => bail!(
+                    "no DNS server: the DHCP lease from {} names none; give one with --dns ADDR",
+                    l.server
+                ),
+                None => bail!(
+                    "no DNS server: with --addr there is no DHCP lease to name one; give one \
+                     with --dns ADDR"
+                ),
+            }
+        }
+        Ok(Resolver::new(&self.stack, &self.dns))
+    }
+
+    /// The DNS servers, in words ("192.168.10.1, 10.0.0.1").
+    pub fn dns_list(&self) -> String {
+        let v: Vec<String> = self.dns.iter().map(|s| s.ip().to_string()).collect();
+        v.join(", ")
+    }
+
+    /// `host` as an address: an IP literal as is, a name through DNS (an IPv4 address first).
+    pub async fn lookup_host(&self, host: &str) -> anyhow::Result<IpAddr> {
+        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse() {
+            return Ok(ip);
+        }
+        let resolver = self.resolver()?;
+        let addrs = resolver
+            .lookup(host)
+            .await
+            .map_err(|e| self.dns_failure(host, e))?;
+        let first = addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or(addrs.first())
+            .copied();
+        first.ok_or_else(|| anyhow::anyhow!("name not found: {host} (asked {})", self.dns_list()))
+    }
+
+    /// A lookup's error as the user should read it.
+    pub fn dns_failure(&self, name: &str, e: std::io::Error) -> anyhow::Error {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                anyhow::anyhow!("name not found: {name} (asked {})", self.dns_list())
+            }
+            std::io::ErrorKind::TimedOut => anyhow::anyhow!(
+                "no answer from the DNS server(s) {} for {name} (is a DNS server running \
+                 there?)",
+                self.dns_list()
+            ),
+            _ => anyhow::Error::new(e),
+        }
+    }
+
+    /// Gives a DHCP lease back (bounded wait), so that short runs do not fill the server's
+    /// table. Nothing to do with --addr or when the link has failed.
+    pub async fn finish(mut self) {
+        if let Some(dhcp) = self.dhcp.take()
+            && !self.driver.is_finished()
+        {
+            match tokio::time::timeout(Duration::from_secs(2), dhcp.release()).await {
+                Ok(Ok(Some(l))) => tracing::info!("DHCP: released {}", l.addr),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::warn!("DHCP release: {e}"),
+                Err(_) => tracing::warn!("DHCP release: timed out"),
+            }
+        }
+    }
 }
 
 /// A random locally administered unicast MAC (02:xx:xx:xx:xx:xx).
@@ -101,15 +217,10 @@ fn random_mac() -> EthernetAddress {
     EthernetAddress([0x02, x[0], x[1], x[2], x[3], x[4]])
 }
 
-/// Brings the stack up over the link `g` names, with static addressing.
+/// Brings the stack up over the link `g` names: with `--addr`, a static address; otherwise
+/// DHCP, waiting for a lease (at most `--dhcp-timeout`).
 pub async fn bring_up(g: &Global) -> anyhow::Result<Up> {
-    let Some(cidr) = g.addr else {
-        bail!(
-            "DHCP is not available yet: use --addr (e.g. --addr 192.168.10.2/24 --gateway \
-             192.168.10.1 for tapd's default network)"
-        );
-    };
-    if let Some(gw) = g.gateway
+    if let (Some(cidr), Some(gw)) = (g.addr, g.gateway)
         && !cidr.contains(gw)
     {
         bail!("--gateway {gw} is not on --addr {cidr}'s network: the gateway must be on-link");
@@ -118,7 +229,10 @@ pub async fn bring_up(g: &Global) -> anyhow::Result<Up> {
     if !mac.is_unicast() {
         bail!("--mac {mac} is a group address: the stack needs a unicast MAC");
     }
-    let iface = Config::new(mac).with_ipv4(cidr, g.gateway);
+    let mut iface = Config::new(mac);
+    if let Some(cidr) = g.addr {
+        iface = iface.with_ipv4(cidr, g.gateway);
+    }
     let cfg = StackConfig::new(iface);
     if let Some(name) = g.link.strip_prefix("tap:") {
         if name.is_empty() || name.len() > 15 {
@@ -130,7 +244,12 @@ pub async fn bring_up(g: &Global) -> anyhow::Result<Up> {
         let link = TapLink::open(name).with_context(|| format!("--link {}", g.link))?;
         let mtu = link.mtu();
         let desc = format!("TAP {name}");
-        return start(g, cfg, link, name, desc, None, cidr, mac, mtu);
+        let hint = format!(
+            "a DHCP server must answer on {name}'s side (e.g. dnsmasq), or give --addr \
+             ADDR/PREFIX for a static address"
+        );
+        let up = start(g, cfg, link, name, desc, None, mac, mtu)?;
+        return finish_up(g, up, &hint).await;
     }
     if !g.link.contains("://") {
         bail!(
@@ -148,7 +267,7 @@ pub async fn bring_up(g: &Global) -> anyhow::Result<Up> {
              (leave --mac out for a random one)"
         );
     }
-    if let Ok(tap) = info.ip_prefix.parse::<Ipv4Cidr>() {
+    if let (Ok(tap), Some(cidr)) = (info.ip_prefix.parse::<Ipv4Cidr>(), g.addr) {
         if tap.address() == cidr.address() {
             bail!(
                 "--addr {cidr} is the TAP device's own address ({}): pick another address on \
@@ -169,13 +288,58 @@ pub async fn bring_up(g: &Global) -> anyhow::Result<Up> {
         Mode::Batched => "batched",
         Mode::Basic => "basic, polling",
     };
-    let desc = format!(
-        "tapd {} ({mode})",
-        link.url().as_str().trim_end_matches('/')
+    let url = link.url().as_str().trim_end_matches('/').to_string();
+    let desc = format!("tapd {url} ({mode})");
+    let hint = format!(
+        "tapd answers DHCP only when started with --dhcp (sudo tapd --dhcp), or give --addr \
+         ADDR/PREFIX for a static address (e.g. --addr {} on tapd's network {})",
+        info.ip_prefix
+            .parse::<Ipv4Cidr>()
+            .map(|t| format!("{}/{}", suggest(t), t.prefix_len()))
+            .unwrap_or_else(|_| "192.168.10.2/24".into()),
+        info.ip_prefix,
     );
     let stats = link.stats_handle();
     let mtu = link.mtu();
-    start(g, cfg, link, "tapd", desc, Some(stats), cidr, mac, mtu)
+    let up = start(g, cfg, link, "tapd", desc, Some(stats), mac, mtu)?;
+    finish_up(g, up, &hint).await
+}
+
+/// With --addr: the stack is up. Otherwise runs DHCP until bound (racing the link: a failed
+/// link ends the wait with its error) and applies the lease; `hint` ends a timeout's message.
+async fn finish_up(g: &Global, mut up: Up, hint: &str) -> anyhow::Result<Up> {
+    up.dns = g.dns.iter().map(|a| SocketAddr::new(*a, 53)).collect();
+    if g.addr.is_some() {
+        return Ok(up);
+    }
+    let cfg = DhcpClientConfig::new(up.link.clone()).with_arp_probe(!g.no_arp_probe);
+    let mut dhcp = up.stack.dhcp(cfg).context("starting the DHCP client")?;
+    let limit = Duration::from_secs(g.dhcp_timeout.max(1));
+    tracing::info!("DHCP: asking on {}", up.link);
+    let lease = tokio::select! {
+        l = dhcp.bound(limit) => l.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::TimedOut {
+                anyhow::anyhow!("DHCP timeout: {e}; {hint}")
+            } else {
+                anyhow::Error::new(e).context("DHCP")
+            }
+        })?,
+        d = &mut up.driver => match d {
+            Ok(Ok(())) => bail!("the stack stopped while waiting for DHCP"),
+            Ok(Err(e)) => return Err(anyhow::Error::new(e).context("the link failed")),
+            Err(e) => bail!("the stack's driver task failed: {e}"),
+        },
+    };
+    up.cidr =
+        Ipv4Cidr::new(lease.addr, lease.prefix_len).context("the DHCP lease's prefix length")?;
+    up.gateway = lease.router;
+    if up.dns.is_empty() {
+        up.dns = lease_servers(&lease);
+    }
+    up.lease = Some(lease);
+    up.dhcp = Some(dhcp);
+    tracing::info!("DHCP: bound {} from {}", up.cidr, lease.server);
+    Ok(up)
 }
 
 /// An address on `tap`'s network that is not the TAP's.
@@ -197,7 +361,6 @@ fn start<L: Link>(
     if_name: &str,
     desc: String,
     http_stats: Option<HttpStatsHandle>,
-    cidr: Ipv4Cidr,
     mac: EthernetAddress,
     mtu: usize,
 ) -> anyhow::Result<Up> {
@@ -208,7 +371,13 @@ fn start<L: Link>(
             .with_context(|| format!("--pcap {}", path.display()))?;
     }
     let (stack, driver) = Stack::new(cfg, observed);
-    tracing::info!("up: {cidr} MAC {mac} over {desc}, MTU {mtu}");
+    let cidr = g
+        .addr
+        .unwrap_or(Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0).expect("/0 is valid"));
+    match g.addr {
+        Some(cidr) => tracing::info!("up: {cidr} MAC {mac} over {desc}, MTU {mtu}"),
+        None => tracing::info!("up: MAC {mac} over {desc}, MTU {mtu}; no address yet"),
+    }
     Ok(Up {
         stack,
         driver,
@@ -218,6 +387,9 @@ fn start<L: Link>(
         link: desc,
         http_stats,
         mtu,
+        lease: None,
+        dhcp: None,
+        dns: Vec::new(),
     })
 }
 

@@ -9,12 +9,12 @@ use clap::Args;
 use stackclient::runtime::Pinger;
 use tokio::time::Instant;
 
-use super::{Global, bring_up, run_until};
+use super::{Global, Up, bring_up, run_until};
 
 /// `ping`'s options.
 #[derive(Debug, Clone, Args)]
 pub struct PingArgs {
-    /// The address to ping (an IP address: names come with DNS).
+    /// The host to ping: an IP address or a name (resolved through DNS).
     pub host: String,
     /// Stop after this many requests (0: until Ctrl-C).
     #[arg(short = 'c', long, default_value_t = 4)]
@@ -36,16 +36,20 @@ fn secs(what: &str, s: f64) -> anyhow::Result<Duration> {
 
 /// Runs `ping`; fails when no reply came.
 pub async fn run(g: &Global, a: &PingArgs) -> anyhow::Result<()> {
-    let Ok(dst) = a.host.parse::<IpAddr>() else {
-        bail!(
-            "{}: not an IP address (name resolution is not available yet: give an address such \
-             as 192.168.10.1)",
-            a.host
-        );
-    };
     let interval = secs("--interval", a.interval)?;
     let wait = secs("--timeout", a.timeout)?;
+    g.check_resolvable(&a.host)?;
     let mut up = bring_up(g).await?;
+    let result = ping(&mut up, a, interval, wait).await;
+    up.finish().await;
+    result
+}
+
+async fn ping(up: &mut Up, a: &PingArgs, interval: Duration, wait: Duration) -> anyhow::Result<()> {
+    let dst: IpAddr = up.lookup_host(&a.host).await?;
+    if a.host.parse::<IpAddr>().is_err() {
+        println!("{} is {dst}", a.host);
+    }
     let pinger = Pinger::new(&up.stack, std::process::id() as u16);
     println!(
         "PING {dst}: {} data bytes (from {})",
@@ -55,7 +59,7 @@ pub async fn run(g: &Global, a: &PingArgs) -> anyhow::Result<()> {
     let data: Vec<u8> = (0..a.size).map(|i| i as u8).collect();
     let count = a.count;
     let mut stats = (0u32, 0u32, Vec::<f64>::new());
-    let result = run_until(&mut up, async {
+    let result = run_until(up, async {
         let mut sent_at = Vec::new();
         let mut seq: u16 = 0;
         let mut next = Instant::now();

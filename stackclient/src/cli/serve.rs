@@ -171,13 +171,22 @@ impl Drop for Counted {
 /// Runs the server until Ctrl-C or the link fails.
 pub async fn run(g: &Global, a: &ServeArgs) -> anyhow::Result<()> {
     let mut up = bring_up(g).await?;
-    let local = SocketAddr::new(up.cidr.address().into(), a.port);
+    // With DHCP the address may change at a renewal: listen on any.
+    let bind_ip = match up.lease {
+        Some(_) => std::net::Ipv4Addr::UNSPECIFIED,
+        None => up.cidr.address(),
+    };
+    let local = SocketAddr::new(bind_ip.into(), a.port);
     let listener = TcpListener::bind(&up.stack, local, 128)
         .with_context(|| format!("listening on {local}"))?;
     let app = Arc::new(app_state(&up));
     let router = router(app.clone());
+    if let Some(l) = &up.lease {
+        println!("{}", super::up::describe_lease(l));
+    }
+    let shown = SocketAddr::new(up.cidr.address().into(), a.port);
     println!(
-        "serving http://{local}/ on the userspace stack (MAC {}, over {}); Ctrl-C to stop",
+        "serving http://{shown}/ on the userspace stack (MAC {}, over {}); Ctrl-C to stop",
         up.mac, up.link
     );
     let server = axum::serve(
@@ -187,12 +196,13 @@ pub async fn run(g: &Global, a: &ServeArgs) -> anyhow::Result<()> {
         },
         router,
     );
-    run_until(&mut up, async move {
+    let result = run_until(&mut up, async move {
         server.await.context("serving HTTP")?;
         Ok(())
     })
-    .await?;
-    Ok(())
+    .await;
+    up.finish().await;
+    result.map(drop)
 }
 
 fn app_state(up: &Up) -> App {
@@ -206,7 +216,7 @@ fn app_state(up: &Up) -> App {
         address: format!("{}{gw}", up.cidr),
         mac: up.mac.to_string(),
         link: up.link.clone(),
-        up: "static",
+        up: if up.lease.is_some() { "DHCP" } else { "static" },
         http_stats: up.http_stats.clone(),
         connections: AtomicU64::new(0),
         recent: Mutex::new(VecDeque::with_capacity(RECENT)),

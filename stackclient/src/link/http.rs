@@ -271,8 +271,8 @@ pub fn parse_url(url: &str) -> io::Result<Url> {
 /// The message for a tapd that cannot be reached at start.
 fn unreachable(url: &Url, e: &RequestError) -> io::Error {
     let hint = match e.io_kind() {
-        Some(io::ErrorKind::ConnectionRefused) => " — start it with `sudo tapd`",
-        _ => " — is tapd running there? (start it with `sudo tapd`)",
+        Some(io::ErrorKind::ConnectionRefused) => " — start it with `sudo tapd --dhcp`",
+        _ => " — is tapd running there? (start it with `sudo tapd --dhcp`)",
     };
     io::Error::new(
         e.kind(),
@@ -802,7 +802,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             format!(
-                "cannot reach tapd at http://127.0.0.1:{port}: connection refused — start it with `sudo tapd`"
+                "cannot reach tapd at http://127.0.0.1:{port}: connection refused — start it with `sudo tapd --dhcp`"
             )
         );
     }
