@@ -6,11 +6,11 @@
 //! chronyd (NTP server, and `chronyd -Q` as a client), curl and `python3 -m http.server`.
 //! A guard kills every process in the namespace and deletes it on any exit.
 
+mod netns;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,8 +27,6 @@ const KERNEL: &str = "10.77.0.1";
 const US: &str = "10.77.0.2";
 const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0x77, 0, 2]);
 const LIMIT: Duration = Duration::from_secs(150);
-
-static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 #[path = "../../proto-core/tests/common/app_compare.rs"]
 mod app_compare;
@@ -108,33 +106,15 @@ type Children = Arc<Mutex<Vec<Child>>>;
 
 impl Netns {
     fn new(tag: &str) -> Self {
-        assert!(
-            nix::unistd::Uid::effective().is_root(),
-            "this test creates a network namespace and a TAP device: run it as root (CI runs \
-             scripts/test.sh as root)"
-        );
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let name = format!("sca-{tag}-{}-{n}", std::process::id());
+        let name = netns::create("sca", tag);
         let dir = std::env::temp_dir().join(&name);
         std::fs::create_dir_all(&dir).unwrap();
-        sh(Command::new("ip").args(["netns", "add", &name]));
-        let ns = Self {
+        Self {
             name,
             dir,
             children: Children::default(),
             frames: Frames::default(),
-        };
-        ns.handle().exec(&["ip", "link", "set", "lo", "up"]);
-        // No IPv6 chatter from the kernel (router solicitations, DAD) on the device.
-        for key in ["all", "default"] {
-            ns.handle().exec(&[
-                "sysctl",
-                "-q",
-                "-w",
-                &format!("net.ipv6.conf.{key}.disable_ipv6=1"),
-            ]);
         }
-        ns
     }
 
     fn handle(&self) -> NsHandle {
@@ -154,13 +134,10 @@ impl Netns {
         F: FnOnce(NsHandle, Stack) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let path = format!("/run/netns/{}", self.name);
         let h = self.handle();
         let kernel_cidr = kernel_cidr.map(str::to_owned);
         let thread = std::thread::spawn(move || {
-            let ns = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
-                .unwrap_or_else(|e| panic!("setns {path}: {e}"));
+            netns::enter(&h.name);
             // Worker threads are created from this one, so they live in the namespace too.
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -191,19 +168,6 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        if let Ok(out) = Command::new("ip")
-            .args(["netns", "pids", &self.name])
-            .output()
-        {
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                if let Ok(pid) = pid.parse::<i32>() {
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-            }
-        }
         for mut c in self
             .children
             .lock()
@@ -213,9 +177,7 @@ impl Drop for Netns {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        netns::remove(&self.name);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

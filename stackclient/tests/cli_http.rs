@@ -10,6 +10,8 @@
 //! - serve-http over `--link tap:NAME` (stackclient run as root inside the namespace);
 //! - the errors a user meets (no tapd, no --addr, bad URL).
 
+mod netns;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -84,32 +86,9 @@ struct Netns {
 
 impl Netns {
     fn new(tag: &str) -> Self {
-        assert!(
-            nix::unistd::Uid::effective().is_root(),
-            "this test creates network namespaces and TAP devices: run it as root (CI runs \
-             scripts/test.sh as root)"
-        );
-        let name = format!(
-            "scli-{tag}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap();
-        assert!(ok.success(), "ip netns add {name}");
-        let ns = Self { name };
-        ns.ok(&["ip", "link", "set", "lo", "up"]);
-        for key in ["all", "default"] {
-            ns.ok(&[
-                "sysctl",
-                "-q",
-                "-w",
-                &format!("net.ipv6.conf.{key}.disable_ipv6=1"),
-            ]);
+        Self {
+            name: netns::create("scli", tag),
         }
-        ns
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
@@ -205,22 +184,7 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        if let Ok(out) = Command::new("ip")
-            .args(["netns", "pids", &self.name])
-            .output()
-        {
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                if let Ok(pid) = pid.parse::<i32>() {
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-            }
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        netns::remove(&self.name);
     }
 }
 

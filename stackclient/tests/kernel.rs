@@ -3,10 +3,10 @@
 //! it). The kernel side is 10.77.0.1/24 on `sct0`; our stack is 10.77.0.2/24 with its own
 //! MAC. Peers on the kernel side are `ping` and small Python programs run in the namespace.
 
+mod netns;
+
 use std::net::SocketAddr;
-use std::os::fd::AsFd;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use proto_core::stack::Config;
@@ -21,8 +21,6 @@ const KERNEL: &str = "10.77.0.1";
 const US: &str = "10.77.0.2";
 const BULK: usize = 64 << 20;
 const LIMIT: Duration = Duration::from_secs(120);
-
-static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs a command to completion; panics with its output when it fails.
 fn sh(cmd: &mut Command) -> String {
@@ -48,39 +46,9 @@ struct Netns {
 
 impl Netns {
     fn new(tag: &str) -> Self {
-        assert!(
-            nix::unistd::Uid::effective().is_root(),
-            "this test creates a network namespace and a TAP device: run it as root (CI runs \
-             scripts/test.sh as root)"
-        );
-        let name = format!(
-            "sc-{tag}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        sh(Command::new("ip").args(["netns", "add", &name]));
-        let ns = Self { name };
-        ns.exec(&["ip", "link", "set", "lo", "up"]);
-        // No IPv6 chatter from the kernel (router solicitations, DAD) on the device.
-        for key in ["all", "default"] {
-            ns.exec(&[
-                "sysctl",
-                "-q",
-                "-w",
-                &format!("net.ipv6.conf.{key}.disable_ipv6=1"),
-            ]);
+        Self {
+            name: netns::create("sc", tag),
         }
-        ns
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name]).args(args);
-        c
-    }
-
-    fn exec(&self, args: &[&str]) -> String {
-        sh(&mut self.cmd(args))
     }
 
     /// Creates the TAP device from a thread inside the namespace, gives the kernel side its
@@ -91,12 +59,9 @@ impl Netns {
         F: FnOnce(NsHandle, Stack) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let path = format!("/run/netns/{}", self.name);
         let name = self.name.clone();
         let thread = std::thread::spawn(move || {
-            let ns = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
-                .unwrap_or_else(|e| panic!("setns {path}: {e}"));
+            netns::enter(&name);
             // Worker threads are created from this one, so they live in the namespace too.
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -125,22 +90,7 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        if let Ok(out) = Command::new("ip")
-            .args(["netns", "pids", &self.name])
-            .output()
-        {
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                if let Ok(pid) = pid.parse::<i32>() {
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-            }
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        netns::remove(&self.name);
     }
 }
 
