@@ -324,44 +324,8 @@ fn serve_http_over_tapd_survives_a_tapd_restart() {
     assert!(index.contains("rx_frames"), "{index}");
     assert!(index.contains("Recent connections"), "{index}");
 
-    // 64 MiB streamed, checked by its SHA-256.
-    let n = 64 << 20;
-    let out = ns.run(&[
-        "sh",
-        "-c",
-        &format!("curl -sf -m 120 http://{US}/bytes/{n} | sha256sum"),
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let got = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        got.split_whitespace().next(),
-        Some(pattern_sha256(n).as_str()),
-        "server log: {}",
-        server.log()
-    );
-
-    // POST /echo sends the body back.
-    let body = temp("echo.bin");
-    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
-    std::fs::write(&body, &data).unwrap();
-    let out = ns.run(&[
-        "curl",
-        "-sf",
-        "-m",
-        "30",
-        "--data-binary",
-        &format!("@{}", body.display()),
-        "-H",
-        "Content-Type: application/octet-stream",
-        &format!("http://{US}/echo"),
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        out.stdout == data,
-        "echo differs ({} bytes back)",
-        out.stdout.len()
-    );
-    let _ = std::fs::remove_file(&body);
+    // 64 MiB streamed, checked by its SHA-256; POST /echo sends the body back.
+    curl_bytes_and_echo(&ns, &format!("http://{US}"), &server);
 
     // /stats is JSON with the stack's counters and the connections.
     let stats: serde_json::Value =
@@ -944,6 +908,12 @@ fn every_command(ns: &Netns, peers: &Peers, link: &[&str], lease_prefix: &str, l
 fn curl_serve_http(ns: &Netns, base: &str, server: &Proc) {
     let index = String::from_utf8(ns.curl_until_ok(&format!("{base}/"), server)).unwrap();
     assert!(index.contains("(DHCP)"), "{index}");
+    curl_bytes_and_echo(ns, base, server);
+}
+
+/// `{base}/bytes/N` of 64 MiB has the pattern's SHA-256, and `{base}/echo` returns a
+/// 300 KB POST body unchanged.
+fn curl_bytes_and_echo(ns: &Netns, base: &str, server: &Proc) {
     let n = 64 << 20;
     let out = ns.run(&[
         "sh",
@@ -969,11 +939,17 @@ fn curl_serve_http(ns: &Netns, base: &str, server: &Proc) {
         "30",
         "--data-binary",
         &format!("@{}", body.display()),
+        "-H",
+        "Content-Type: application/octet-stream",
         &format!("{base}/echo"),
     ]);
     let _ = std::fs::remove_file(&body);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(out.stdout == data, "echo differs");
+    assert!(
+        out.stdout == data,
+        "echo differs ({} bytes back)",
+        out.stdout.len()
+    );
 }
 
 /// The address `serve-http` announces ("serving http://ADDR:PORT/ ...").
