@@ -35,6 +35,9 @@ trap cleanup EXIT
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 in_ns() { ip netns exec "$NS" "$@"; }
+# Long-running processes start with `ip netns exec` itself (it execs, so $! is the process),
+# not through in_ns: a backgrounded function is a subshell, and killing it would leave its
+# child running and measure the subshell's CPU instead of the process's.
 
 # Waits for a line starting with $2 in file $1; prints it.
 wait_line() {
@@ -68,11 +71,11 @@ verdict() { # value target "ge"|"le"
 }
 
 echo "==> tapd --dhcp in namespace $NS; stackclient --serve-http through it"
-in_ns "$TAPD" --dhcp --name tbench0 --addr 192.168.10.1/24 >"$WORK/tapd.log" 2>&1 &
+ip netns exec "$NS" "$TAPD" --dhcp --name tbench0 --addr 192.168.10.1/24 >"$WORK/tapd.log" 2>&1 &
 pids+=($!)
 TAPD_PID=$!
 for _ in $(seq 100); do in_ns curl -sf -m 1 http://127.0.0.1:7070/healthz >/dev/null && break; sleep 0.1; done
-in_ns "$SC" --serve-http >"$WORK/serve.out" 2>"$WORK/serve.out.err" &
+ip netns exec "$NS" "$SC" --serve-http >"$WORK/serve.out" 2>"$WORK/serve.out.err" &
 pids+=($!)
 SC_PID=$!
 line=$(wait_line "$WORK/serve.out" "serving http://")
@@ -110,7 +113,7 @@ kill "$SC_PID" "$TAPD_PID" 2>/dev/null || true
 wait "$SC_PID" "$TAPD_PID" 2>/dev/null || true
 
 echo "==> 1b. curl: $MIB MiB through a direct TAP (stackclient --link tap:tbench1, static address)"
-in_ns "$SC" --link tap:tbench1 --addr 192.168.11.2/24 serve-http >"$WORK/tap.out" 2>"$WORK/tap.out.err" &
+ip netns exec "$NS" "$SC" --link tap:tbench1 --addr 192.168.11.2/24 serve-http >"$WORK/tap.out" 2>"$WORK/tap.out.err" &
 pids+=($!)
 wait_line "$WORK/tap.out" "serving http://" >/dev/null
 in_ns ip addr add 192.168.11.1/24 dev tbench1
