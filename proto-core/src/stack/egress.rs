@@ -9,7 +9,7 @@ use super::neighbor::{self, Due, Lookup};
 use super::socket::{
     HAS_TIMER, IN_READY, Kind, RELEASED, UDP_META, UNACCEPTED, decode_addr, udp_bufs,
 };
-use super::{Ctx, Interface, Memory, NEVER, StackError, frag};
+use super::{Ctx, Interface, Memory, NEVER, Segmentation, StackError, frag};
 use crate::tcp::{State, SynSlot};
 use crate::time::Instant;
 use crate::wire::{
@@ -69,6 +69,19 @@ impl<M: Memory> Interface<M> {
             c.st.stats.tx_frames += 1;
         }
         n
+    }
+
+    /// [`egress`](Self::egress) for a link with TCP segmentation offload ([`Config::tso`]):
+    /// `buf` should hold 14 + `tso` bytes. A frame larger than the MTU comes with how the
+    /// link must cut it.
+    pub fn egress_segmented(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+    ) -> (usize, Option<Segmentation>) {
+        self.st.segmentation = None;
+        let n = self.egress(buf, now);
+        (n, self.st.segmentation.take().filter(|_| n > 0))
     }
 }
 
@@ -376,7 +389,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         };
         let tuple = conn.tuple();
         let l3 = if tuple.remote.is_ipv4() { 20 } else { 40 };
-        let max = buf.len().min(ETH + self.cfg.mtu);
+        let seg_room = self.cfg.mtu.saturating_sub(l3);
+        let (max, offload) = if self.cfg.tso > self.cfg.mtu {
+            (buf.len().min(ETH + self.cfg.tso), usize::MAX)
+        } else {
+            (buf.len().min(ETH + self.cfg.mtu), 0)
+        };
         let to = match self.route(tuple.remote.ip()) {
             Ok(hop) => self.resolve(hop, now),
             Err(_) => {
@@ -387,9 +405,17 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind else {
             return 0;
         };
-        match conn.poll_transmit(now, &mut buf[ETH + l3..max]) {
-            Some(len) => {
+        match conn.poll_transmit_offload(now, &mut buf[ETH + l3..max], seg_room, offload) {
+            Some((len, mss)) => {
                 self.st.stats.tcp_segments_sent += 1;
+                if len > seg_room {
+                    let tcp_header = usize::from(buf[ETH + l3 + 12] >> 4) * 4;
+                    self.st.segmentation = Some(Segmentation {
+                        mss: mss as u16,
+                        header_len: (ETH + l3 + tcp_header) as u16,
+                        ipv6: l3 == 40,
+                    });
+                }
                 self.ip_header(
                     buf,
                     tuple.local.ip(),

@@ -119,6 +119,26 @@ pub struct Config {
     pub error_rate: RateLimit,
     /// Completed handshakes waiting for `tcp_accept` per listener.
     pub accept_queue: u32,
+    /// TCP segmentation offload: the largest IP packet (up to 65,535 bytes) a TCP segment of
+    /// new data may fill when the link cuts it into MTU-sized segments itself (a TAP device
+    /// with virtio-net headers does). 0, the default, keeps every packet within `mtu`.
+    /// [`Interface::egress_segmented`] says which frames need cutting.
+    pub tso: usize,
+}
+
+/// How the link must cut a frame that [`Interface::egress_segmented`] wrote larger than
+/// the MTU (TCP segmentation offload, [`Config::tso`]): into TCP segments of `mss` payload
+/// bytes, each with a copy of the first `header_len` bytes (Ethernet, IP and TCP headers),
+/// sequence numbers, lengths and checksums adjusted. The frame's checksums are complete, so
+/// a link that does nothing also sends a valid (oversized) frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segmentation {
+    /// Payload bytes per segment.
+    pub mss: u16,
+    /// Ethernet + IP + TCP header bytes at the start of the frame.
+    pub header_len: u16,
+    /// The frame carries IPv6 (else IPv4).
+    pub ipv6: bool,
 }
 
 impl Config {
@@ -142,7 +162,15 @@ impl Config {
                 burst: 50,
             },
             accept_queue: 1024,
+            tso: 0,
         }
+    }
+
+    /// With TCP segmentation offload up to `max_packet` bytes of IP packet (see
+    /// [`Config::tso`]; clamped to 65,535).
+    pub fn with_tso(mut self, max_packet: usize) -> Self {
+        self.tso = max_packet.min(65_535);
+        self
     }
 
     /// With an IPv4 address and optional gateway.
@@ -449,6 +477,8 @@ pub(crate) struct State {
     /// egress skips the table until then. Lowered whenever a resolution starts or a reply
     /// releases packets; recomputed by the egress that finds nothing due.
     neighbor_at: Instant,
+    /// How the frame the last `egress` wrote must be cut, when it is larger than the MTU.
+    segmentation: Option<Segmentation>,
 }
 
 /// An address probe in progress (RFC 5227 §2.1).
@@ -517,6 +547,7 @@ impl<M: Memory> Interface<M> {
                 echo: echo::EchoQueue::EMPTY,
                 probe: None,
                 neighbor_at: NEVER,
+                segmentation: None,
             },
             cfg,
             mem,

@@ -9,6 +9,8 @@
 use std::future::Future;
 use std::io;
 
+use proto_core::stack::Segmentation;
+
 pub mod http;
 pub mod observe;
 pub mod pipe;
@@ -25,6 +27,8 @@ pub struct FrameBatch {
     bytes: Vec<u8>,
     used: usize,
     ends: Vec<usize>,
+    /// How each frame must be cut (TCP segmentation offload), `None` for most.
+    segs: Vec<Option<Segmentation>>,
 }
 
 impl FrameBatch {
@@ -39,6 +43,7 @@ impl FrameBatch {
             bytes: vec![0; frames * frame_len],
             used: 0,
             ends: Vec::with_capacity(frames),
+            segs: Vec::with_capacity(frames),
         }
     }
 
@@ -46,6 +51,7 @@ impl FrameBatch {
     pub fn clear(&mut self) {
         self.used = 0;
         self.ends.clear();
+        self.segs.clear();
     }
 
     /// The number of frames.
@@ -74,14 +80,26 @@ impl FrameBatch {
     /// Appends a frame written in place: `f` gets `max` bytes of room and returns the frame's
     /// length (at most `max`; 0 appends nothing). Returns that length.
     pub fn push_with(&mut self, max: usize, f: impl FnOnce(&mut [u8]) -> usize) -> usize {
+        self.push_segmented(max, |buf| (f(buf), None))
+    }
+
+    /// [`push_with`](Self::push_with) for a frame that may need cutting by the link (TCP
+    /// segmentation offload): `f` also returns how.
+    pub fn push_segmented(
+        &mut self,
+        max: usize,
+        f: impl FnOnce(&mut [u8]) -> (usize, Option<Segmentation>),
+    ) -> usize {
         let need = self.used + max;
         if self.bytes.len() < need {
             self.bytes.resize(need.max(self.bytes.len() * 2), 0);
         }
-        let n = f(&mut self.bytes[self.used..need]).min(max);
+        let (n, seg) = f(&mut self.bytes[self.used..need]);
+        let n = n.min(max);
         if n > 0 {
             self.used += n;
             self.ends.push(self.used);
+            self.segs.push(seg);
         }
         n
     }
@@ -91,6 +109,11 @@ impl FrameBatch {
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         Some(&self.bytes[start..end])
+    }
+
+    /// The frames in order, each with how the link must cut it (`None`: as it is).
+    pub fn iter_segmented(&self) -> impl Iterator<Item = (&[u8], Option<Segmentation>)> + '_ {
+        self.iter().zip(self.segs.iter().copied())
     }
 
     /// The frames in order.
@@ -128,6 +151,13 @@ pub trait Link: Send + 'static {
 
     /// The link's MTU: the largest IP packet an Ethernet frame on it carries.
     fn mtu(&self) -> usize;
+
+    /// TCP segmentation offload: the largest IP packet the link takes in a frame that
+    /// [`send_batch`](Self::send_batch) cuts into MTU-sized TCP segments itself (see
+    /// [`FrameBatch::iter_segmented`]). 0 (the default): none, every frame fits the MTU.
+    fn tso(&self) -> usize {
+        0
+    }
 
     /// True (once) when the link came back after an outage in which the other side may have
     /// changed (tapd restarted with a new TAP device and MAC): the driver then forgets its

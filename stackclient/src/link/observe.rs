@@ -112,6 +112,10 @@ impl<L: Link> Link for Observed<L> {
         self.inner.mtu()
     }
 
+    fn tso(&self) -> usize {
+        self.inner.tso()
+    }
+
     fn reconnected(&mut self) -> bool {
         self.inner.reconnected()
     }

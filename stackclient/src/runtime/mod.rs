@@ -74,6 +74,9 @@ pub struct StackConfig {
     pub tcp_buffer: usize,
     /// Frames the driver egresses per batch handed to the link, at most.
     pub batch: usize,
+    /// Use the link's TCP segmentation offload ([`Link::tso`]) when it has one (the
+    /// default): TCP data leaves in frames of up to 64 KiB that the link cuts to the MTU.
+    pub offload: bool,
 }
 
 impl StackConfig {
@@ -85,7 +88,15 @@ impl StackConfig {
             capacities: Capacities::default(),
             tcp_buffer: 256 * 1024,
             batch: 64,
+            offload: true,
         }
+    }
+
+    /// Without the link's TCP segmentation offload: every frame the stack writes fits the
+    /// MTU (as captures then show).
+    pub fn without_offload(mut self) -> Self {
+        self.offload = false;
+        self
     }
 
     /// With another TCP buffer size.
@@ -273,10 +284,13 @@ impl Stack {
             iface_cfg = iface_cfg.with_seed(os_seed());
         }
         iface_cfg.mtu = iface_cfg.mtu.min(link.mtu());
+        if cfg.offload && link.tso() > iface_cfg.mtu {
+            iface_cfg.tso = link.tso();
+        }
         iface_cfg.tcp_rx_buffer = cfg.tcp_buffer;
         let mut caps = cfg.capacities;
         caps.tcp_buffer = cfg.tcp_buffer;
-        let frame_len = iface_cfg.mtu + 14;
+        let frame_len = iface_cfg.mtu.max(iface_cfg.tso) + 14;
         let iface = Interface::new(iface_cfg, VecMemory::new(&caps));
         let shared = Arc::new(Shared {
             core: Mutex::new(Core {
@@ -397,7 +411,7 @@ async fn drive<L: Link>(
                     more = true;
                     break;
                 }
-                if tx.push_with(frame_len, |buf| core.iface.egress(buf, now)) == 0 {
+                if tx.push_segmented(frame_len, |buf| core.iface.egress_segmented(buf, now)) == 0 {
                     break;
                 }
             }

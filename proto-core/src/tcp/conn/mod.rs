@@ -702,6 +702,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.smss.saturating_sub(opts).max(1)
     }
 
+    /// The payload bytes of one full segment we send: the peer's MSS (clamped to ours) less
+    /// the options every segment carries. A link segmenting for us
+    /// ([`poll_transmit_offload`](Self::poll_transmit_offload)) cuts at this size.
+    #[inline]
+    pub fn segment_payload(&self) -> usize {
+        self.eff_mss() as usize
+    }
+
     /// The state.
     #[inline]
     pub fn state(&self) -> State {

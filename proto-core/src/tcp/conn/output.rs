@@ -27,20 +27,43 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// payload and checksum; `buf` should hold the path MTU less the IP header) and returns its
     /// length. `None`: nothing to send now. Call it until it returns `None`.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        let room = buf.len();
+        self.poll_transmit_offload(now, buf, room, 0)
+            .map(|(len, _)| len)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) for a link that segments TCP itself (TSO/GSO,
+    /// e.g. a TAP device with virtio-net headers). `seg_room` is what one segment on the wire
+    /// may take (the path MTU less the IP header); a segment of new data may carry up to
+    /// `max_payload` bytes (whole segments only, and as `buf` allows), which the link must
+    /// cut into pieces of the returned payload size, each with a copy of this header (so
+    /// that each piece fits `seg_room`). Returns the length written and that size.
+    ///
+    /// Congestion and flow control count bytes, so nothing else changes: retransmissions,
+    /// probes and short segments leave exactly as without offload. A `max_payload` at or
+    /// below the MSS is no offload.
+    pub fn poll_transmit_offload(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        seg_room: usize,
+        max_payload: usize,
+    ) -> Option<(usize, usize)> {
         self.handle_timers(now);
         if let Some((seq, ack)) = self.rst_due.take() {
-            return self.emit_rst(seq, ack, buf);
+            return self.emit_rst(seq, ack, buf).map(|n| (n, 0));
         }
+        let seg_room = seg_room.min(buf.len());
         match self.state {
             State::Closed | State::Listen => None,
             State::SynSent | State::SynReceived => {
                 if self.syn_due {
                     self.syn_due = false;
-                    return self.emit_syn(now, buf);
+                    return self.emit_syn(now, &mut buf[..seg_room]).map(|n| (n, 0));
                 }
                 None
             }
-            _ => self.emit_next(now, buf),
+            _ => self.emit_next(now, buf, seg_room, max_payload),
         }
     }
 
@@ -187,9 +210,41 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     }
 
     /// The next data, FIN, probe or pure ACK segment.
-    fn emit_next(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        let room = buf.len().saturating_sub(self.header_len_now());
-        let max_len = (self.eff_mss() as usize).min(room);
+    /// Returns the length written and the payload of one full segment (what a link
+    /// segmenting for us cuts at).
+    fn emit_next(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        seg_room: usize,
+        offload: usize,
+    ) -> Option<(usize, usize)> {
+        let header = self.header_len_now();
+        let max_len = (self.eff_mss() as usize).min(seg_room.saturating_sub(header));
+        // With segmentation offload, new data may leave as several whole segments at once.
+        let room = buf.len().saturating_sub(header);
+        let bulk_len = if offload > max_len && max_len > 0 {
+            (offload.min(room) / max_len * max_len).max(max_len)
+        } else {
+            max_len
+        };
+        let buf = if bulk_len > max_len {
+            buf
+        } else {
+            &mut buf[..seg_room]
+        };
+        self.emit_next_within(now, buf, max_len, bulk_len)
+            .map(|n| (n, max_len))
+    }
+
+    /// [`emit_next`](Self::emit_next) once the sizes are known.
+    fn emit_next_within(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        max_len: usize,
+        bulk_len: usize,
+    ) -> Option<usize> {
         if self.tlp_due {
             self.tlp_due = false;
             if let Some(seg) = self.tlp_segment(max_len) {
@@ -202,7 +257,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 return sent;
             }
         }
-        if let Some(seg) = self.next_segment(now, max_len) {
+        if let Some(seg) = self.next_segment(now, max_len, bulk_len) {
             return self.emit_segment(now, seg, buf);
         }
         if self.probe_due {
@@ -259,8 +314,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         20 + ts + sack
     }
 
-    /// Chooses the next data/FIN segment (RFC 6675 §4 `NextSeg`, then new data).
-    fn next_segment(&mut self, now: Instant, max_len: usize) -> Option<Segment> {
+    /// Chooses the next data/FIN segment (RFC 6675 §4 `NextSeg`, then new data): at most
+    /// `max_len` (a full segment) bytes, or `bulk_len` (whole segments, for a link that
+    /// segments) of data sent for the first time.
+    fn next_segment(
+        &mut self,
+        now: Instant,
+        max_len: usize,
+        bulk_len: usize,
+    ) -> Option<Segment> {
         if max_len == 0 {
             return None;
         }
@@ -307,12 +369,17 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let cwnd_room = window.saturating_add(allowance).saturating_sub(pipe) as usize;
         let rwnd_edge = self.snd_una + self.snd_wnd as usize;
         let rwnd_room = rwnd_edge - seq;
-        let mut len = available.min(max_len).min(rwnd_room).min(cwnd_room);
+        let cap = if seq < self.snd_max { max_len } else { bulk_len };
+        let mut len = available.min(cap).min(rwnd_room).min(cwnd_room);
         if seq < self.snd_max {
             // Do not resend over a SACKed range further on.
             if let Some(next_sacked) = self.scoreboard.next_sacked_after(seq) {
                 len = len.min(next_sacked - seq);
             }
+        } else if len > max_len && seq + len != data_end {
+            // Several segments at once: whole ones only, the short rest waits for the same
+            // Nagle/SWS decision it would get on its own.
+            len -= len % max_len;
         }
         let fin_fits = fin_pending && seq + len == data_end;
         if len == 0 && !fin_fits {
