@@ -1,6 +1,12 @@
 //! The wire format of the HTTP bodies: JSON strings holding standard padded base64 of one
 //! Ethernet frame each (the contract of `POST /send` and `GET /recv`), or JSON arrays of them.
 //!
+//! An element of a `POST /send` array may also be an object `{"frame": "<base64>", "mss": N}`:
+//! a TCP frame of up to 64 KiB that the kernel cuts into segments of N payload bytes (TCP
+//! segmentation offload; `GET /info` gives the largest IP packet as `TSO`). It must be an
+//! untagged IPv4 or IPv6 frame carrying TCP whose lengths agree, and each cut segment must fit
+//! the MTU.
+//!
 //! Parsing decodes straight from the request body into one reusable byte buffer (no per-frame
 //! allocation, no intermediate `Vec<String>`), and a problem is reported with the index of the
 //! frame and what is wrong, e.g. `frame 3: 9 bytes, shorter than the 14-byte Ethernet header`.
@@ -9,8 +15,10 @@ use core::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use proto_core::stack::Segmentation;
 use proto_core::wire::ethernet::{EtherType, HEADER_LEN, MAX_VLAN_TAGS};
-use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// The length of one 802.1Q/802.1ad tag.
 const VLAN_TAG_LEN: usize = 4;
@@ -66,6 +74,8 @@ pub enum FrameError {
         /// How many VLAN tags the frame carries.
         tags: usize,
     },
+    /// A `{"frame", "mss"}` object that cannot be segmented, and why.
+    Segmentation(String),
 }
 
 impl fmt::Display for FrameError {
@@ -87,6 +97,7 @@ impl fmt::Display for FrameError {
                 max - usize::from(*mtu),
                 if *tags == 1 { "" } else { "s" }
             ),
+            Self::Segmentation(why) => write!(f, "{why}"),
         }
     }
 }
@@ -152,21 +163,38 @@ impl std::error::Error for BodyError {}
 pub struct FrameBatch {
     data: Vec<u8>,
     ends: Vec<usize>,
+    /// How each frame is cut (TCP segmentation offload), `None` for most.
+    segs: Vec<Option<Segmentation>>,
+}
+
+/// What frames a body may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The device's MTU.
+    pub mtu: u16,
+    /// The largest IP packet of a frame to segment (`{"frame", "mss"}`); 0: none accepted.
+    pub tso: usize,
 }
 
 impl FrameBatch {
     /// Parses a `POST /send` body: a JSON string of base64, or an array of them. Every frame
     /// is checked against `mtu` before any is returned, so a batch is taken whole or not at all.
     pub fn parse(body: &[u8], mtu: u16) -> Result<Self, BodyError> {
+        Self::parse_with(body, Limits { mtu, tso: 0 })
+    }
+
+    /// [`parse`](Self::parse), also taking `{"frame", "mss"}` objects up to `limits.tso`.
+    pub fn parse_with(body: &[u8], limits: Limits) -> Result<Self, BodyError> {
         let mut batch = FrameBatch {
             data: Vec::with_capacity(body.len() / 4 * 3),
             ends: Vec::new(),
+            segs: Vec::new(),
         };
         let mut failure = None;
         let mut de = serde_json::Deserializer::from_slice(body);
         let seed = BatchSeed {
             batch: &mut batch,
-            mtu,
+            limits,
             failure: &mut failure,
         };
         let result = seed.deserialize(&mut de).and_then(|()| de.end());
@@ -208,6 +236,11 @@ impl FrameBatch {
         })
     }
 
+    /// The frames in order, each with how the device must cut it (`None`: as it is).
+    pub fn iter_segmented(&self) -> impl Iterator<Item = (&[u8], Option<Segmentation>)> + '_ {
+        self.iter().zip(self.segs.iter().copied())
+    }
+
     /// The frames as shared buffers, slices of one allocation (for the capture ring).
     pub fn into_frames(self) -> Vec<bytes::Bytes> {
         let data = bytes::Bytes::from(self.data);
@@ -225,10 +258,22 @@ impl FrameBatch {
     /// Decodes and checks one base64 string, appending the frame.
     fn push_b64(&mut self, s: &str, mtu: u16) -> Result<(), FrameError> {
         let start = self.data.len();
-        if let Err(e) = STANDARD.decode_vec(s, &mut self.data) {
+        self.decode(s)?;
+        self.finish(start, mtu, None)
+    }
+
+    /// Appends the bytes of one base64 string (not yet a frame of the batch).
+    fn decode(&mut self, s: &str) -> Result<(), FrameError> {
+        let start = self.data.len();
+        STANDARD.decode_vec(s, &mut self.data).map_err(|e| {
             self.data.truncate(start);
-            return Err(FrameError::Base64(base64_error(e)));
-        }
+            FrameError::Base64(base64_error(e))
+        })
+    }
+
+    /// Checks the bytes decoded from `start` on and makes them the next frame: within the
+    /// MTU, or, with `mss` (and at most `tso` bytes of IP packet), a TCP frame to segment.
+    fn finish(&mut self, start: usize, mtu: u16, mss: Option<(u16, usize)>) -> Result<(), FrameError> {
         let frame = &self.data[start..];
         let len = frame.len();
         if len < HEADER_LEN {
@@ -236,7 +281,22 @@ impl FrameBatch {
         }
         let tags = vlan_tags(frame);
         let max = max_frame_len(mtu, tags);
-        if len > max {
+        let mut seg = None;
+        if let Some((mss, tso)) = mss.filter(|_| len > HEADER_LEN + usize::from(mtu)) {
+            if len > HEADER_LEN + tso {
+                return Err(FrameError::Segmentation(format!(
+                    "{len} bytes, longer than {} (the largest packet to segment, TSO {tso}, + {HEADER_LEN})",
+                    HEADER_LEN + tso
+                )));
+            }
+            seg = Some(
+                Segmentation::check(frame, mss, usize::from(mtu)).map_err(|why| {
+                    FrameError::Segmentation(format!(
+                        "cannot segment {len} bytes at mss {mss} for MTU {mtu}: {why}"
+                    ))
+                })?,
+            );
+        } else if len > max {
             return Err(FrameError::TooLong {
                 len,
                 max,
@@ -245,6 +305,7 @@ impl FrameBatch {
             });
         }
         self.ends.push(self.data.len());
+        self.segs.push(seg);
         Ok(())
     }
 }
@@ -253,7 +314,7 @@ impl FrameBatch {
 /// (serde's own error carries only text, and we want the frame's index and reason as data).
 struct BatchSeed<'b> {
     batch: &'b mut FrameBatch,
-    mtu: u16,
+    limits: Limits,
     failure: &'b mut Option<BodyError>,
 }
 
@@ -281,7 +342,7 @@ impl<'de> Visitor<'de> for BatchSeed<'_> {
     }
 
     fn visit_str<E: de::Error>(mut self, s: &str) -> Result<(), E> {
-        let mtu = self.mtu;
+        let mtu = self.limits.mtu;
         self.batch.push_b64(s, mtu).map_err(|e| self.fail(None, e))
     }
 
@@ -297,7 +358,7 @@ impl<'de> Visitor<'de> for BatchSeed<'_> {
             }
             let element = FrameSeed {
                 batch: self.batch,
-                mtu: self.mtu,
+                limits: self.limits,
                 index,
                 failure: self.failure,
             };
@@ -309,15 +370,45 @@ impl<'de> Visitor<'de> for BatchSeed<'_> {
     }
 }
 
-/// One element of a batch array: must be a string.
+/// One element of a batch array: a string, or a `{"frame", "mss"}` object.
 struct FrameSeed<'b> {
     batch: &'b mut FrameBatch,
-    mtu: u16,
+    limits: Limits,
     index: usize,
     failure: &'b mut Option<BodyError>,
 }
 
+impl FrameSeed<'_> {
+    fn fail<E: de::Error>(self, error: FrameError) -> E {
+        let msg = error.to_string();
+        *self.failure = Some(BodyError::Frame {
+            index: Some(self.index),
+            error,
+        });
+        E::custom(msg)
+    }
+}
+
 impl<'de> DeserializeSeed<'de> for FrameSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// The keys of a `{"frame", "mss"}` object.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum Key {
+    Frame,
+    Mss,
+}
+
+/// The base64 string of a `{"frame", ...}` object, decoded into the batch's bytes.
+struct Decode<'b>(&'b mut FrameBatch, &'b mut Option<FrameError>);
+
+impl<'de> DeserializeSeed<'de> for Decode<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -325,22 +416,72 @@ impl<'de> DeserializeSeed<'de> for FrameSeed<'_> {
     }
 }
 
+impl<'de> Visitor<'de> for Decode<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a base64 string")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
+        self.0.decode(s).map_err(|e| {
+            let msg = e.to_string();
+            *self.1 = Some(e);
+            E::custom(msg)
+        })
+    }
+}
+
 impl<'de> Visitor<'de> for FrameSeed<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "frame {} as a base64 string", self.index)
+        write!(
+            f,
+            "frame {} as a base64 string or a {{\"frame\", \"mss\"}} object",
+            self.index
+        )
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
-        self.batch.push_b64(s, self.mtu).map_err(|error| {
-            let msg = error.to_string();
-            *self.failure = Some(BodyError::Frame {
-                index: Some(self.index),
-                error,
-            });
-            E::custom(msg)
-        })
+        let mtu = self.limits.mtu;
+        self.batch.push_b64(s, mtu).map_err(|error| self.fail(error))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let start = self.batch.data.len();
+        let mut decoded = false;
+        let mut mss = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Frame if decoded => return Err(de::Error::duplicate_field("frame")),
+                Key::Frame => {
+                    let mut bad = None;
+                    if let Err(e) = map.next_value_seed(Decode(self.batch, &mut bad)) {
+                        return Err(match bad {
+                            Some(error) => self.fail(error),
+                            None => e,
+                        });
+                    }
+                    decoded = true;
+                }
+                Key::Mss if mss.is_some() => return Err(de::Error::duplicate_field("mss")),
+                Key::Mss => mss = Some(map.next_value::<u16>()?),
+            }
+        }
+        if !decoded {
+            self.batch.data.truncate(start);
+            return Err(de::Error::missing_field("frame"));
+        }
+        let Limits { mtu, tso } = self.limits;
+        if mss.is_some() && tso == 0 {
+            self.batch.data.truncate(start);
+            return Err(self.fail(FrameError::Segmentation(
+                "\"mss\": segmentation offload is off on this daemon".into(),
+            )));
+        }
+        let result = self.batch.finish(start, mtu, mss.map(|m| (m, tso)));
+        result.map_err(|error| self.fail(error))
     }
 }
 
@@ -466,6 +607,89 @@ mod tests {
         let mut one_tag = frame(1519);
         one_tag[12..14].copy_from_slice(&[0x81, 0x00]);
         assert!(err(&format!("\"{}\"", b64(&one_tag))).contains("1 VLAN tag)"));
+    }
+
+    /// An Ethernet + IPv4 + TCP (20-byte header) frame with `payload` bytes of data.
+    fn tcp_frame(payload: usize) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 20 + 20 + payload];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        let total = (20 + 20 + payload) as u16;
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&total.to_be_bytes());
+        f[14 + 9] = 6;
+        f[14 + 20 + 12] = 5 << 4;
+        f
+    }
+
+    fn parse_tso(body: &str) -> Result<FrameBatch, String> {
+        FrameBatch::parse_with(body.as_bytes(), Limits { mtu: 1500, tso: 65_535 })
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn objects_carry_frames_to_segment() {
+        let big = tcp_frame(1460 * 40);
+        let body = format!(
+            "[\"{}\", {{\"mss\": 1460, \"frame\": \"{}\"}}, {{\"frame\": \"{}\"}}]",
+            b64(&frame(60)),
+            b64(&big),
+            b64(&frame(100))
+        );
+        let batch = parse_tso(&body).unwrap();
+        let got: Vec<_> = batch.iter_segmented().collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[1].0, &big[..]);
+        assert_eq!(
+            got[1].1,
+            Some(Segmentation {
+                mss: 1460,
+                header_len: 54,
+                ipv6: false
+            })
+        );
+        assert_eq!((got[0].1, got[2].1), (None, None));
+        // A frame within the MTU needs no cutting, mss or not.
+        let small = format!("[{{\"frame\":\"{}\",\"mss\":1460}}]", b64(&tcp_frame(100)));
+        assert_eq!(parse_tso(&small).unwrap().iter_segmented().next().unwrap().1, None);
+    }
+
+    #[test]
+    fn objects_that_cannot_be_segmented_say_why() {
+        let big = b64(&tcp_frame(1460 * 4));
+        let one = |mss: &str, frame: &str| format!("[{{\"frame\":\"{frame}\",\"mss\":{mss}}}]");
+        assert_eq!(
+            parse_tso(&one("1461", &big)).unwrap_err(),
+            "frame 0: cannot segment 5894 bytes at mss 1461 for MTU 1500: a segment of mss bytes with its headers exceeds the MTU"
+        );
+        let mut udp = tcp_frame(1460 * 4);
+        udp[14 + 9] = 17;
+        assert!(parse_tso(&one("1460", &b64(&udp))).unwrap_err().ends_with(": not TCP"));
+        let mut wrong_len = tcp_frame(1460 * 4);
+        wrong_len.push(0);
+        assert!(
+            parse_tso(&one("1460", &b64(&wrong_len)))
+                .unwrap_err()
+                .ends_with("IPv4 total length is not the frame's")
+        );
+        assert!(parse_tso(&one("1460", &b64(&frame(3000)))).unwrap_err().contains("cannot segment"));
+        let huge = b64(&vec![0u8; 14 + 65_536]);
+        assert!(
+            parse_tso(&one("1460", &huge)).unwrap_err().contains("longer than 65549"),
+            "{}",
+            parse_tso(&one("1460", &huge)).unwrap_err()
+        );
+        assert!(parse_tso("[{\"mss\": 1460}]").unwrap_err().contains("missing field `frame`"));
+        assert!(parse_tso("[{\"frame\": \"AAAA\", \"x\": 1}]").unwrap_err().contains("unknown field `x`"));
+        assert!(parse_tso(&one("-1", &big)).is_err());
+        assert_eq!(
+            parse_tso("[{\"frame\": \"AA!A\"}]").unwrap_err(),
+            "frame 0: base64: invalid byte '!' at 2"
+        );
+        // Without offload (plain `parse`), objects with "mss" are refused.
+        assert_eq!(
+            err(&one("1460", &big)),
+            "frame 0: \"mss\": segmentation offload is off on this daemon"
+        );
     }
 
     #[test]

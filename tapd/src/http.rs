@@ -2,9 +2,9 @@
 //!
 //! | method, path | answer |
 //! |---|---|
-//! | `POST /send` | body: a JSON string of base64 (one frame) or an array of them; 200, empty |
+//! | `POST /send` | body: a JSON string of base64 (one frame) or an array of them (an element may be `{"frame": b64, "mss": N}`: a TCP frame up to `TSO` bytes for the kernel to segment); 200, empty |
 //! | `GET /recv` | a JSON string of base64, `""` when none; `?max=N` an array; `?wait_ms=T` long-poll |
-//! | `GET /info` | `{"MTU":..,"IPPrefix":..,"HardwareAddr":..,"DataReady":..}` |
+//! | `GET /info` | `{"MTU":..,"IPPrefix":..,"HardwareAddr":..,"DataReady":..,"TSO":..}` |
 //! | `GET /pcap` | a live pcap stream of both directions (`?format=pcapng`: pcapng with direction flags) |
 //! | `GET /stats` | counters, see [`StatsSnapshot`](crate::hub::StatsSnapshot) |
 //! | `GET /healthz` | `{"status":"ok"}` |
@@ -247,7 +247,11 @@ async fn send(State(hub): State<Arc<Hub>>, sends: Arc<Semaphore>, req: Request) 
         Ok(b) => b,
         Err(e) => return body_rejection(e, mtu).into_response(),
     };
-    let batch = match FrameBatch::parse(&body, mtu) {
+    let limits = body::Limits {
+        mtu,
+        tso: hub.tso(),
+    };
+    let batch = match FrameBatch::parse_with(&body, limits) {
         Ok(b) => b,
         Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
     };
@@ -366,6 +370,10 @@ struct Info {
     hardware_addr: String,
     #[serde(rename = "DataReady")]
     data_ready: bool,
+    /// Our extension: the largest IP packet of a `{"frame", "mss"}` element of `POST /send`
+    /// that the device segments (0: none).
+    #[serde(rename = "TSO")]
+    tso: usize,
 }
 
 /// `GET /info`.
@@ -376,6 +384,7 @@ async fn info(State(hub): State<Arc<Hub>>) -> Response {
         ip_prefix: c.prefix.to_string(),
         hardware_addr: c.hardware_addr.to_string(),
         data_ready: hub.data_ready(),
+        tso: hub.tso(),
     };
     json(serde_json::to_string(&info).unwrap_or_default())
 }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use proto_core::stack::Segmentation;
 use proto_core::wire::ethernet::EthernetAddress;
 use proto_core::wire::ipv4::Ipv4Cidr;
 use serde::Serialize;
@@ -45,6 +46,25 @@ pub trait Link: Send + Sync + 'static {
     /// Writes one Ethernet frame without blocking. `ErrorKind::WouldBlock` means the device is
     /// momentarily full; any other error is the device's.
     fn send(&self, frame: &[u8]) -> io::Result<()>;
+
+    /// TCP segmentation offload: the largest IP packet of a frame the link cuts into
+    /// MTU-sized TCP segments ([`send_segmented`](Self::send_segmented)); 0 (the default):
+    /// none.
+    fn tso(&self) -> usize {
+        0
+    }
+
+    /// Writes one frame, cut as `seg` says when it is `Some` (only offered when
+    /// [`tso`](Self::tso) is not 0).
+    fn send_segmented(&self, frame: &[u8], seg: Option<Segmentation>) -> io::Result<()> {
+        match seg {
+            None => self.send(frame),
+            Some(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this link does not segment frames",
+            )),
+        }
+    }
 }
 
 /// What the daemon serves, fixed at start-up.
@@ -191,7 +211,12 @@ impl Hub {
         self
     }
 
-    /// The configuration.
+    /// The largest IP packet of a frame the device segments (TSO), 0 for none.
+    pub fn tso(&self) -> usize {
+        self.link.tso()
+    }
+
+    /// What the hub serves.
     pub fn config(&self) -> &HubConfig {
         &self.config
     }
@@ -274,10 +299,11 @@ impl Hub {
     pub fn send_batch(&self, batch: FrameBatch) -> Result<(), (usize, io::Error)> {
         let replies = self.answer_dhcp(&batch);
         let result = if self.capture.receiver_count() == 0 {
-            self.write_frames(batch.iter(), |_| {})
+            self.write_frames(batch.iter_segmented(), |_| {})
         } else {
+            let segs: Vec<_> = batch.iter_segmented().map(|(_, s)| s).collect();
             let frames = batch.into_frames();
-            self.write_frames(frames.iter().map(|f| &f[..]), |i| {
+            self.write_frames(frames.iter().map(|f| &f[..]).zip(segs), |i| {
                 self.capture_all(std::iter::once(frames[i].clone()), Direction::Outbound)
             })
         };
@@ -306,15 +332,15 @@ impl Hub {
 
     fn write_frames<'a>(
         &self,
-        frames: impl Iterator<Item = &'a [u8]>,
+        frames: impl Iterator<Item = (&'a [u8], Option<Segmentation>)>,
         before_each: impl Fn(usize),
     ) -> Result<(), (usize, io::Error)> {
         let mut bytes = 0;
         let mut sent = 0;
         let mut result = Ok(());
-        for (i, frame) in frames.enumerate() {
+        for (i, (frame, seg)) in frames.enumerate() {
             before_each(i);
-            if let Err(e) = self.link.send(frame) {
+            if let Err(e) = self.link.send_segmented(frame, seg) {
                 bump(&self.stats.tap_write_errors, 1);
                 result = Err((i, e));
                 break;

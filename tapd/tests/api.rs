@@ -210,7 +210,7 @@ fn info_stats_healthz_and_long_poll_shapes() {
     let mut http = Http::new(served.addr);
     assert_eq!(
         http.get("/info").text(),
-        r#"{"MTU":1500,"IPPrefix":"192.168.10.1/24","HardwareAddr":"02:00:00:00:00:01","DataReady":false}"#
+        r#"{"MTU":1500,"IPPrefix":"192.168.10.1/24","HardwareAddr":"02:00:00:00:00:01","DataReady":false,"TSO":0}"#
     );
     assert_eq!(http.get("/healthz").text(), r#"{"status":"ok"}"#);
     let stats = http.stats();

@@ -61,7 +61,7 @@ fn arp_echo_udp_batching_long_poll_info_and_pcap() {
         });
         let mut log: Vec<Logged> = Vec::new();
 
-        // /info: exactly the original keys, in order.
+        // /info: exactly the original keys, in order, then ours (TSO: the TAP segments).
         let info = http.get("/info");
         assert_eq!(info.status, 200);
         assert_eq!(info.header("content-type"), Some("application/json"));
@@ -69,7 +69,7 @@ fn arp_echo_udp_batching_long_poll_info_and_pcap() {
         assert_eq!(
             info.text(),
             format!(
-                r#"{{"MTU":1500,"IPPrefix":"192.168.10.1/24","HardwareAddr":"{mac}","DataReady":false}}"#
+                r#"{{"MTU":1500,"IPPrefix":"192.168.10.1/24","HardwareAddr":"{mac}","DataReady":false,"TSO":65535}}"#
             )
         );
         assert_eq!(http.recv_one(0), None, "nothing queued yet");

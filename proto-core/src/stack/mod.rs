@@ -141,6 +141,79 @@ pub struct Segmentation {
     pub ipv6: bool,
 }
 
+/// The length of a `struct virtio_net_hdr` (virtio 1.x §5.1.6, without `num_buffers`): what
+/// precedes every frame on a Linux TAP device opened with `IFF_VNET_HDR`.
+pub const VIRTIO_NET_HDR_LEN: usize = 10;
+
+impl Segmentation {
+    /// The `struct virtio_net_hdr` (little-endian, as virtio 1.x and Linux TAP devices on
+    /// little-endian hosts use) for a frame: all zero for one sent as it is; for one to cut,
+    /// `gso_type` TCPV4 or TCPV6, `hdr_len` and `gso_size`. `flags` stay 0: our checksums
+    /// are complete, so the receiver need not trust a partial one.
+    pub fn virtio_net_hdr(seg: Option<Self>) -> [u8; VIRTIO_NET_HDR_LEN] {
+        const GSO_TCPV4: u8 = 1;
+        const GSO_TCPV6: u8 = 4;
+        let mut h = [0u8; VIRTIO_NET_HDR_LEN];
+        if let Some(s) = seg {
+            h[1] = if s.ipv6 { GSO_TCPV6 } else { GSO_TCPV4 };
+            h[2..4].copy_from_slice(&s.header_len.to_le_bytes());
+            h[4..6].copy_from_slice(&s.mss.to_le_bytes());
+        }
+        h
+    }
+
+    /// How a frame larger than `mtu` (IP bytes) would be cut into TCP segments of `mss`
+    /// payload bytes, checked: an untagged Ethernet frame of IPv4 (no options beyond its
+    /// header length, not a fragment) or IPv6 (TCP as the next header) carrying TCP, whose
+    /// lengths agree with the frame, and each piece with its headers within `mtu`. The error
+    /// says what does not fit.
+    pub fn check(frame: &[u8], mss: u16, mtu: usize) -> Result<Self, &'static str> {
+        use crate::wire::{Ipv4Packet, Ipv6Packet, TcpPacket};
+        const ETH: usize = 14;
+        let ethertype = frame
+            .get(12..14)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .ok_or("shorter than an Ethernet header")?;
+        let ip = &frame[ETH..];
+        let (l3, ipv6, l4) = match ethertype {
+            0x0800 => {
+                let p = Ipv4Packet::new_checked(ip).map_err(|_| "not a valid IPv4 header")?;
+                if usize::from(p.total_len()) != ip.len() {
+                    return Err("IPv4 total length is not the frame's");
+                }
+                if p.more_frags() || p.frag_offset() != 0 {
+                    return Err("an IPv4 fragment");
+                }
+                if p.protocol() != crate::wire::IpProtocol::Tcp {
+                    return Err("not TCP");
+                }
+                (p.header_len(), false, &ip[p.header_len()..])
+            }
+            0x86dd => {
+                let p = Ipv6Packet::new_checked(ip).map_err(|_| "not a valid IPv6 header")?;
+                if usize::from(p.payload_len()) + 40 != ip.len() {
+                    return Err("IPv6 payload length is not the frame's");
+                }
+                if p.next_header() != crate::wire::IpProtocol::Tcp {
+                    return Err("not TCP right after the IPv6 header");
+                }
+                (40, true, &ip[40..])
+            }
+            _ => return Err("not untagged IPv4 or IPv6"),
+        };
+        let tcp = TcpPacket::new_checked(l4).map_err(|_| "not a valid TCP header")?;
+        let tcp_header = tcp.header_len();
+        if mss == 0 || l3 + tcp_header + usize::from(mss) > mtu {
+            return Err("a segment of mss bytes with its headers exceeds the MTU");
+        }
+        Ok(Self {
+            mss,
+            header_len: (ETH + l3 + tcp_header) as u16,
+            ipv6,
+        })
+    }
+}
+
 impl Config {
     /// Defaults for `mac`: no addresses but the IPv6 link-local one, MTU 1500, TTL 64.
     pub fn new(mac: EthernetAddress) -> Self {

@@ -67,9 +67,34 @@ pub struct Global {
     /// Write every frame the stack sends and receives to this pcapng file (with directions).
     #[arg(long, global = true, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+    /// Send and receive buffer of each TCP connection (bytes, or with K/M); the send buffer
+    /// bounds the data in flight, so a link with a longer round trip wants more.
+    #[arg(long, global = true, value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
+    pub tcp_buffer: usize,
+    /// Do not hand the link TCP frames of up to 64 KiB to segment (TSO; used with a TAP
+    /// device and with a tapd that offers it): every frame then fits the MTU, also in --pcap.
+    #[arg(long, global = true)]
+    pub no_offload: bool,
     /// Log each frame as a one-line field breakdown (-vv: also debug logs).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// `4096`, `256K`, `4M` (binary units): 4 KiB to 64 MiB.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let (digits, unit) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1 << 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1 << 20),
+        _ => (s, 1),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size: give bytes, or a number with K or M"))?;
+    let bytes = n.saturating_mul(unit);
+    if !(4 << 10..=64 << 20).contains(&bytes) {
+        return Err(format!("{s} is outside 4K..64M"));
+    }
+    Ok(bytes)
 }
 
 impl Global {
@@ -233,7 +258,10 @@ pub async fn bring_up(g: &Global) -> anyhow::Result<Up> {
     if let Some(cidr) = g.addr {
         iface = iface.with_ipv4(cidr, g.gateway);
     }
-    let cfg = StackConfig::new(iface);
+    let mut cfg = StackConfig::new(iface).with_tcp_buffer(g.tcp_buffer);
+    if g.no_offload {
+        cfg = cfg.without_offload();
+    }
     if let Some(name) = g.link.strip_prefix("tap:") {
         if name.is_empty() || name.len() > 15 {
             bail!(
@@ -409,5 +437,22 @@ pub async fn run_until<T>(
         },
         _ = tokio::signal::ctrl_c() => Ok(None),
         _ = term.recv() => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_units_and_bounds() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("256K"), Ok(256 << 10));
+        assert_eq!(parse_size("4m"), Ok(4 << 20));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("65M"), Err("65M is outside 4K..64M".into()));
+        assert_eq!(parse_size("1K"), Err("1K is outside 4K..64M".into()));
+        assert!(parse_size("x").unwrap_err().contains("not a size"));
+        assert!(parse_size("").is_err());
     }
 }

@@ -50,10 +50,14 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use proto_core::stack::Segmentation;
+
 use super::{FrameBatch, Link};
 
 /// Frames per `POST /send` at most (tapd takes up to 4096).
 pub const SEND_BATCH: usize = 1024;
+/// Frame bytes per `POST /send` at most (about 5.6 MB of JSON; tapd takes 8 MB at MTU 1500).
+pub const SEND_BYTES: usize = 4 << 20;
 /// Frames asked for per `GET /recv?max=` (tapd gives up to 4096).
 pub const RECV_BATCH: usize = 1024;
 /// How long a long poll waits on tapd's side.
@@ -92,6 +96,10 @@ pub struct TapInfo {
     /// The device's MAC (the kernel's side: not ours).
     #[serde(rename = "HardwareAddr", default)]
     pub hardware_addr: String,
+    /// tapd's TCP segmentation offload: the largest IP packet of a `{"frame", "mss"}`
+    /// element it takes (0, or absent in other daemons: none).
+    #[serde(rename = "TSO", default)]
+    pub tso: usize,
 }
 
 /// Counters of an [`HttpLink`], shared with its tasks.
@@ -351,24 +359,62 @@ fn parse_recv(body: &[u8], out: &mut FrameBatch) -> io::Result<Mode> {
     }
 }
 
-/// `["b64", ...]` or, for one frame, `"b64"`.
-fn encode(frames: impl Iterator<Item = impl AsRef<[u8]>>, array: bool, out: &mut Vec<u8>) {
+/// Splits frames into requests: one frame each in basic mode; else up to [`SEND_BATCH`]
+/// frames and [`SEND_BYTES`] bytes each (tapd bounds its bodies; 64 KiB segmented frames
+/// would otherwise overrun that).
+fn requests<'a, T>(frames: &'a [(&'a [u8], T)], mode: Mode) -> impl Iterator<Item = &'a [(&'a [u8], T)]> {
+    let mut rest = frames;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut n = 0;
+        let mut bytes = 0;
+        while n < rest.len() {
+            let full = match mode {
+                Mode::Basic => n == 1,
+                Mode::Batched => n == SEND_BATCH || (n > 0 && bytes + rest[n].0.len() > SEND_BYTES),
+            };
+            if full {
+                break;
+            }
+            bytes += rest[n].0.len();
+            n += 1;
+        }
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// `["b64", {"frame": "b64", "mss": N}, ...]` (an object for a frame tapd must segment) or,
+/// for one frame, `"b64"`.
+fn encode<'a>(
+    frames: impl Iterator<Item = (&'a [u8], Option<Segmentation>)>,
+    array: bool,
+    out: &mut Vec<u8>,
+) {
     out.clear();
     if array {
         out.push(b'[');
     }
-    for (i, f) in frames.enumerate() {
+    for (i, (f, seg)) in frames.enumerate() {
         if i > 0 {
             out.push(b',');
         }
+        if seg.is_some() {
+            out.extend_from_slice(b"{\"frame\":");
+        }
         out.push(b'"');
-        let f = f.as_ref();
         let start = out.len();
         out.resize(start + f.len().div_ceil(3) * 4, 0);
         // The room is exactly the encoded length, so this cannot fail.
         let n = STANDARD.encode_slice(f, &mut out[start..]).unwrap_or(0);
         out.truncate(start + n);
         out.push(b'"');
+        if let Some(seg) = seg {
+            out.extend_from_slice(format!(",\"mss\":{}}}", seg.mss).as_bytes());
+        }
     }
     if array {
         out.push(b']');
@@ -608,6 +654,13 @@ impl Link for HttpLink {
         self.mtu
     }
 
+    fn tso(&self) -> usize {
+        match self.mode {
+            Mode::Batched => self.info.tso.min(65_535),
+            Mode::Basic => 0,
+        }
+    }
+
     fn reconnected(&mut self) -> bool {
         self.shared.reconnected.swap(false, Ordering::AcqRel)
     }
@@ -636,13 +689,12 @@ async fn sender(
                 Err(_) => break,
             }
         }
-        let frames: Vec<&[u8]> = batches.iter().flat_map(FrameBatch::iter).collect();
-        let per_request = match mode {
-            Mode::Batched => SEND_BATCH,
-            Mode::Basic => 1,
-        };
-        for chunk in frames.chunks(per_request) {
-            encode(chunk.iter(), mode == Mode::Batched, &mut body);
+        let frames: Vec<_> = batches
+            .iter()
+            .flat_map(FrameBatch::iter_segmented)
+            .collect();
+        for chunk in requests(&frames, mode) {
+            encode(chunk.iter().copied(), mode == Mode::Batched, &mut body);
             let n = chunk.len() as u64;
             match ep.post(body.clone()).await {
                 Ok((StatusCode::OK, _)) => {
@@ -744,12 +796,33 @@ mod tests {
     #[test]
     fn encodes_arrays_and_single_frames() {
         let mut out = Vec::new();
-        encode([&b"\x01\x02\x03"[..], b"ab"].iter(), true, &mut out);
+        encode([(&b"\x01\x02\x03"[..], None), (b"ab", None)].into_iter(), true, &mut out);
         assert_eq!(out, br#"["AQID","YWI="]"#);
-        encode(std::iter::once(b"ab"), false, &mut out);
+        encode(std::iter::once((&b"ab"[..], None)), false, &mut out);
         assert_eq!(out, br#""YWI=""#);
-        encode(std::iter::empty::<&[u8]>(), true, &mut out);
+        encode(std::iter::empty(), true, &mut out);
         assert_eq!(out, b"[]");
+        let seg = Segmentation {
+            mss: 1448,
+            header_len: 66,
+            ipv6: false,
+        };
+        encode([(&b"ab"[..], Some(seg)), (b"ab", None)].into_iter(), true, &mut out);
+        assert_eq!(out, br#"[{"frame":"YWI=","mss":1448},"YWI="]"#);
+    }
+
+    #[test]
+    fn requests_are_bounded_in_frames_and_bytes() {
+        let big = vec![0u8; SEND_BYTES / 2 + 1];
+        let frames: Vec<(&[u8], ())> = vec![(&big[..], ()); 3];
+        let sizes: Vec<usize> = requests(&frames, Mode::Batched).map(<[_]>::len).collect();
+        assert_eq!(sizes, [1, 1, 1]);
+        let small: Vec<(&[u8], ())> = vec![(&b"x"[..], ()); SEND_BATCH + 5];
+        let sizes: Vec<usize> = requests(&small, Mode::Batched).map(<[_]>::len).collect();
+        assert_eq!(sizes, [SEND_BATCH, 5]);
+        let sizes: Vec<usize> = requests(&small[..3], Mode::Basic).map(<[_]>::len).collect();
+        assert_eq!(sizes, [1, 1, 1]);
+        assert_eq!(requests(&small[..0], Mode::Batched).count(), 0);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::io;
 
 use std::io::{IoSlice, IoSliceMut};
 
-use proto_core::stack::Segmentation;
+use proto_core::stack::{Segmentation, VIRTIO_NET_HDR_LEN as VNET_HDR_LEN};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tun::AbstractDevice;
@@ -33,27 +33,8 @@ pub const READ_BATCH: usize = 64;
 /// Room for an Ethernet header and two VLAN tags in front of an MTU-sized packet.
 const FRAME_OVERHEAD: usize = 14 + 8;
 
-/// `sizeof(struct virtio_net_hdr)`: the default header size of an `IFF_VNET_HDR` device.
-const VNET_HDR_LEN: usize = 10;
-
 /// The largest IP packet handed to the kernel for segmentation.
 pub const TSO_MAX: usize = 65_535;
-
-/// The virtio-net header for a frame (`linux/virtio_net.h`, little-endian as the device
-/// is by default on a little-endian host, and as virtio 1.0 is everywhere).
-fn vnet_header(seg: Option<Segmentation>) -> [u8; VNET_HDR_LEN] {
-    /// `VIRTIO_NET_HDR_GSO_TCPV4` / `_TCPV6`.
-    const GSO_TCPV4: u8 = 1;
-    const GSO_TCPV6: u8 = 4;
-    let mut h = [0u8; VNET_HDR_LEN];
-    if let Some(s) = seg {
-        // flags 0: the checksums are complete (no VIRTIO_NET_HDR_F_NEEDS_CSUM).
-        h[1] = if s.ipv6 { GSO_TCPV6 } else { GSO_TCPV4 };
-        h[2..4].copy_from_slice(&s.header_len.to_le_bytes());
-        h[4..6].copy_from_slice(&s.mss.to_le_bytes());
-    }
-    h
-}
 
 /// An open TAP device registered with tokio.
 pub struct TapLink {
@@ -156,7 +137,7 @@ impl Link for TapLink {
 
     async fn send_batch(&mut self, frames: &FrameBatch) -> io::Result<()> {
         for (frame, seg) in frames.iter_segmented() {
-            let header = vnet_header(seg);
+            let header = Segmentation::virtio_net_hdr(seg);
             match nix::sys::uio::writev(&self.fd, &[IoSlice::new(&header), IoSlice::new(frame)]) {
                 Ok(_) => {}
                 // The kernel's queue for the device is full: dropped, as on a wire.
