@@ -1,5 +1,6 @@
 //! `stackclient`: the userspace network stack's command line.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -187,7 +188,7 @@ fn decode_hex(hex: &str) -> ExitCode {
             }
         }
     }
-    println!("{}", stackclient::decode::summary(&bytes));
+    let _ = writeln!(std::io::stdout(), "{}", stackclient::decode::summary(&bytes));
     ExitCode::SUCCESS
 }
 
@@ -214,9 +215,16 @@ fn decode_file(path: &PathBuf) -> ExitCode {
         );
         return ExitCode::from(1);
     }
+    let mut out = std::io::stdout().lock();
     for (i, record) in reader.records().enumerate() {
         match record {
-            Ok(r) => println!("{:4} {}", i + 1, stackclient::decode::summary(r.data)),
+            Ok(r) => {
+                let line = stackclient::decode::summary(r.data);
+                if writeln!(out, "{:4} {line}", i + 1).is_err() {
+                    // The reader left (`| head`): nothing more to say.
+                    return ExitCode::SUCCESS;
+                }
+            }
             Err(e) => {
                 eprintln!("stackclient: {}: {e}", path.display());
                 return ExitCode::from(1);

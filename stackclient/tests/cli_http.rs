@@ -330,7 +330,8 @@ fn serve_http_over_tapd_survives_a_tapd_restart() {
     // /stats is JSON with the stack's counters and the connections.
     let stats: serde_json::Value =
         serde_json::from_slice(&ns.curl_until_ok(&format!("http://{US}/stats"), &server)).unwrap();
-    assert!(stats["stack"]["tcp_segments_received"].as_u64().unwrap() > 1000);
+    // 64 MiB left in segments of at most 64 KiB (with segmentation offload; 1.4 KiB without).
+    assert!(stats["stack"]["tcp_segments_sent"].as_u64().unwrap() > 1000, "{stats}");
     assert!(stats["connections"].as_u64().unwrap() >= 3, "{stats}");
     assert_eq!(stats["address"], format!("{US}/24, gateway {KERNEL}"));
 
@@ -838,6 +839,42 @@ fn every_command(ns: &Netns, peers: &Peers, link: &[&str], lease_prefix: &str, l
     assert!(out.contains(&format!("gw.{ZONE} is {KERNEL}")), "{out}");
     assert!(out.contains("2 packets transmitted, 2 received"), "{out}");
 
+    // A reader that leaves early (`| head -1`): the command stops cleanly, no panic, and
+    // gives its lease back as on Ctrl-C.
+    let mut args = vec![stackclient_bin()];
+    args.extend_from_slice(link);
+    args.extend_from_slice(&fast);
+    args.extend_from_slice(&["ping", "-c", "100", "-i", "0.2", KERNEL]);
+    let mut child = ns
+        .cmd(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert!(first.starts_with("PING "), "{first}");
+    // The pipe is closed now (the reader was dropped); the next line ends the command.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ping kept running after its reader left");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{status}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+
     let out = run(&["resolve", &format!("www.{ZONE}")]);
     assert!(
         out.contains(&format!("www.{ZONE}. has address 10.66.0.80")),
@@ -887,7 +924,18 @@ fn every_command(ns: &Netns, peers: &Peers, link: &[&str], lease_prefix: &str, l
         .and_then(|r| r.split(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no offset in {out}"));
-    assert!(offset.abs() < 10.0, "one clock for all namespaces: {out}");
+    let delay: f64 = out
+        .split("delay ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no delay in {out}"));
+    // One clock for all namespaces: the true offset is 0, and NTP's estimate is off by at
+    // most half the round trip (RFC 5905 §8) when the paths are asymmetric (a loaded machine).
+    assert!(
+        offset.abs() <= delay / 2.0 + 1.0,
+        "one clock for all namespaces: {out}"
+    );
 
     let got = temp("got.bin");
     run(&[

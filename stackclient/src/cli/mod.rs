@@ -23,6 +23,41 @@ use stackclient::link::tap::TapLink;
 use stackclient::runtime::{Stack, StackConfig};
 use tokio::task::JoinHandle;
 
+/// `println!` for command output that never panics: once standard output is gone (the
+/// reader of a pipe left, as with `| head`), output stops and the command ends as on Ctrl-C,
+/// releasing its DHCP lease (see [`run_until`]).
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::cli::print_line(format_args!($($t)*))
+    };
+}
+
+/// Set once writing to standard output failed.
+static STDOUT_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Wakes [`run_until`] when standard output goes away.
+static STDOUT_GONE_NOTIFY: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Writes one line to standard output (see `out!`).
+pub fn print_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{args}").and_then(|()| stdout.flush()).is_err() {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        STDOUT_GONE_NOTIFY.notify_one();
+    }
+}
+
+/// Resolves once standard output is gone.
+async fn stdout_gone() {
+    if !STDOUT_GONE.load(std::sync::atomic::Ordering::Relaxed) {
+        STDOUT_GONE_NOTIFY.notified().await;
+    }
+}
+
 pub mod get;
 pub mod ntp;
 pub mod ping;
@@ -421,7 +456,8 @@ fn start<L: Link>(
     })
 }
 
-/// Runs `work` until it ends, the link fails, or Ctrl-C / SIGTERM.
+/// Runs `work` until it ends, the link fails, Ctrl-C / SIGTERM, or standard output goes
+/// away (a closed pipe).
 pub async fn run_until<T>(
     up: &mut Up,
     work: impl Future<Output = anyhow::Result<T>>,
@@ -437,6 +473,7 @@ pub async fn run_until<T>(
         },
         _ = tokio::signal::ctrl_c() => Ok(None),
         _ = term.recv() => Ok(None),
+        () = stdout_gone() => Ok(None),
     }
 }
 

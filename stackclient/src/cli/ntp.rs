@@ -91,8 +91,8 @@ async fn measure(up: &mut Up, a: &NtpArgs) -> anyhow::Result<()> {
         bail!("interrupted");
     };
     let ms = |ns: i64| ns as f64 / 1e6;
-    println!("server {server}{how}, stratum {}", s.stratum);
-    println!(
+    out!("server {server}{how}, stratum {}", s.stratum);
+    out!(
         "offset {:+.3} ms ({}), delay {:.3} ms",
         ms(s.offset_ns),
         if s.offset_ns >= 0 {

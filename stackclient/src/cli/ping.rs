@@ -48,10 +48,10 @@ pub async fn run(g: &Global, a: &PingArgs) -> anyhow::Result<()> {
 async fn ping(up: &mut Up, a: &PingArgs, interval: Duration, wait: Duration) -> anyhow::Result<()> {
     let dst: IpAddr = up.lookup_host(&a.host).await?;
     if a.host.parse::<IpAddr>().is_err() {
-        println!("{} is {dst}", a.host);
+        out!("{} is {dst}", a.host);
     }
     let pinger = Pinger::new(&up.stack, std::process::id() as u16);
-    println!(
+    out!(
         "PING {dst}: {} data bytes (from {})",
         a.size,
         up.cidr.address()
@@ -95,7 +95,7 @@ async fn ping(up: &mut Up, a: &PingArgs, interval: Duration, wait: Duration) -> 
                         continue;
                     };
                     let ms = at.elapsed().as_secs_f64() * 1000.0;
-                    println!(
+                    out!(
                         "{} bytes from {}: icmp_seq={} ttl={} time={ms:.2} ms",
                         r.data_len + 8,
                         r.from,
@@ -111,18 +111,18 @@ async fn ping(up: &mut Up, a: &PingArgs, interval: Duration, wait: Duration) -> 
     })
     .await;
     let (sent, received, times) = stats;
-    println!("--- {dst} ping statistics ---");
+    out!("--- {dst} ping statistics ---");
     let loss = if sent == 0 {
         0.0
     } else {
         100.0 * f64::from(sent - received.min(sent)) / f64::from(sent)
     };
-    println!("{sent} packets transmitted, {received} received, {loss:.0}% packet loss");
+    out!("{sent} packets transmitted, {received} received, {loss:.0}% packet loss");
     if !times.is_empty() {
         let min = times.iter().copied().fold(f64::INFINITY, f64::min);
         let max = times.iter().copied().fold(0.0, f64::max);
         let avg = times.iter().sum::<f64>() / times.len() as f64;
-        println!("rtt min/avg/max = {min:.3}/{avg:.3}/{max:.3} ms");
+        out!("rtt min/avg/max = {min:.3}/{avg:.3}/{max:.3} ms");
     }
     result?;
     if received == 0 && sent > 0 {

@@ -61,14 +61,14 @@ async fn resolve(up: &mut Up, name: &str) -> anyhow::Result<()> {
         .map(|a| a.canonical.to_string())
         .unwrap_or_else(|| name.to_string());
     if canonical.trim_end_matches('.') != name.trim_end_matches('.') {
-        println!("{name} is an alias for {canonical}");
+        out!("{name} is an alias for {canonical}");
     }
     for a in v4.iter().chain(v6.iter()).flat_map(|a| a.addrs()) {
         match a {
-            IpAddr::V4(a) => println!("{canonical} has address {a}"),
-            IpAddr::V6(a) => println!("{canonical} has IPv6 address {a}"),
+            IpAddr::V4(a) => out!("{canonical} has address {a}"),
+            IpAddr::V6(a) => out!("{canonical} has IPv6 address {a}"),
         }
     }
-    println!("(asked {asked})");
+    out!("(asked {asked})");
     Ok(())
 }

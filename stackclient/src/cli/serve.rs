@@ -182,10 +182,10 @@ pub async fn run(g: &Global, a: &ServeArgs) -> anyhow::Result<()> {
     let app = Arc::new(app_state(&up));
     let router = router(app.clone());
     if let Some(l) = &up.lease {
-        println!("{}", super::up::describe_lease(l));
+        out!("{}", super::up::describe_lease(l));
     }
     let shown = SocketAddr::new(up.cidr.address().into(), a.port);
-    println!(
+    out!(
         "serving http://{shown}/ on the userspace stack (MAC {}, over {}); Ctrl-C to stop",
         up.mac, up.link
     );

@@ -49,14 +49,14 @@ pub async fn run(g: &Global) -> anyhow::Result<()> {
         .map(|g| format!(", gateway {g}"))
         .unwrap_or_default();
     let how = if up.lease.is_some() { "DHCP" } else { "static" };
-    println!(
+    out!(
         "up: {} ({how}){gw}, MAC {}, over {}, MTU {}",
         up.cidr, up.mac, up.link, up.mtu
     );
     if let Some(l) = &up.lease {
-        println!("{}", describe_lease(l));
+        out!("{}", describe_lease(l));
     }
-    println!("running; Ctrl-C to stop");
+    out!("running; Ctrl-C to stop");
     let watch = up.dhcp.as_ref().map(|d| d.watch());
     let work = async move {
         let Some(mut w) = watch else {
@@ -69,8 +69,8 @@ pub async fn run(g: &Global) -> anyhow::Result<()> {
             }
             let now = *w.borrow_and_update();
             match now {
-                Some(l) => println!("renewed: {}", describe_lease(&l)),
-                None => println!("lease lost: the address was removed; asking DHCP again"),
+                Some(l) => out!("renewed: {}", describe_lease(&l)),
+                None => out!("lease lost: the address was removed; asking DHCP again"),
             }
         }
     };
