@@ -188,7 +188,11 @@ fn decode_hex(hex: &str) -> ExitCode {
             }
         }
     }
-    let _ = writeln!(std::io::stdout(), "{}", stackclient::decode::summary(&bytes));
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}",
+        stackclient::decode::summary(&bytes)
+    );
     ExitCode::SUCCESS
 }
 

@@ -331,7 +331,10 @@ fn serve_http_over_tapd_survives_a_tapd_restart() {
     let stats: serde_json::Value =
         serde_json::from_slice(&ns.curl_until_ok(&format!("http://{US}/stats"), &server)).unwrap();
     // 64 MiB left in segments of at most 64 KiB (with segmentation offload; 1.4 KiB without).
-    assert!(stats["stack"]["tcp_segments_sent"].as_u64().unwrap() > 1000, "{stats}");
+    assert!(
+        stats["stack"]["tcp_segments_sent"].as_u64().unwrap() > 1000,
+        "{stats}"
+    );
     assert!(stats["connections"].as_u64().unwrap() >= 3, "{stats}");
     assert_eq!(stats["address"], format!("{US}/24, gateway {KERNEL}"));
 

@@ -273,7 +273,12 @@ impl FrameBatch {
 
     /// Checks the bytes decoded from `start` on and makes them the next frame: within the
     /// MTU, or, with `mss` (and at most `tso` bytes of IP packet), a TCP frame to segment.
-    fn finish(&mut self, start: usize, mtu: u16, mss: Option<(u16, usize)>) -> Result<(), FrameError> {
+    fn finish(
+        &mut self,
+        start: usize,
+        mtu: u16,
+        mss: Option<(u16, usize)>,
+    ) -> Result<(), FrameError> {
         let frame = &self.data[start..];
         let len = frame.len();
         if len < HEADER_LEN {
@@ -445,7 +450,9 @@ impl<'de> Visitor<'de> for FrameSeed<'_> {
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
         let mtu = self.limits.mtu;
-        self.batch.push_b64(s, mtu).map_err(|error| self.fail(error))
+        self.batch
+            .push_b64(s, mtu)
+            .map_err(|error| self.fail(error))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -622,8 +629,14 @@ mod tests {
     }
 
     fn parse_tso(body: &str) -> Result<FrameBatch, String> {
-        FrameBatch::parse_with(body.as_bytes(), Limits { mtu: 1500, tso: 65_535 })
-            .map_err(|e| e.to_string())
+        FrameBatch::parse_with(
+            body.as_bytes(),
+            Limits {
+                mtu: 1500,
+                tso: 65_535,
+            },
+        )
+        .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -650,7 +663,15 @@ mod tests {
         assert_eq!((got[0].1, got[2].1), (None, None));
         // A frame within the MTU needs no cutting, mss or not.
         let small = format!("[{{\"frame\":\"{}\",\"mss\":1460}}]", b64(&tcp_frame(100)));
-        assert_eq!(parse_tso(&small).unwrap().iter_segmented().next().unwrap().1, None);
+        assert_eq!(
+            parse_tso(&small)
+                .unwrap()
+                .iter_segmented()
+                .next()
+                .unwrap()
+                .1,
+            None
+        );
     }
 
     #[test]
@@ -663,7 +684,11 @@ mod tests {
         );
         let mut udp = tcp_frame(1460 * 4);
         udp[14 + 9] = 17;
-        assert!(parse_tso(&one("1460", &b64(&udp))).unwrap_err().ends_with(": not TCP"));
+        assert!(
+            parse_tso(&one("1460", &b64(&udp)))
+                .unwrap_err()
+                .ends_with(": not TCP")
+        );
         let mut wrong_len = tcp_frame(1460 * 4);
         wrong_len.push(0);
         assert!(
@@ -671,15 +696,29 @@ mod tests {
                 .unwrap_err()
                 .ends_with("IPv4 total length is not the frame's")
         );
-        assert!(parse_tso(&one("1460", &b64(&frame(3000)))).unwrap_err().contains("cannot segment"));
+        assert!(
+            parse_tso(&one("1460", &b64(&frame(3000))))
+                .unwrap_err()
+                .contains("cannot segment")
+        );
         let huge = b64(&vec![0u8; 14 + 65_536]);
         assert!(
-            parse_tso(&one("1460", &huge)).unwrap_err().contains("longer than 65549"),
+            parse_tso(&one("1460", &huge))
+                .unwrap_err()
+                .contains("longer than 65549"),
             "{}",
             parse_tso(&one("1460", &huge)).unwrap_err()
         );
-        assert!(parse_tso("[{\"mss\": 1460}]").unwrap_err().contains("missing field `frame`"));
-        assert!(parse_tso("[{\"frame\": \"AAAA\", \"x\": 1}]").unwrap_err().contains("unknown field `x`"));
+        assert!(
+            parse_tso("[{\"mss\": 1460}]")
+                .unwrap_err()
+                .contains("missing field `frame`")
+        );
+        assert!(
+            parse_tso("[{\"frame\": \"AAAA\", \"x\": 1}]")
+                .unwrap_err()
+                .contains("unknown field `x`")
+        );
         assert!(parse_tso(&one("-1", &big)).is_err());
         assert_eq!(
             parse_tso("[{\"frame\": \"AA!A\"}]").unwrap_err(),

@@ -1,5 +1,5 @@
 //! HTTP/1.1 over the runtime: [`serve`] runs an axum 0.8 `Router` on a userspace
-//! [`TcpListener`] (through [`Listen`], an `axum::serve::Listener`), and [`Client`] (or
+//! [`TcpListener`] (which is an `axum::serve::Listener`), and [`Client`] (or
 //! [`get`]) fetches with hyper 1 over userspace [`TcpStream`]s, keeping connections alive per
 //! host and following up to 5 redirects. Chunked bodies are hyper's.
 //!
@@ -22,7 +22,6 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, Uri, header};
@@ -44,37 +43,10 @@ pub const MAX_REDIRECTS: usize = 5;
 /// Idle connections kept per host.
 const IDLE_PER_HOST: usize = 4;
 
-/// A userspace [`TcpListener`] as an `axum::serve::Listener`.
-#[derive(Debug)]
-pub struct Listen(pub TcpListener);
-
-impl axum::serve::Listener for Listen {
-    type Io = TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
-        loop {
-            match self.0.accept().await {
-                Ok(x) => return x,
-                Err(e) => {
-                    // As axum's own TCP listener: an accept error (e.g. the stack out of
-                    // slots) is waited out, not fatal.
-                    tracing::warn!(error = %e, "HTTP: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.0.local_addr())
-    }
-}
-
 /// Serves `router` on `listener` until the future is dropped (HTTP/1.1, keep-alive,
 /// chunked responses: axum's and hyper's defaults).
 pub async fn serve(listener: TcpListener, router: Router) -> io::Result<()> {
-    axum::serve(Listen(listener), router).await
+    axum::serve(listener, router).await
 }
 
 /// A fetched page: the final response of a redirect chain, its body read whole.

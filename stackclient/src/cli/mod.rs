@@ -45,7 +45,10 @@ pub fn print_line(args: std::fmt::Arguments<'_>) {
         return;
     }
     let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{args}").and_then(|()| stdout.flush()).is_err() {
+    if writeln!(stdout, "{args}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         STDOUT_GONE.store(true, Ordering::Relaxed);
         STDOUT_GONE_NOTIFY.notify_one();
     }

@@ -187,7 +187,8 @@ pub async fn run(g: &Global, a: &ServeArgs) -> anyhow::Result<()> {
     let shown = SocketAddr::new(up.cidr.address().into(), a.port);
     out!(
         "serving http://{shown}/ on the userspace stack (MAC {}, over {}); Ctrl-C to stop",
-        up.mac, up.link
+        up.mac,
+        up.link
     );
     let server = axum::serve(
         Listener {

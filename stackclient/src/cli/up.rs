@@ -51,7 +51,10 @@ pub async fn run(g: &Global) -> anyhow::Result<()> {
     let how = if up.lease.is_some() { "DHCP" } else { "static" };
     out!(
         "up: {} ({how}){gw}, MAC {}, over {}, MTU {}",
-        up.cidr, up.mac, up.link, up.mtu
+        up.cidr,
+        up.mac,
+        up.link,
+        up.mtu
     );
     if let Some(l) = &up.lease {
         out!("{}", describe_lease(l));

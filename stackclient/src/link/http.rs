@@ -362,7 +362,10 @@ fn parse_recv(body: &[u8], out: &mut FrameBatch) -> io::Result<Mode> {
 /// Splits frames into requests: one frame each in basic mode; else up to [`SEND_BATCH`]
 /// frames and [`SEND_BYTES`] bytes each (tapd bounds its bodies; 64 KiB segmented frames
 /// would otherwise overrun that).
-fn requests<'a, T>(frames: &'a [(&'a [u8], T)], mode: Mode) -> impl Iterator<Item = &'a [(&'a [u8], T)]> {
+fn requests<'a, T>(
+    frames: &'a [(&'a [u8], T)],
+    mode: Mode,
+) -> impl Iterator<Item = &'a [(&'a [u8], T)]> {
     let mut rest = frames;
     std::iter::from_fn(move || {
         if rest.is_empty() {
@@ -796,7 +799,11 @@ mod tests {
     #[test]
     fn encodes_arrays_and_single_frames() {
         let mut out = Vec::new();
-        encode([(&b"\x01\x02\x03"[..], None), (b"ab", None)].into_iter(), true, &mut out);
+        encode(
+            [(&b"\x01\x02\x03"[..], None), (b"ab", None)].into_iter(),
+            true,
+            &mut out,
+        );
         assert_eq!(out, br#"["AQID","YWI="]"#);
         encode(std::iter::once((&b"ab"[..], None)), false, &mut out);
         assert_eq!(out, br#""YWI=""#);
@@ -807,7 +814,11 @@ mod tests {
             header_len: 66,
             ipv6: false,
         };
-        encode([(&b"ab"[..], Some(seg)), (b"ab", None)].into_iter(), true, &mut out);
+        encode(
+            [(&b"ab"[..], Some(seg)), (b"ab", None)].into_iter(),
+            true,
+            &mut out,
+        );
         assert_eq!(out, br#"[{"frame":"YWI=","mss":1448},"YWI="]"#);
     }
 

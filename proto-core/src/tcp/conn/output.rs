@@ -317,12 +317,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// Chooses the next data/FIN segment (RFC 6675 §4 `NextSeg`, then new data): at most
     /// `max_len` (a full segment) bytes, or `bulk_len` (whole segments, for a link that
     /// segments) of data sent for the first time.
-    fn next_segment(
-        &mut self,
-        now: Instant,
-        max_len: usize,
-        bulk_len: usize,
-    ) -> Option<Segment> {
+    fn next_segment(&mut self, now: Instant, max_len: usize, bulk_len: usize) -> Option<Segment> {
         if max_len == 0 {
             return None;
         }
@@ -369,7 +364,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let cwnd_room = window.saturating_add(allowance).saturating_sub(pipe) as usize;
         let rwnd_edge = self.snd_una + self.snd_wnd as usize;
         let rwnd_room = rwnd_edge - seq;
-        let cap = if seq < self.snd_max { max_len } else { bulk_len };
+        let cap = if seq < self.snd_max {
+            max_len
+        } else {
+            bulk_len
+        };
         let mut len = available.min(cap).min(rwnd_room).min(cwnd_room);
         if seq < self.snd_max {
             // Do not resend over a SACKed range further on.
