@@ -107,7 +107,24 @@ fn udp_64k_datagram_is_fragmented_and_reassembled() {
 
 /// TCP echo of `size` bytes from A (client) to B (server) and back, over `v6` or not.
 fn tcp_echo(v6: bool, size: usize) {
-    let mut p = Pair::new(&small());
+    tcp_echo_with(v6, size, false);
+}
+
+/// `tso`: both sides hand over TCP frames of up to 64 KiB, which the pipe cuts.
+fn tcp_echo_with(v6: bool, size: usize, tso: bool) {
+    let caps = Capacities {
+        tcp_buffer: if tso { 256 * 1024 } else { 8 * 1024 },
+        ..small()
+    };
+    let (mut ca, mut cb) = (
+        common::pair::config(A_MAC, A_IP, A_IP6, 1),
+        common::pair::config(B_MAC, B_IP, B_IP6, 2),
+    );
+    if tso {
+        ca = ca.with_tso(65_535);
+        cb = cb.with_tso(65_535);
+    }
+    let mut p = Pair::with_configs(ca, cb, &caps);
     let (a_ip, b_ip): (IpAddr, IpAddr) = if v6 {
         (A_IP6.into(), B_IP6.into())
     } else {
@@ -121,8 +138,8 @@ fn tcp_echo(v6: bool, size: usize) {
             SocketAddr::new(b_ip, 80),
             None,
             p.now,
-            vec![0; 8192],
-            vec![0; 8192],
+            vec![0; caps.tcp_buffer],
+            vec![0; caps.tcp_buffer],
         )
         .unwrap();
     let data: Vec<u8> = (0..size).map(|i| i as u8).collect();
@@ -158,11 +175,26 @@ fn tcp_echo(v6: bool, size: usize) {
         }
     }
     assert!(echoed == data, "echoed {} of {size}", echoed.len());
+    if tso {
+        assert!(
+            p.segmented.0 > 0 && p.segmented.1 > 2 * p.segmented.0,
+            "frames cut: {:?}",
+            p.segmented
+        );
+    } else {
+        assert_eq!(p.segmented, (0, 0));
+    }
     let _ = a_ip;
     if v6 {
         assert!(p.a.stats().ns_sent >= 1);
         assert!(p.b.stats().na_sent >= 1);
     }
+}
+
+#[test]
+fn tcp_echo_with_segmentation_offload_v4_and_v6() {
+    tcp_echo_with(false, 2_000_000, true);
+    tcp_echo_with(true, 2_000_000, true);
 }
 
 #[test]

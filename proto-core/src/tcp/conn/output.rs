@@ -375,10 +375,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             if let Some(next_sacked) = self.scoreboard.next_sacked_after(seq) {
                 len = len.min(next_sacked - seq);
             }
-        } else if len > max_len && seq + len != data_end {
-            // Several segments at once: whole ones only, the short rest waits for the same
-            // Nagle/SWS decision it would get on its own.
-            len -= len % max_len;
+        } else if len > max_len && len % max_len != 0 {
+            // Several segments at once: whole ones only. The short rest would leave after
+            // them, with data outstanding: Nagle holds it (RFC 9293 §3.7.4) unless Nagle is
+            // off or a FIN is queued, as without offload.
+            let nagle = self.cfg.nagle && !self.fin_queued;
+            if seq + len != data_end || nagle {
+                len -= len % max_len;
+            }
         }
         let fin_fits = fin_pending && seq + len == data_end;
         if len == 0 && !fin_fits {

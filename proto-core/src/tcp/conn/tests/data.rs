@@ -307,3 +307,78 @@ proptest! {
         prop_assert_eq!(read_all(&mut conn), data);
     }
 }
+
+/// Every segment `poll_transmit_offload` produces at `now` for a link that segments (up to
+/// 64 KiB per frame, 1480-byte segments on the wire), with the payload it says to cut at.
+fn out_offload(conn: &mut Conn, now: Instant) -> Vec<(Seg, usize)> {
+    let mut segs = Vec::new();
+    let mut buf = vec![0u8; 65_515];
+    for _ in 0..10_000 {
+        let Some((n, cut)) = conn.poll_transmit_offload(now, &mut buf, 1480, usize::MAX) else {
+            return segs;
+        };
+        let addrs = conn.tuple().outgoing_addrs().expect("same-family tuple");
+        segs.push((parse_out(&buf[..n], &addrs), cut));
+    }
+    panic!("poll_transmit_offload never returned None");
+}
+
+// Segmentation offload: new data leaves as whole segments at once (the initial window of
+// 10 in one frame), with the cut at the full segment's payload; bytes and sequence numbers
+// are exactly those of the 10 segments it replaces.
+#[test]
+fn offload_sends_whole_segments_at_once() {
+    let (mut conn, mut peer) = established();
+    assert_eq!(
+        conn.segment_payload(),
+        1448,
+        "1460 less the timestamp option"
+    );
+    assert_eq!(conn.send(&pattern(0, 60_000)), Ok(60_000));
+    let segs = out_offload(&mut conn, at(20));
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    let (seg, cut) = &segs[0];
+    assert_eq!(*cut, 1448);
+    assert_eq!(seg.payload, pattern(0, 10 * 1448));
+    assert!(seg.wire_len > 1480, "one frame for the link to cut");
+    // Acknowledging 5 segments opens room for more: sent as whole segments again.
+    peer.saw(core::slice::from_ref(seg));
+    feed(&mut conn, at(30), &peer.ack_of(seg.seq + 5 * 1448));
+    let more = out_offload(&mut conn, at(30));
+    let sent: usize = more.iter().map(|(s, _)| s.payload.len()).sum();
+    assert!(sent >= 5 * 1448, "{more:?}");
+    for (s, cut) in &more {
+        assert_eq!(s.payload.len() % 1448, 0, "whole segments only: {s:?}");
+        assert_eq!(*cut, 1448);
+    }
+}
+
+// The short rest of the data waits for Nagle as it would after the whole segments without
+// offload (data is outstanding then), and leaves with the FIN once the sender closes.
+#[test]
+fn offload_keeps_nagle_for_the_short_rest() {
+    let (mut conn, _peer) = established();
+    assert_eq!(conn.send(&pattern(0, 3 * 1448 + 100)), Ok(3 * 1448 + 100));
+    let segs = out_offload(&mut conn, at(20));
+    let lens: Vec<usize> = segs.iter().map(|(s, _)| s.payload.len()).collect();
+    assert_eq!(lens, [3 * 1448], "the 100-byte rest waits: {lens:?}");
+    conn.close();
+    let segs = out_offload(&mut conn, at(21));
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    assert_eq!(segs[0].0.payload, pattern(3 * 1448, 100));
+    assert!(segs[0].0.is_fin());
+}
+
+// Retransmissions are never larger than one segment, offload or not.
+#[test]
+fn offload_retransmits_one_segment_at_a_time() {
+    let (mut conn, _peer) = established();
+    assert_eq!(conn.send(&pattern(0, 20_000)), Ok(20_000));
+    let first = out_offload(&mut conn, at(20));
+    assert!(!first.is_empty());
+    // No ACK: the retransmission timer (initial RTO 1 s) resends from SND.UNA.
+    let again = out_offload(&mut conn, at(20 + 1_000));
+    assert!(!again.is_empty());
+    assert_eq!(again[0].0.seq, first[0].0.seq);
+    assert_eq!(again[0].0.payload.len(), 1448, "{again:?}");
+}
