@@ -699,7 +699,7 @@ async fn sender(
         for chunk in requests(&frames, mode) {
             encode(chunk.iter().copied(), mode == Mode::Batched, &mut body);
             let n = chunk.len() as u64;
-            match ep.post(body.clone()).await {
+            match ep.post(std::mem::take(&mut body)).await {
                 Ok((StatusCode::OK, _)) => {
                     backoff.ok(&shared);
                     shared.stats.frames_sent.fetch_add(n, Ordering::Relaxed);

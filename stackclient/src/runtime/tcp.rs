@@ -277,6 +277,47 @@ impl AsyncWrite for TcpStream {
         }
     }
 
+    /// Every slice that fits, in order, under one lock (hyper then queues a response's
+    /// head and body chunks instead of copying them into one buffer first).
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let Some(first) = bufs.iter().position(|b| !b.is_empty()) else {
+            return Poll::Ready(Ok(0));
+        };
+        let sh = self.stack.shared();
+        let mut core = sh.lock();
+        core.check()?;
+        let conn = core.iface.tcp(self.handle).map_err(stack_error)?;
+        let mut written = 0;
+        for b in &bufs[first..] {
+            match conn.send(b) {
+                Ok(n) => {
+                    written += n;
+                    if n < b.len() {
+                        break;
+                    }
+                }
+                Err(_) if written > 0 => break,
+                Err(SendError::Failed(e)) => return Poll::Ready(Err(connection_error(e))),
+                Err(e) => return Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, e))),
+            }
+        }
+        if written == 0 {
+            core.wait_write(self.handle, cx.waker());
+            return Poll::Pending;
+        }
+        drop(core);
+        sh.poke();
+        Poll::Ready(Ok(written))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
     /// Data written is already queued in the connection: nothing to flush.
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
