@@ -58,6 +58,17 @@ pub(crate) fn ethertype_of(ip_packet: &[u8]) -> EtherType {
     }
 }
 
+/// An ARP packet in an Ethernet frame from `src` to `dst` (at least 42 bytes); its length.
+pub(crate) fn arp_frame(
+    buf: &mut [u8],
+    src: EthernetAddress,
+    dst: EthernetAddress,
+    arp: &ArpRepr,
+) -> usize {
+    let n = EthernetRepr::new(src, dst, EtherType::Arp).emit(buf);
+    n + arp.emit(&mut buf[n..])
+}
+
 impl<M: Memory> Interface<M> {
     /// Writes the next frame to send into `buf` (which should hold 14 + MTU bytes) and
     /// returns its length; 0 when there is nothing to send. Call it until it returns 0
@@ -250,12 +261,17 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             if let Some(cidr) = self.cfg.ipv4 {
                 // RFC 5227 §2.3: an ARP Announcement, broadcast.
                 let arp = ArpRepr::announce(self.cfg.mac, cidr.address());
-                let n = EthernetRepr::new(self.cfg.mac, EthernetAddress::BROADCAST, EtherType::Arp)
-                    .emit(buf);
-                return n + arp.emit(&mut buf[n..]);
+                return arp_frame(buf, self.cfg.mac, EthernetAddress::BROADCAST, &arp);
             }
         }
-        while let Some(n) = self.st.control.pop_into(self.p.control, buf) {
+        if let Some(reply) = self.st.arp_reply.take() {
+            // RFC 826: the reply to a request for our address, unicast to the requester.
+            return arp_frame(buf, self.cfg.mac, reply.target_hardware_addr, &reply);
+        }
+        // O(1) when empty (the usual case): no look at the ring's bytes.
+        while !self.st.control.is_empty()
+            && let Some(n) = self.st.control.pop_into(self.p.control, buf)
+        {
             if n > 0 {
                 return n;
             }
@@ -336,10 +352,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             IpAddr::V4(target) => {
                 let cidr = self.cfg.ipv4?;
                 let arp = ArpRepr::request(self.cfg.mac, cidr.address(), target);
-                let n = EthernetRepr::new(self.cfg.mac, EthernetAddress::BROADCAST, EtherType::Arp)
-                    .emit(buf);
                 self.st.stats.arp_requests_sent += 1;
-                Some(n + arp.emit(&mut buf[n..]))
+                Some(arp_frame(
+                    buf,
+                    self.cfg.mac,
+                    EthernetAddress::BROADCAST,
+                    &arp,
+                ))
             }
             IpAddr::V6(target) => {
                 let src = match self.source_for(IpAddr::V6(target)) {

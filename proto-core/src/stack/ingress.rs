@@ -129,11 +129,17 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
         if repr.operation == ArpOperation::Request {
             let reply = ArpRepr::reply_to(&repr, self.cfg.mac);
-            let mac = self.cfg.mac;
-            let ok = self.push_control(ETH + reply.buffer_len(), |b| {
-                let n = EthernetRepr::new(mac, repr.source_hardware_addr, EtherType::Arp).emit(b);
-                reply.emit(&mut b[n..]);
-            });
+            // The usual case (nothing else owed): egress writes the reply straight into its
+            // buffer; otherwise it queues behind the rest.
+            let ok = if self.st.arp_reply.is_none() && self.st.control.is_empty() {
+                self.st.arp_reply = Some(reply);
+                true
+            } else {
+                let mac = self.cfg.mac;
+                self.push_control(ETH + reply.buffer_len(), |b| {
+                    super::egress::arp_frame(b, mac, repr.source_hardware_addr, &reply);
+                })
+            };
             if ok {
                 self.st.stats.arp_replies_sent += 1;
             }

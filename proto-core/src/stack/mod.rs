@@ -540,6 +540,10 @@ pub(crate) struct State {
     tokens_at: Instant,
     /// Gratuitous ARP announcements still to send (RFC 5227 §2.3: two, 2 s apart).
     announce: Option<(Instant, u8)>,
+    /// An ARP reply owed, built straight into the egress buffer: it stands at the head of
+    /// the control queue (it is only taken while that queue is empty, so the order of
+    /// answers is kept).
+    arp_reply: Option<ArpRepr>,
     /// `egress` queued a packet on an unresolved neighbour in this pass.
     queued_on_neighbor: bool,
     /// Echo replies for `poll_echo_reply`.
@@ -616,6 +620,7 @@ impl<M: Memory> Interface<M> {
                 tokens: cfg.error_rate.burst,
                 tokens_at: Instant::ZERO,
                 announce: None,
+                arp_reply: None,
                 queued_on_neighbor: false,
                 echo: echo::EchoQueue::EMPTY,
                 probe: None,
@@ -725,7 +730,7 @@ impl<M: Memory> Interface<M> {
     /// reassembly contexts (small tables).
     pub fn poll_at(&mut self) -> Option<Instant> {
         let c = self.ctx();
-        if c.st.ready.len > 0 || !c.st.control.is_empty() {
+        if c.st.ready.len > 0 || !c.st.control.is_empty() || c.st.arp_reply.is_some() {
             return Some(Instant::ZERO);
         }
         let mut at = c.st.heap.peek(c.p.timers).map(|(t, _)| t);

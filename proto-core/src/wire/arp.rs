@@ -443,15 +443,18 @@ impl ArpRepr {
     /// Writes the packet into the start of `buf`, which must hold at least 28 bytes. Returns
     /// the bytes written.
     pub fn emit(&self, buf: &mut [u8]) -> usize {
-        put_be16(buf, field::HTYPE.start, ArpHardware::Ethernet.into());
-        put_be16(buf, field::PTYPE.start, EtherType::Ipv4.into());
-        buf[field::HLEN] = 6;
-        buf[field::PLEN] = 4;
-        put_be16(buf, field::OPER.start, self.operation.into());
-        buf[8..14].copy_from_slice(&self.source_hardware_addr.0);
-        buf[14..18].copy_from_slice(&self.source_protocol_addr.octets());
-        buf[18..24].copy_from_slice(&self.target_hardware_addr.0);
-        buf[24..28].copy_from_slice(&self.target_protocol_addr.octets());
+        // One store of the whole packet.
+        let [h0, h1] = u16::from(ArpHardware::Ethernet).to_be_bytes();
+        let [p0, p1] = u16::from(EtherType::Ipv4).to_be_bytes();
+        let [o0, o1] = u16::from(self.operation).to_be_bytes();
+        let [a0, a1, a2, a3, a4, a5] = self.source_hardware_addr.0;
+        let [b0, b1, b2, b3] = self.source_protocol_addr.octets();
+        let [c0, c1, c2, c3, c4, c5] = self.target_hardware_addr.0;
+        let [d0, d1, d2, d3] = self.target_protocol_addr.octets();
+        buf[..ETHERNET_IPV4_LEN].copy_from_slice(&[
+            h0, h1, p0, p1, 6, 4, o0, o1, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, c0, c1, c2, c3,
+            c4, c5, d0, d1, d2, d3,
+        ]);
         ETHERNET_IPV4_LEN
     }
 }

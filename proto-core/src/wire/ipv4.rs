@@ -185,6 +185,22 @@ const FLAG_MF: u16 = 0x2000;
 /// The fragment offset bits (in 8-byte units).
 const OFFSET_MASK: u16 = 0x1fff;
 
+/// The folded one's-complement sum of a 20-byte header (RFC 1071), as five 32-bit adds: the
+/// common header's checksum without the general loop.
+#[inline]
+fn sum_fixed(h: &[u8; HEADER_LEN]) -> u16 {
+    let mut acc = 0u64;
+    for w in h.as_chunks::<4>().0 {
+        acc += u64::from(u32::from_be_bytes(*w));
+    }
+    // At most 5 * (2^32 - 1): two folds bring it to 17 bits, a third to 16.
+    acc = (acc & 0xffff_ffff) + (acc >> 32);
+    let mut s = (acc & 0xffff) + (acc >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s as u16
+}
+
 /// A read/write view of an IPv4 packet.
 ///
 /// ```
@@ -400,7 +416,13 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     #[inline]
     pub fn verify_checksum(&self) -> bool {
         let buf = self.buffer.as_ref();
-        checksum::verify(checksum::sum(&buf[..self.header_len()]))
+        let len = self.header_len();
+        if len == HEADER_LEN
+            && let Some(h) = buf.first_chunk::<HEADER_LEN>()
+        {
+            return checksum::verify(sum_fixed(h));
+        }
+        checksum::verify(checksum::sum(&buf[..len]))
     }
 
     /// `Ok` when the header checksum is correct, else a `BadChecksum` error with the checksum
@@ -940,16 +962,9 @@ impl Ipv4Repr {
 
     /// Writes the fixed header for a header of `header_len` bytes whose options are already in
     /// place, then the checksum.
+    #[inline]
     fn emit_header(&self, buf: &mut [u8], header_len: usize) {
         debug_assert!(header_len + self.payload_len <= usize::from(u16::MAX));
-        buf[field::VER_IHL] = 0x40 | (header_len / 4) as u8;
-        buf[field::DSCP_ECN] = (self.dscp << 2) | (self.ecn & 0x03);
-        put_be16(
-            buf,
-            field::LENGTH.start,
-            (header_len + self.payload_len) as u16,
-        );
-        put_be16(buf, field::IDENT.start, self.ident);
         let mut flg_off = (self.frag_offset >> 3) & OFFSET_MASK;
         if self.dont_frag {
             flg_off |= FLAG_DF;
@@ -957,14 +972,44 @@ impl Ipv4Repr {
         if self.more_frags {
             flg_off |= FLAG_MF;
         }
-        put_be16(buf, field::FLG_OFF.start, flg_off);
-        buf[field::TTL] = self.ttl;
-        buf[field::PROTOCOL] = self.protocol.into();
-        put_be16(buf, field::CHECKSUM.start, 0);
-        buf[field::SRC_ADDR].copy_from_slice(&self.src_addr.octets());
-        buf[field::DST_ADDR].copy_from_slice(&self.dst_addr.octets());
-        let c = checksum::checksum(&buf[..header_len]);
-        put_be16(buf, field::CHECKSUM.start, c);
+        let [l0, l1] = ((header_len + self.payload_len) as u16).to_be_bytes();
+        let [i0, i1] = self.ident.to_be_bytes();
+        let [f0, f1] = flg_off.to_be_bytes();
+        let [s0, s1, s2, s3] = self.src_addr.octets();
+        let [d0, d1, d2, d3] = self.dst_addr.octets();
+        let mut h = [
+            0x40 | (header_len / 4) as u8,
+            (self.dscp << 2) | (self.ecn & 0x03),
+            l0,
+            l1,
+            i0,
+            i1,
+            f0,
+            f1,
+            self.ttl,
+            self.protocol.into(),
+            0,
+            0,
+            s0,
+            s1,
+            s2,
+            s3,
+            d0,
+            d1,
+            d2,
+            d3,
+        ];
+        if header_len == HEADER_LEN {
+            // The common header: its checksum from the 20 bytes in hand.
+            let c = !sum_fixed(&h);
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+            buf[..HEADER_LEN].copy_from_slice(&h);
+        } else {
+            // Options are already in place after the fixed header.
+            buf[..HEADER_LEN].copy_from_slice(&h);
+            let c = checksum::checksum(&buf[..header_len]);
+            put_be16(buf, field::CHECKSUM.start, c);
+        }
     }
 
     /// True when this header describes a fragment (More Fragments or a non-zero offset).

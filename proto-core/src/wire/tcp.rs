@@ -1146,14 +1146,25 @@ impl<'a> TcpRepr<'a> {
     /// The checksum is *not* verified: call [`TcpPacket::check_checksum`].
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &TcpPacket<&'a T>) -> Result<Self> {
         packet.check_len()?;
-        let flags = packet.flags();
+        let buf = packet.buffer.as_ref();
+        // After `check_len`: the fixed header is there, and the options up to the data offset.
+        let Some((h, _)) = buf.split_first_chunk::<HEADER_LEN>() else {
+            return Err(Error::truncated(
+                Proto::Tcp,
+                "header",
+                HEADER_LEN,
+                buf.len(),
+            ));
+        };
+        let flags = TcpFlags(u16::from_be_bytes([h[12], h[13]]) & TcpFlags::ALL.0);
+        let word = |at: usize| u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
         let mut repr = Self {
-            src_port: packet.src_port(),
-            dst_port: packet.dst_port(),
+            src_port: u16::from_be_bytes([h[0], h[1]]),
+            dst_port: u16::from_be_bytes([h[2], h[3]]),
             control: TcpControl::from_flags(flags)?,
-            seq_number: packet.seq_number(),
-            ack_number: flags.contains(TcpFlags::ACK).then(|| packet.ack_number()),
-            window_len: packet.window_len(),
+            seq_number: TcpSeqNumber(word(4)),
+            ack_number: flags.contains(TcpFlags::ACK).then(|| TcpSeqNumber(word(8))),
+            window_len: u16::from_be_bytes([h[14], h[15]]),
             window_scale: None,
             max_seg_size: None,
             sack_permitted: false,
@@ -1161,22 +1172,68 @@ impl<'a> TcpRepr<'a> {
             timestamp: None,
             payload: packet.payload_slice(),
         };
-        for option in TcpOptions::new(packet.options_slice()) {
-            match option? {
-                TcpOption::MaxSegmentSize(mss) => repr.max_seg_size = Some(mss),
-                TcpOption::WindowScale(shift) => {
-                    repr.window_scale = Some(shift.min(MAX_WINDOW_SCALE));
+        // The options every connection uses are matched on their exact bytes (kind, length,
+        // data: what `TcpOption::parse` accepts for them); anything else goes through it.
+        let mut opts = packet.options_slice();
+        loop {
+            opts = match opts {
+                [] | [kind::END_OF_LIST, ..] => break,
+                [kind::NO_OPERATION, rest @ ..] => rest,
+                [kind::MAX_SEG_SIZE, 4, a, b, rest @ ..] => {
+                    repr.max_seg_size = Some(u16::from_be_bytes([*a, *b]));
+                    rest
                 }
-                TcpOption::SackPermitted => repr.sack_permitted = true,
-                TcpOption::SackRange(blocks) => {
-                    repr.sack_ranges = [None; MAX_SACK_BLOCKS];
-                    for (slot, block) in repr.sack_ranges.iter_mut().zip(blocks.iter()) {
-                        *slot = Some(block);
+                [kind::WINDOW_SCALE, 3, shift, rest @ ..] => {
+                    repr.window_scale = Some((*shift).min(MAX_WINDOW_SCALE));
+                    rest
+                }
+                [kind::SACK_PERMITTED, 2, rest @ ..] => {
+                    repr.sack_permitted = true;
+                    rest
+                }
+                [
+                    kind::TIMESTAMPS,
+                    10,
+                    v0,
+                    v1,
+                    v2,
+                    v3,
+                    e0,
+                    e1,
+                    e2,
+                    e3,
+                    rest @ ..,
+                ] => {
+                    repr.timestamp = Some((
+                        u32::from_be_bytes([*v0, *v1, *v2, *v3]),
+                        u32::from_be_bytes([*e0, *e1, *e2, *e3]),
+                    ));
+                    rest
+                }
+                _ => {
+                    let (option, len) = TcpOption::parse(opts)?;
+                    match option {
+                        TcpOption::EndOfList => break,
+                        TcpOption::MaxSegmentSize(mss) => repr.max_seg_size = Some(mss),
+                        TcpOption::WindowScale(shift) => {
+                            repr.window_scale = Some(shift.min(MAX_WINDOW_SCALE));
+                        }
+                        TcpOption::SackPermitted => repr.sack_permitted = true,
+                        TcpOption::SackRange(blocks) => {
+                            repr.sack_ranges = [None; MAX_SACK_BLOCKS];
+                            for (slot, block) in repr.sack_ranges.iter_mut().zip(blocks.iter()) {
+                                *slot = Some(block);
+                            }
+                        }
+                        TcpOption::Timestamps { tsval, tsecr } => {
+                            repr.timestamp = Some((tsval, tsecr));
+                        }
+                        TcpOption::NoOperation | TcpOption::Unknown { .. } => {}
                     }
+                    // `parse` returns at least 1 and at most the bytes left.
+                    opts.get(len..).unwrap_or_default()
                 }
-                TcpOption::Timestamps { tsval, tsecr } => repr.timestamp = Some((tsval, tsecr)),
-                TcpOption::EndOfList | TcpOption::NoOperation | TcpOption::Unknown { .. } => {}
-            }
+            };
         }
         Ok(repr)
     }
@@ -1257,51 +1314,79 @@ impl<'a> TcpRepr<'a> {
     /// Options are laid out as Linux does: `MSS`, then `SACKPERM TS` or `NOP NOP TS`
     /// (or `NOP NOP SACKPERM` without timestamps), `NOP WS`, `NOP NOP SACK`.
     pub fn emit_header(&self, buf: &mut [u8]) -> usize {
-        let header_len = self.header_len();
-        let buf = &mut buf[..header_len];
-        put_be16(buf, field::SRC_PORT.start, self.src_port);
-        put_be16(buf, field::DST_PORT.start, self.dst_port);
-        put_be32(buf, field::SEQ_NUM.start, self.seq_number.0);
-        put_be32(
-            buf,
-            field::ACK_NUM.start,
-            self.ack_number.map_or(0, |a| a.0),
-        );
-        let offset_and_flags = ((header_len as u16 / 4) << 12) | self.flags().0;
-        put_be16(buf, field::FLAGS.start, offset_and_flags);
-        put_be16(buf, field::WIN_SIZE.start, self.window_len);
-        put_be16(buf, field::CHECKSUM.start, 0);
-        put_be16(buf, field::URGENT.start, 0);
-        self.emit_options(&mut buf[field::OPTIONS_START..]);
+        let blocks = self.sack_blocks_emitted();
+        let sack = if blocks == 0 {
+            0
+        } else {
+            layout::SACK_BASE + layout::SACK_BLOCK * blocks
+        };
+        let header_len = HEADER_LEN + self.fixed_options_len() + sack;
+        let (fixed, options) = buf[..header_len].split_at_mut(HEADER_LEN);
+        // The fixed header in one store: ports, numbers, offset and flags, window, zero
+        // checksum and urgent pointer.
+        let [s0, s1] = self.src_port.to_be_bytes();
+        let [d0, d1] = self.dst_port.to_be_bytes();
+        let [q0, q1, q2, q3] = self.seq_number.0.to_be_bytes();
+        let [a0, a1, a2, a3] = self.ack_number.map_or(0, |a| a.0).to_be_bytes();
+        let [f0, f1] = (((header_len as u16 / 4) << 12) | self.flags().0).to_be_bytes();
+        let [w0, w1] = self.window_len.to_be_bytes();
+        fixed.copy_from_slice(&[
+            s0, s1, d0, d1, q0, q1, q2, q3, a0, a1, a2, a3, f0, f1, w0, w1, 0, 0, 0, 0,
+        ]);
+        self.emit_options(options, blocks);
         header_len
     }
 
-    /// Writes the options into `buf`, exactly the options area.
-    fn emit_options(&self, buf: &mut [u8]) {
+    /// Writes the options into `buf`, exactly the options area, with `blocks` SACK blocks.
+    fn emit_options(&self, buf: &mut [u8], blocks: usize) {
         const NOP: u8 = kind::NO_OPERATION;
         let mut at = 0;
         if let Some(mss) = self.max_seg_size {
-            at += TcpOption::MaxSegmentSize(mss).emit(&mut buf[at..]);
+            let [m0, m1] = mss.to_be_bytes();
+            buf[at..at + layout::MSS].copy_from_slice(&[kind::MAX_SEG_SIZE, 4, m0, m1]);
+            at += layout::MSS;
         }
         if let Some((tsval, tsecr)) = self.timestamp {
-            if self.sack_permitted {
-                at += TcpOption::SackPermitted.emit(&mut buf[at..]);
+            let lead = if self.sack_permitted {
+                [kind::SACK_PERMITTED, 2]
             } else {
-                buf[at..at + 2].copy_from_slice(&[NOP, NOP]);
-                at += 2;
-            }
-            at += TcpOption::Timestamps { tsval, tsecr }.emit(&mut buf[at..]);
+                [NOP, NOP]
+            };
+            let [v0, v1, v2, v3] = tsval.to_be_bytes();
+            let [e0, e1, e2, e3] = tsecr.to_be_bytes();
+            buf[at..at + layout::TIMESTAMPS].copy_from_slice(&[
+                lead[0],
+                lead[1],
+                kind::TIMESTAMPS,
+                10,
+                v0,
+                v1,
+                v2,
+                v3,
+                e0,
+                e1,
+                e2,
+                e3,
+            ]);
+            at += layout::TIMESTAMPS;
         } else if self.sack_permitted {
-            buf[at..at + 2].copy_from_slice(&[NOP, NOP]);
-            at += 2;
-            at += TcpOption::SackPermitted.emit(&mut buf[at..]);
+            buf[at..at + layout::SACK_PERMITTED].copy_from_slice(&[
+                NOP,
+                NOP,
+                kind::SACK_PERMITTED,
+                2,
+            ]);
+            at += layout::SACK_PERMITTED;
         }
         if let Some(shift) = self.window_scale {
-            buf[at] = NOP;
-            at += 1;
-            at += TcpOption::WindowScale(shift).emit(&mut buf[at..]);
+            buf[at..at + layout::WINDOW_SCALE].copy_from_slice(&[
+                NOP,
+                kind::WINDOW_SCALE,
+                3,
+                shift,
+            ]);
+            at += layout::WINDOW_SCALE;
         }
-        let blocks = self.sack_blocks_emitted();
         if blocks > 0 {
             let len = 2 + layout::SACK_BLOCK * blocks;
             buf[at..at + 4].copy_from_slice(&[NOP, NOP, kind::SACK, len as u8]);
@@ -2175,6 +2260,79 @@ mod tests {
                 }
             }
             assert!(steps <= len && consumed <= len, "{:?}", &area[..len]);
+        }
+    }
+
+    /// The reference `TcpRepr::parse` reads options with: every option through
+    /// `TcpOptions`, the first error returned.
+    fn parse_by_iterator(bytes: &[u8]) -> Result<TcpRepr<'_>> {
+        let packet = TcpPacket::new_checked(bytes)?;
+        let mut fixed = [0u8; HEADER_LEN];
+        fixed.copy_from_slice(&bytes[..HEADER_LEN]);
+        fixed[12] = 0x50 | (fixed[12] & 0x0f);
+        let head = TcpRepr::parse(&TcpPacket::new_unchecked(&fixed[..]))?;
+        let mut repr = TcpRepr {
+            payload: packet.payload_slice(),
+            ..head
+        };
+        for option in TcpOptions::new(packet.options_slice()) {
+            match option? {
+                TcpOption::MaxSegmentSize(mss) => repr.max_seg_size = Some(mss),
+                TcpOption::WindowScale(s) => repr.window_scale = Some(s.min(MAX_WINDOW_SCALE)),
+                TcpOption::SackPermitted => repr.sack_permitted = true,
+                TcpOption::SackRange(blocks) => {
+                    repr.sack_ranges = [None; MAX_SACK_BLOCKS];
+                    for (slot, block) in repr.sack_ranges.iter_mut().zip(blocks.iter()) {
+                        *slot = Some(block);
+                    }
+                }
+                TcpOption::Timestamps { tsval, tsecr } => repr.timestamp = Some((tsval, tsecr)),
+                _ => {}
+            }
+        }
+        Ok(repr)
+    }
+
+    #[test]
+    fn parse_fast_options_match_the_option_iterator() {
+        // Option areas built from well-formed, truncated and malformed pieces, in random
+        // order: the byte-pattern fast path must agree with the generic parser on all.
+        let pieces: [&[u8]; 14] = [
+            &[1],
+            &[0],
+            &[2, 4, 5, 0xb4],
+            &[2, 4, 5],
+            &[2, 3, 5],
+            &[3, 3, 20],
+            &[3, 2],
+            &[4, 2],
+            &[4, 3, 0],
+            &[8, 10, 1, 2, 3, 4, 5, 6, 7, 8],
+            &[8, 10, 1, 2],
+            &[5, 10, 0, 0, 0, 1, 0, 0, 0, 2],
+            &[254, 4, 9, 9],
+            &[254, 1],
+        ];
+        let mut seed = 0x1234_5678_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let mut opts = Vec::new();
+            for _ in 0..next() % 6 {
+                opts.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            opts.truncate(40);
+            opts.resize(opts.len().div_ceil(4) * 4, (next() % 2) as u8);
+            let mut seg = SYN[..20].to_vec();
+            seg[12] = (((20 + opts.len()) / 4) as u8) << 4 | (seg[12] & 0x0f);
+            seg.extend_from_slice(&opts);
+            seg.extend_from_slice(b"data");
+            let fast = TcpRepr::parse(&TcpPacket::new_unchecked(&seg[..]));
+            assert_eq!(fast, parse_by_iterator(&seg), "{opts:?}");
         }
     }
 }

@@ -662,12 +662,16 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         // The payload is copied out of the send buffer and summed in the same pass (it may
         // sit in two pieces of the ring; a piece at an odd offset sums byte-swapped, RFC 1071
         // §2(B)).
-        let (first, second) = self.tx.peek(seg.seq - self.data_start(), seg.len);
-        let mid = header_len + first.len();
-        let sum_first = checksum::copy_and_sum(&mut buf[header_len..mid], first);
-        let mut sum_second = checksum::copy_and_sum(&mut buf[mid..total], second);
-        if first.len() % 2 == 1 {
-            sum_second = sum_second.swap_bytes();
+        let (mut sum_first, mut sum_second) = (0, 0);
+        // A pure ACK has no payload to copy and sum.
+        if seg.len > 0 {
+            let (first, second) = self.tx.peek(seg.seq - self.data_start(), seg.len);
+            let mid = header_len + first.len();
+            sum_first = checksum::copy_and_sum(&mut buf[header_len..mid], first);
+            sum_second = checksum::copy_and_sum(&mut buf[mid..total], second);
+            if first.len() % 2 == 1 {
+                sum_second = sum_second.swap_bytes();
+            }
         }
         let c = !checksum::combine(&[
             addrs.pseudo_header_sum(IpProtocol::Tcp, total),
