@@ -1161,7 +1161,19 @@ impl<'a> TcpRepr<'a> {
             timestamp: None,
             payload: packet.payload_slice(),
         };
-        for option in TcpOptions::new(packet.options_slice()) {
+        let options = packet.options_slice();
+        // The layout of nearly every segment of an established connection (RFC 7323
+        // appendix A, what Linux and this stack send): `NOP NOP TS`, or no options at all.
+        // Read it directly; anything else goes through the option parser.
+        if options.is_empty() {
+            return Ok(repr);
+        }
+        const NOP_NOP_TS: [u8; 4] = [kind::NO_OPERATION, kind::NO_OPERATION, kind::TIMESTAMPS, 10];
+        if options.len() == 12 && options[..4] == NOP_NOP_TS {
+            repr.timestamp = Some((be32(options, 4), be32(options, 8)));
+            return Ok(repr);
+        }
+        for option in TcpOptions::new(options) {
             match option? {
                 TcpOption::MaxSegmentSize(mss) => repr.max_seg_size = Some(mss),
                 TcpOption::WindowScale(shift) => {

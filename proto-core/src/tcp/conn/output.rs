@@ -7,7 +7,7 @@ use crate::checksum;
 use crate::tcp::sack::DUP_THRESH;
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::{MAX_SACK_BLOCKS, TcpPacket};
-use crate::wire::{IpProtocol, TcpControl, TcpRepr, TcpSeqNumber};
+use crate::wire::{IpProtocol, TcpControl, TcpFlags, TcpRepr, TcpSeqNumber};
 
 /// Loss probes in a row without progress before only the RTO is left (see `arm_next_probe`).
 const MAX_LOSS_PROBES: u8 = 3;
@@ -562,33 +562,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         buf: &mut [u8],
     ) -> Option<usize> {
         let addrs = self.addrs()?;
-        let mut repr = TcpRepr {
-            src_port: self.tuple.local.port(),
-            dst_port: self.tuple.remote.port(),
-            control: seg.control,
-            seq_number: seg.seq,
-            ack_number: Some(ack),
-            window_len,
-            window_scale: None,
-            max_seg_size: None,
-            sack_permitted: false,
-            sack_ranges: [None; MAX_SACK_BLOCKS],
-            timestamp: self.ts.map(|ts| (self.ts_now(now), ts.recent)),
-            payload: &[],
+        let timestamp = self.ts.map(|ts| (self.ts_now(now), ts.recent));
+        let header_len = if self.sack_ok && self.rx.has_ooo() {
+            self.emit_header_with_sack(seg, ack, window_len, timestamp, buf)?
+        } else {
+            self.emit_plain_header(seg, ack, window_len, timestamp, buf)?
         };
-        if self.sack_ok && self.rx.has_ooo() {
-            let mut blocks = [(0u32, 0u32); MAX_SACK_BLOCKS];
-            let n = self.rx.sack_blocks(&mut blocks);
-            for (slot, &(s, e)) in repr.sack_ranges.iter_mut().zip(&blocks[..n]) {
-                *slot = Some(((self.rcv_nxt + s as usize).0, (self.rcv_nxt + e as usize).0));
-            }
-        }
-        let header_len = repr.header_len();
         let total = header_len + seg.len;
-        if buf.len() < total {
-            return None;
-        }
-        repr.emit_header(buf);
         // The payload is copied out of the send buffer and summed in the same pass (it may
         // sit in two pieces of the ring; a piece at an odd offset sums byte-swapped, RFC 1071
         // §2(B)).
@@ -607,6 +587,80 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         ]);
         TcpPacket::new_unchecked(&mut buf[..total]).set_checksum(c);
         Some(total)
+    }
+
+    /// The header of a segment without SACK blocks, the layout nearly every segment has:
+    /// 20 bytes, then `NOP NOP TS` with timestamps (RFC 7323 appendix A), the same bytes
+    /// [`TcpRepr::emit_header`] writes. Written field by field into a template rather than
+    /// through the generic option writer. Returns the header length; `None` when `buf` is
+    /// shorter than the header and `seg.len` bytes of payload.
+    #[inline]
+    fn emit_plain_header(
+        &self,
+        seg: &Segment,
+        ack: TcpSeqNumber,
+        window_len: u16,
+        timestamp: Option<(u32, u32)>,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        const NOP_NOP_TS: [u8; 4] = [1, 1, 8, 10];
+        let header_len = if timestamp.is_some() { 32 } else { 20 };
+        if buf.len() < header_len + seg.len {
+            return None;
+        }
+        let flags = seg.control.flags() | TcpFlags::ACK;
+        let mut h = [0u8; 32];
+        h[0..2].copy_from_slice(&self.tuple.local.port().to_be_bytes());
+        h[2..4].copy_from_slice(&self.tuple.remote.port().to_be_bytes());
+        h[4..8].copy_from_slice(&seg.seq.0.to_be_bytes());
+        h[8..12].copy_from_slice(&ack.0.to_be_bytes());
+        let offset_and_flags = ((header_len as u16 / 4) << 12) | flags.bits();
+        h[12..14].copy_from_slice(&offset_and_flags.to_be_bytes());
+        h[14..16].copy_from_slice(&window_len.to_be_bytes());
+        if let Some((tsval, tsecr)) = timestamp {
+            h[20..24].copy_from_slice(&NOP_NOP_TS);
+            h[24..28].copy_from_slice(&tsval.to_be_bytes());
+            h[28..32].copy_from_slice(&tsecr.to_be_bytes());
+        }
+        buf[..header_len].copy_from_slice(&h[..header_len]);
+        Some(header_len)
+    }
+
+    /// The header of a segment that reports SACK blocks (RFC 2018 §3: as many as fit, the
+    /// most recent first), through [`TcpRepr::emit_header`]. Returns the header length;
+    /// `None` when `buf` is shorter than the header and `seg.len` bytes of payload.
+    fn emit_header_with_sack(
+        &self,
+        seg: &Segment,
+        ack: TcpSeqNumber,
+        window_len: u16,
+        timestamp: Option<(u32, u32)>,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        let mut repr = TcpRepr {
+            src_port: self.tuple.local.port(),
+            dst_port: self.tuple.remote.port(),
+            control: seg.control,
+            seq_number: seg.seq,
+            ack_number: Some(ack),
+            window_len,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; MAX_SACK_BLOCKS],
+            timestamp,
+            payload: &[],
+        };
+        let mut blocks = [(0u32, 0u32); MAX_SACK_BLOCKS];
+        let n = self.rx.sack_blocks(&mut blocks);
+        for (slot, &(s, e)) in repr.sack_ranges.iter_mut().zip(&blocks[..n]) {
+            *slot = Some(((self.rcv_nxt + s as usize).0, (self.rcv_nxt + e as usize).0));
+        }
+        let header_len = repr.header_len();
+        if buf.len() < header_len + seg.len {
+            return None;
+        }
+        Some(repr.emit_header(buf))
     }
 
     /// Bookkeeping after a segment left: sequence pointers, timers, ACK state.
