@@ -595,8 +595,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     ) -> Option<usize> {
         let addrs = self.addrs()?;
         let timestamp = self.ts.map(|ts| (self.ts_now(now), ts.recent));
-        let header_len = if self.sack_ok && self.rx.has_ooo() {
-            self.emit_header_with_sack(seg, ack, window_len, timestamp, buf)?
+        let (header_len, header_sum) = if self.sack_ok && self.rx.has_ooo() {
+            let len = self.emit_header_with_sack(seg, ack, window_len, timestamp, buf)?;
+            (len, checksum::sum(&buf[..len]))
         } else {
             self.emit_plain_header(seg, ack, window_len, timestamp, buf)?
         };
@@ -613,7 +614,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         }
         let c = !checksum::combine(&[
             addrs.pseudo_header_sum(IpProtocol::Tcp, total),
-            checksum::sum(&buf[..header_len]),
+            header_sum,
             sum_first,
             sum_second,
         ]);
@@ -623,9 +624,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
 
     /// The header of a segment without SACK blocks, the layout nearly every segment has:
     /// 20 bytes, then `NOP NOP TS` with timestamps (RFC 7323 appendix A), the same bytes
-    /// [`TcpRepr::emit_header`] writes. Written field by field into a template rather than
-    /// through the generic option writer. Returns the header length; `None` when `buf` is
-    /// shorter than the header and `seg.len` bytes of payload.
+    /// [`TcpRepr::emit_header`] writes, written field by field. Returns the header length and
+    /// the header's folded sum (taken from the field values, not read back from `buf`);
+    /// `None` when `buf` is shorter than the header and `seg.len` bytes of payload.
     #[inline]
     fn emit_plain_header(
         &self,
@@ -634,28 +635,40 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         window_len: u16,
         timestamp: Option<(u32, u32)>,
         buf: &mut [u8],
-    ) -> Option<usize> {
+    ) -> Option<(usize, u16)> {
         const NOP_NOP_TS: [u8; 4] = [1, 1, 8, 10];
         let header_len = if timestamp.is_some() { 32 } else { 20 };
         if buf.len() < header_len + seg.len {
             return None;
         }
+        let (src_port, dst_port) = (self.tuple.local.port(), self.tuple.remote.port());
         let flags = seg.control.flags() | TcpFlags::ACK;
-        let mut h = [0u8; 32];
-        h[0..2].copy_from_slice(&self.tuple.local.port().to_be_bytes());
-        h[2..4].copy_from_slice(&self.tuple.remote.port().to_be_bytes());
+        let offset_and_flags = ((header_len as u16 / 4) << 12) | flags.bits();
+        let h = &mut buf[..header_len];
+        h[0..2].copy_from_slice(&src_port.to_be_bytes());
+        h[2..4].copy_from_slice(&dst_port.to_be_bytes());
         h[4..8].copy_from_slice(&seg.seq.0.to_be_bytes());
         h[8..12].copy_from_slice(&ack.0.to_be_bytes());
-        let offset_and_flags = ((header_len as u16 / 4) << 12) | flags.bits();
         h[12..14].copy_from_slice(&offset_and_flags.to_be_bytes());
         h[14..16].copy_from_slice(&window_len.to_be_bytes());
+        h[16..20].fill(0); // checksum (filled in later) and urgent pointer
+        let words = |x: u32| (x >> 16) + (x & 0xffff);
+        let mut sum = u32::from(src_port)
+            + u32::from(dst_port)
+            + words(seg.seq.0)
+            + words(ack.0)
+            + u32::from(offset_and_flags)
+            + u32::from(window_len);
         if let Some((tsval, tsecr)) = timestamp {
             h[20..24].copy_from_slice(&NOP_NOP_TS);
             h[24..28].copy_from_slice(&tsval.to_be_bytes());
             h[28..32].copy_from_slice(&tsecr.to_be_bytes());
+            sum += 0x0101 + 0x080a + words(tsval) + words(tsecr);
         }
-        buf[..header_len].copy_from_slice(&h[..header_len]);
-        Some(header_len)
+        Some((
+            header_len,
+            checksum::combine(&[(sum >> 16) as u16, sum as u16]),
+        ))
     }
 
     /// The header of a segment that reports SACK blocks (RFC 2018 §3: as many as fit, the
