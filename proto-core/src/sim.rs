@@ -194,8 +194,9 @@ impl Ord for Pending {
 ///
 /// Frames in order of delivery time live in a FIFO (jitter never reorders them); reordered
 /// frames in a heap; [`deliver`](Self::deliver) merges the two by `(delivery instant, send
-/// order)`. Frame bytes are copied into buffers recycled through a free list, so the steady
-/// state allocates nothing.
+/// order)`. Frame bytes are copied into buffers recycled through a free list ([`Sim`] has its
+/// endpoints write them there directly, [`send_with`](Self::send_with)), so the steady state
+/// allocates nothing.
 #[derive(Debug)]
 pub struct SimLink {
     cfg: LinkConfig,
@@ -257,20 +258,63 @@ impl SimLink {
     /// queues the frame (and its duplicate) for delivery after serialization, propagation,
     /// jitter and any reordering delay.
     pub fn send(&mut self, now: Instant, frame: &[u8]) {
+        if self.admit(frame.len()) {
+            let data = self.buffer(frame);
+            self.enqueue(now, data);
+        }
+    }
+
+    /// [`send`](Self::send) without the copy: `write` writes the frame into one of the link's
+    /// (recycled) buffers, `len` bytes long, and returns the frame's length; 0 means there is
+    /// no frame, and nothing is sent or counted. Returns the length `write` returned. Faults
+    /// and counters are exactly those of `send` with the same frame.
+    pub fn send_with(
+        &mut self,
+        now: Instant,
+        len: usize,
+        write: impl FnOnce(&mut [u8]) -> usize,
+    ) -> usize {
+        let mut data = self.free.pop().unwrap_or_default();
+        if data.len() != len {
+            data.resize(len, 0);
+        }
+        let n = write(&mut data);
+        if n == 0 {
+            self.free.push(data);
+            return 0;
+        }
+        data.truncate(n);
+        if self.admit(n) {
+            self.enqueue(now, data);
+        } else {
+            self.free.push(data);
+        }
+        n
+    }
+
+    /// Counts a frame of `len` bytes sent and applies the oversize check, loss and the queue
+    /// bound; true when the frame goes on.
+    #[inline]
+    fn admit(&mut self, len: usize) -> bool {
         self.stats.sent += 1;
-        if frame.is_empty() || frame.len() > self.cfg.mtu {
+        if len == 0 || len > self.cfg.mtu {
             self.stats.dropped_oversize += 1;
-            return;
+            return false;
         }
         if self.rng.chance_ppm(self.cfg.loss_ppm) {
             self.stats.lost += 1;
-            return;
+            return false;
         }
         if self.in_flight() >= self.cfg.queue_frames {
             self.stats.dropped_queue += 1;
-            return;
+            return false;
         }
-        let mut data = self.buffer(frame);
+        true
+    }
+
+    /// Corruption, duplication, reordering and the delivery instant of an admitted frame.
+    #[inline]
+    fn enqueue(&mut self, now: Instant, mut data: Vec<u8>) {
         if self.rng.chance_ppm(self.cfg.corrupt_ppm) {
             self.stats.corrupted += 1;
             let len = data.len() as u64;
@@ -482,7 +526,6 @@ pub struct Sim<A: Endpoint, B: Endpoint> {
     /// The most rounds one `run_until*` call runs (a bound against endpoints that chatter
     /// forever without time passing).
     pub max_rounds: u64,
-    buf: Vec<u8>,
 }
 
 impl<A: Endpoint, B: Endpoint> Sim<A, B> {
@@ -514,7 +557,6 @@ impl<A: Endpoint, B: Endpoint> Sim<A, B> {
             now: Instant::ZERO,
             mtu,
             max_rounds: Self::DEFAULT_MAX_ROUNDS,
-            buf: Vec::new(),
         }
     }
 
@@ -522,25 +564,29 @@ impl<A: Endpoint, B: Endpoint> Sim<A, B> {
     /// [`MAX_FRAMES_PER_STEP`](Self::MAX_FRAMES_PER_STEP) each), then delivers every frame due
     /// both ways. Returns whether any frame was sent or delivered.
     pub fn step(&mut self) -> bool {
-        if self.buf.len() != self.mtu {
-            self.buf.resize(self.mtu, 0);
-        }
-        let now = self.now;
+        let (now, mtu) = (self.now, self.mtu);
         let mut active = false;
+        // Each endpoint writes its frames straight into the link's buffers.
+        let a = &mut self.a;
         for _ in 0..Self::MAX_FRAMES_PER_STEP {
-            let n = self.a.egress(now, &mut self.buf);
-            if n == 0 {
+            if self
+                .ab
+                .send_with(now, mtu, |buf| a.egress(now, buf).min(mtu))
+                == 0
+            {
                 break;
             }
-            self.ab.send(now, &self.buf[..n.min(self.buf.len())]);
             active = true;
         }
+        let b = &mut self.b;
         for _ in 0..Self::MAX_FRAMES_PER_STEP {
-            let n = self.b.egress(now, &mut self.buf);
-            if n == 0 {
+            if self
+                .ba
+                .send_with(now, mtu, |buf| b.egress(now, buf).min(mtu))
+                == 0
+            {
                 break;
             }
-            self.ba.send(now, &self.buf[..n.min(self.buf.len())]);
             active = true;
         }
         let b = &mut self.b;

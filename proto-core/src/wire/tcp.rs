@@ -1172,9 +1172,20 @@ impl<'a> TcpRepr<'a> {
             timestamp: None,
             payload: packet.payload_slice(),
         };
+        // The layout of nearly every segment of an established connection (RFC 7323
+        // appendix A, what Linux and this stack send): `NOP NOP TS`, or no options at all.
+        let options = packet.options_slice();
+        if options.is_empty() {
+            return Ok(repr);
+        }
+        const NOP_NOP_TS: [u8; 4] = [kind::NO_OPERATION, kind::NO_OPERATION, kind::TIMESTAMPS, 10];
+        if options.len() == 12 && options[..4] == NOP_NOP_TS {
+            repr.timestamp = Some((be32(options, 4), be32(options, 8)));
+            return Ok(repr);
+        }
         // The options every connection uses are matched on their exact bytes (kind, length,
         // data: what `TcpOption::parse` accepts for them); anything else goes through it.
-        let mut opts = packet.options_slice();
+        let mut opts = options;
         loop {
             opts = match opts {
                 [] | [kind::END_OF_LIST, ..] => break,

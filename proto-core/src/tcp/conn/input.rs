@@ -16,12 +16,84 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// received (source = the peer); the TCP checksum must already be verified. Replies (ACKs,
     /// resets) are queued for [`poll_transmit`](Self::poll_transmit).
     pub fn handle_segment(&mut self, now: Instant, addrs: &IpAddrPair, seg: &TcpRepr<'_>) {
+        if self.state == State::Established && self.predicted_data(now, seg) {
+            return;
+        }
         match self.state {
             State::Closed => {}
             State::Listen => self.on_listen(now, addrs, seg),
             State::SynSent => self.on_syn_sent(now, seg),
             _ => self.on_synchronized(now, seg),
         }
+    }
+
+    /// Header prediction (Van Jacobson's, as Linux's `tcp_rcv_established` fast path): the
+    /// next in-order data segment of a one-way transfer to us, with nothing unusual about it,
+    /// takes a short cut. Returns false, having changed nothing, when `seg` is not that
+    /// segment; [`on_synchronized`](Self::on_synchronized) then runs every check.
+    ///
+    /// The segment must be: in ESTABLISHED (the caller checks), neither SYN, FIN nor RST,
+    /// exactly at `RCV.NXT`, fitting in the free buffer with no out-of-order data held and no
+    /// FIN seen, acknowledging exactly `SND.UNA` with nothing of ours in flight and no
+    /// recovery or loss probe pending, without SACK blocks, with the send window unchanged,
+    /// and with timestamps as negotiated passing PAWS (RFC 7323 §5.3). For such a segment the
+    /// full path's steps come down to what is done here: the sequence check passes (RFC 9293
+    /// §3.10.7.4 first), the ACK is neither new nor a duplicate and the window update only
+    /// moves `SND.WL1/WL2` (fifth), TS.Recent is updated (RFC 7323 §4.3) and the data is
+    /// queued with the delayed-ACK rules (seventh).
+    #[inline]
+    fn predicted_data(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
+        let seq = seg.seq_number;
+        if !matches!(seg.control, TcpControl::None | TcpControl::Psh)
+            || seg.ack_number != Some(self.snd_una)
+            || seq != self.rcv_nxt
+            || self.snd_una != self.snd_max
+            || seg.payload.is_empty()
+            || seg.payload.len() > self.rx.window()
+            || self.rx.has_ooo()
+            || self.peer_fin.is_some()
+            || self.recovery.is_some()
+            || self.tlp_end.is_some()
+            || !self.scoreboard.is_empty()
+            || u32::from(seg.window_len) << self.snd_wscale != self.snd_wnd
+            || seg.sack_ranges.iter().any(Option::is_some)
+        {
+            return false;
+        }
+        match (self.ts.as_mut(), seg.timestamp) {
+            (Some(ts), Some((tsval, _))) if (tsval.wrapping_sub(ts.recent) as i32) >= 0 => {
+                // RFC 7323 §4.3 (3), as `update_timestamps`.
+                if seq <= self.last_ack_sent {
+                    ts.recent = tsval;
+                    ts.recent_at = now;
+                }
+            }
+            (None, None) => {}
+            _ => return false,
+        }
+        self.last_rx = now;
+        self.probes = 0;
+        if self.cfg.keepalive().is_some() {
+            self.reset_keepalive(now);
+        }
+        // The window update of `process_ack`: the window is the same, the marks move.
+        if self.snd_wl1 < seq || (self.snd_wl1 == seq && self.snd_wl2 <= self.snd_una) {
+            self.snd_wl1 = seq;
+            self.snd_wl2 = self.snd_una;
+            if self.snd_wnd > 0 {
+                self.timers.stop(Timer::Persist);
+                self.persist_backoff = 0;
+            }
+        }
+        // What `rack_detect` and `arm_tlp` do with nothing in flight and nothing SACKed.
+        if self.sack_ok {
+            self.timers.stop(Timer::Reorder);
+        }
+        self.timers.stop(Timer::LossProbe);
+        let n = self.rx.write_at(0, seg.payload).unwrap_or(0);
+        self.rcv_nxt += n;
+        self.delay_ack(now, n as u32);
+        true
     }
 
     /// RFC 9293 §3.10.7.2: LISTEN.

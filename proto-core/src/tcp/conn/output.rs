@@ -7,7 +7,7 @@ use crate::checksum;
 use crate::tcp::sack::DUP_THRESH;
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::{MAX_SACK_BLOCKS, TcpPacket};
-use crate::wire::{IpProtocol, TcpControl, TcpRepr, TcpSeqNumber};
+use crate::wire::{IpProtocol, TcpControl, TcpFlags, TcpRepr, TcpSeqNumber};
 
 /// Loss probes in a row without progress before only the RTO is left (see `arm_next_probe`).
 const MAX_LOSS_PROBES: u8 = 3;
@@ -321,6 +321,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         if max_len == 0 {
             return None;
         }
+        if bulk_len == max_len
+            && let Some(seg) = self.next_full_segment(max_len)
+        {
+            return Some(seg);
+        }
         let data_end = self.data_start() + self.tx.len();
         let window = self.cc.cwnd().saturating_add(self.inflation);
         let pipe = self.pipe();
@@ -415,6 +420,35 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             seq,
             len,
             control,
+            probe: false,
+        })
+    }
+
+    /// The segment of a bulk transfer: a full-sized one of new data, sent with no loss
+    /// recovery, SACKed data or go-back-N in progress, when both windows have room for all of
+    /// it and it does not end where a FIN is due. This is what the general rules below choose
+    /// then (`pipe` is the flight size, Nagle and SWS avoidance pass a full segment), in fewer
+    /// steps; `None` sends the decision to them.
+    #[inline]
+    fn next_full_segment(&mut self, max_len: usize) -> Option<Segment> {
+        if self.recovery.is_some() || self.snd_nxt != self.snd_max || !self.scoreboard.is_empty() {
+            return None;
+        }
+        let seq = self.snd_nxt;
+        let available = (self.data_start() + self.tx.len()) - seq;
+        let flight = (self.snd_max - self.snd_una) as u32;
+        let window = self.cc.cwnd().saturating_add(self.inflation);
+        let cwnd_room = window.saturating_sub(flight) as usize;
+        let rwnd_room = (self.snd_una + self.snd_wnd as usize) - seq;
+        let fin_next = self.fin_queued && available == max_len;
+        if available < max_len || cwnd_room < max_len || rwnd_room < max_len || fin_next {
+            return None;
+        }
+        self.fast_rtx_due = false;
+        Some(Segment {
+            seq,
+            len: max_len,
+            control: TcpControl::None,
             probe: false,
         })
     }
@@ -632,33 +666,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         buf: &mut [u8],
     ) -> Option<usize> {
         let addrs = self.addrs()?;
-        let mut repr = TcpRepr {
-            src_port: self.tuple.local.port(),
-            dst_port: self.tuple.remote.port(),
-            control: seg.control,
-            seq_number: seg.seq,
-            ack_number: Some(ack),
-            window_len,
-            window_scale: None,
-            max_seg_size: None,
-            sack_permitted: false,
-            sack_ranges: [None; MAX_SACK_BLOCKS],
-            timestamp: self.ts.map(|ts| (self.ts_now(now), ts.recent)),
-            payload: &[],
+        let timestamp = self.ts.map(|ts| (self.ts_now(now), ts.recent));
+        let (header_len, header_sum) = if self.sack_ok && self.rx.has_ooo() {
+            let len = self.emit_header_with_sack(seg, ack, window_len, timestamp, buf)?;
+            (len, checksum::sum(&buf[..len]))
+        } else {
+            self.emit_plain_header(seg, ack, window_len, timestamp, buf)?
         };
-        if self.sack_ok && self.rx.has_ooo() {
-            let mut blocks = [(0u32, 0u32); MAX_SACK_BLOCKS];
-            let n = self.rx.sack_blocks(&mut blocks);
-            for (slot, &(s, e)) in repr.sack_ranges.iter_mut().zip(&blocks[..n]) {
-                *slot = Some(((self.rcv_nxt + s as usize).0, (self.rcv_nxt + e as usize).0));
-            }
-        }
-        let header_len = repr.header_len();
         let total = header_len + seg.len;
-        if buf.len() < total {
-            return None;
-        }
-        repr.emit_header(buf);
         // The payload is copied out of the send buffer and summed in the same pass (it may
         // sit in two pieces of the ring; a piece at an odd offset sums byte-swapped, RFC 1071
         // §2(B)).
@@ -675,12 +690,98 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         }
         let c = !checksum::combine(&[
             addrs.pseudo_header_sum(IpProtocol::Tcp, total),
-            checksum::sum(&buf[..header_len]),
+            header_sum,
             sum_first,
             sum_second,
         ]);
         TcpPacket::new_unchecked(&mut buf[..total]).set_checksum(c);
         Some(total)
+    }
+
+    /// The header of a segment without SACK blocks, the layout nearly every segment has:
+    /// 20 bytes, then `NOP NOP TS` with timestamps (RFC 7323 appendix A), the same bytes
+    /// [`TcpRepr::emit_header`] writes, written field by field. Returns the header length and
+    /// the header's folded sum (taken from the field values, not read back from `buf`);
+    /// `None` when `buf` is shorter than the header and `seg.len` bytes of payload.
+    #[inline]
+    fn emit_plain_header(
+        &self,
+        seg: &Segment,
+        ack: TcpSeqNumber,
+        window_len: u16,
+        timestamp: Option<(u32, u32)>,
+        buf: &mut [u8],
+    ) -> Option<(usize, u16)> {
+        const NOP_NOP_TS: [u8; 4] = [1, 1, 8, 10];
+        let header_len = if timestamp.is_some() { 32 } else { 20 };
+        if buf.len() < header_len + seg.len {
+            return None;
+        }
+        let (src_port, dst_port) = (self.tuple.local.port(), self.tuple.remote.port());
+        let flags = seg.control.flags() | TcpFlags::ACK;
+        let offset_and_flags = ((header_len as u16 / 4) << 12) | flags.bits();
+        let h = &mut buf[..header_len];
+        h[0..2].copy_from_slice(&src_port.to_be_bytes());
+        h[2..4].copy_from_slice(&dst_port.to_be_bytes());
+        h[4..8].copy_from_slice(&seg.seq.0.to_be_bytes());
+        h[8..12].copy_from_slice(&ack.0.to_be_bytes());
+        h[12..14].copy_from_slice(&offset_and_flags.to_be_bytes());
+        h[14..16].copy_from_slice(&window_len.to_be_bytes());
+        h[16..20].fill(0); // checksum (filled in later) and urgent pointer
+        let words = |x: u32| (x >> 16) + (x & 0xffff);
+        let mut sum = u32::from(src_port)
+            + u32::from(dst_port)
+            + words(seg.seq.0)
+            + words(ack.0)
+            + u32::from(offset_and_flags)
+            + u32::from(window_len);
+        if let Some((tsval, tsecr)) = timestamp {
+            h[20..24].copy_from_slice(&NOP_NOP_TS);
+            h[24..28].copy_from_slice(&tsval.to_be_bytes());
+            h[28..32].copy_from_slice(&tsecr.to_be_bytes());
+            sum += 0x0101 + 0x080a + words(tsval) + words(tsecr);
+        }
+        Some((
+            header_len,
+            checksum::combine(&[(sum >> 16) as u16, sum as u16]),
+        ))
+    }
+
+    /// The header of a segment that reports SACK blocks (RFC 2018 §3: as many as fit, the
+    /// most recent first), through [`TcpRepr::emit_header`]. Returns the header length;
+    /// `None` when `buf` is shorter than the header and `seg.len` bytes of payload.
+    fn emit_header_with_sack(
+        &self,
+        seg: &Segment,
+        ack: TcpSeqNumber,
+        window_len: u16,
+        timestamp: Option<(u32, u32)>,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        let mut repr = TcpRepr {
+            src_port: self.tuple.local.port(),
+            dst_port: self.tuple.remote.port(),
+            control: seg.control,
+            seq_number: seg.seq,
+            ack_number: Some(ack),
+            window_len,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; MAX_SACK_BLOCKS],
+            timestamp,
+            payload: &[],
+        };
+        let mut blocks = [(0u32, 0u32); MAX_SACK_BLOCKS];
+        let n = self.rx.sack_blocks(&mut blocks);
+        for (slot, &(s, e)) in repr.sack_ranges.iter_mut().zip(&blocks[..n]) {
+            *slot = Some(((self.rcv_nxt + s as usize).0, (self.rcv_nxt + e as usize).0));
+        }
+        let header_len = repr.header_len();
+        if buf.len() < header_len + seg.len {
+            return None;
+        }
+        Some(repr.emit_header(buf))
     }
 
     /// Bookkeeping after a segment left: sequence pointers, timers, ACK state.
