@@ -209,9 +209,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.snd_nxt < data_end || (self.fin_queued && !self.fin_sent)
     }
 
-    /// The next data, FIN, probe or pure ACK segment.
-    /// Returns the length written and the payload of one full segment (what a link
-    /// segmenting for us cuts at).
+    /// The next data, FIN, probe or pure ACK segment: the length written and the payload of
+    /// one full segment (what a link segmenting for us cuts at).
     fn emit_next(
         &mut self,
         now: Instant,
