@@ -56,7 +56,7 @@ use super::{FrameBatch, Link};
 
 /// Frames per `POST /send` at most (tapd takes up to 4096).
 pub const SEND_BATCH: usize = 1024;
-/// Frame bytes per `POST /send` at most (about 5.6 MB of JSON; tapd takes 8 MB at MTU 1500).
+/// Frame bytes per `POST /send` at most (about 5.6 MB of JSON; tapd takes at least 8 MiB).
 pub const SEND_BYTES: usize = 4 << 20;
 /// Frames asked for per `GET /recv?max=` (tapd gives up to 4096).
 pub const RECV_BATCH: usize = 1024;
