@@ -30,7 +30,7 @@ impl<W: Write> CaptureWriter<W> {
         let n = match format {
             Format::Pcap => {
                 GlobalHeader {
-                    snaplen: 65535,
+                    snaplen: proto_core::pcap::MAX_CAPLEN,
                     linktype: LINKTYPE_ETHERNET,
                     nanos: false,
                 }
@@ -41,7 +41,7 @@ impl<W: Write> CaptureWriter<W> {
                 let mut n = pcapng::emit_section_header(&mut buf);
                 let idb = InterfaceDescription {
                     linktype: LINKTYPE_ETHERNET as u16,
-                    snaplen: 65535,
+                    snaplen: proto_core::pcap::MAX_CAPLEN,
                     name: if_name,
                     tsresol: 9,
                 };

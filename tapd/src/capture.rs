@@ -20,8 +20,9 @@ use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
 use crate::hub::{Captured, Hub, bump};
 
-/// The snapshot length written in the global header: frames are never cut.
-pub const SNAPLEN: u32 = 65_535;
+/// The snapshot length written in the global header: frames are never cut (libpcap's and
+/// Wireshark's bound, with room for the 64 KiB frames of segmentation offload).
+pub const SNAPLEN: u32 = proto_core::pcap::MAX_CAPLEN;
 
 /// One body chunk gathers the frames already waiting, up to this many bytes, so a busy link
 /// costs one write per batch rather than one per frame.

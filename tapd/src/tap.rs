@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use proto_core::stack::{Segmentation, VIRTIO_NET_HDR_LEN};
+use proto_core::stack::{MAX_SEGMENTED_PACKET, Segmentation, VIRTIO_NET_HDR_LEN};
 use proto_core::wire::ethernet::EthernetAddress;
 use proto_core::wire::ipv4::Ipv4Cidr;
 use tokio::io::Interest;
@@ -350,7 +350,7 @@ impl Link for Arc<TapLink> {
     }
 
     fn tso(&self) -> usize {
-        TSO_MAX
+        MAX_SEGMENTED_PACKET
     }
 
     /// One `writev(2)` of the virtio-net header and the frame: the kernel cuts a frame with
@@ -370,9 +370,6 @@ impl Link for Arc<TapLink> {
         }
     }
 }
-
-/// The largest IP packet a client may hand over for segmentation.
-pub const TSO_MAX: usize = 65_535;
 
 /// Frames read per wake-up before they are handed to the hub under one lock.
 const READ_BATCH: usize = 64;

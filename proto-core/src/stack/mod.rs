@@ -141,6 +141,10 @@ pub struct Segmentation {
     pub ipv6: bool,
 }
 
+/// The largest IP packet a frame to segment may carry (the IPv4 total length's limit; a TAP
+/// device's GSO takes no more).
+pub const MAX_SEGMENTED_PACKET: usize = 65_535;
+
 /// The length of a `struct virtio_net_hdr` (virtio 1.x §5.1.6, without `num_buffers`): what
 /// precedes every frame on a Linux TAP device opened with `IFF_VNET_HDR`.
 pub const VIRTIO_NET_HDR_LEN: usize = 10;
@@ -240,9 +244,9 @@ impl Config {
     }
 
     /// With TCP segmentation offload up to `max_packet` bytes of IP packet (see
-    /// [`Config::tso`]; clamped to 65,535).
+    /// [`Config::tso`]; clamped to [`MAX_SEGMENTED_PACKET`]).
     pub fn with_tso(mut self, max_packet: usize) -> Self {
-        self.tso = max_packet.min(65_535);
+        self.tso = max_packet.min(MAX_SEGMENTED_PACKET);
         self
     }
 

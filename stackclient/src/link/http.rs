@@ -659,7 +659,7 @@ impl Link for HttpLink {
 
     fn tso(&self) -> usize {
         match self.mode {
-            Mode::Batched => self.info.tso.min(65_535),
+            Mode::Batched => self.info.tso.min(proto_core::stack::MAX_SEGMENTED_PACKET),
             Mode::Basic => 0,
         }
     }

@@ -2,8 +2,8 @@
 //!
 //! The device is opened with the `tun` crate, as tapd does, in the network namespace of the
 //! calling thread, made non-blocking and registered with tokio's reactor. A receive batch is
-//! every frame readable until `read(2)` says `EWOULDBLOCK` (at most [`READ_BATCH`]); sending
-//! is one `write(2)` per frame (a TAP write never waits for room).
+//! every frame readable until `readv(2)` says `EWOULDBLOCK` (at most [`READ_BATCH`]); sending
+//! is one `writev(2)` per frame (a TAP write never waits for room).
 //!
 //! The device is not persistent: the kernel removes it when the link is dropped.
 //!
@@ -16,11 +16,9 @@
 //! segments. Reads get plain frames (no offloads are enabled for the device's transmit
 //! side), with a header that is skipped.
 
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 
-use std::io::{IoSlice, IoSliceMut};
-
-use proto_core::stack::{Segmentation, VIRTIO_NET_HDR_LEN as VNET_HDR_LEN};
+use proto_core::stack::{MAX_SEGMENTED_PACKET, Segmentation, VIRTIO_NET_HDR_LEN as VNET_HDR_LEN};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tun::AbstractDevice;
@@ -32,9 +30,6 @@ pub const READ_BATCH: usize = 64;
 
 /// Room for an Ethernet header and two VLAN tags in front of an MTU-sized packet.
 const FRAME_OVERHEAD: usize = 14 + 8;
-
-/// The largest IP packet handed to the kernel for segmentation.
-pub const TSO_MAX: usize = 65_535;
 
 /// An open TAP device registered with tokio.
 pub struct TapLink {
@@ -160,6 +155,6 @@ impl Link for TapLink {
     }
 
     fn tso(&self) -> usize {
-        TSO_MAX
+        MAX_SEGMENTED_PACKET
     }
 }
