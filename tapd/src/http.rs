@@ -41,7 +41,7 @@ pub const SEND_CONCURRENCY: usize = 16;
 
 /// The largest `POST /send` body for an MTU: a full batch of the largest frames, between
 /// 8 MiB (room for a client's 4 MiB of segmented frames whatever the MTU) and 16 MiB
-/// (8.3 MB for MTU 1500).
+/// (so 8 MiB for MTU 1500).
 pub fn body_limit(mtu: u16) -> usize {
     let frame = body::max_frame_len_any(mtu).div_ceil(3) * 4 + 3;
     (MAX_BATCH * frame + 16).clamp(8 << 20, 16 << 20)

@@ -519,7 +519,7 @@ fn bad_requests() -> Vec<Bad> {
     ]
 }
 
-/// A body over the bound (8.3 MB at MTU 1500), announced with a Content-Length.
+/// A body over the bound (8 MiB at MTU 1500), announced with a Content-Length.
 fn oversized(http: &mut Http) -> Resp {
     let body = vec![b' '; 8_500_000];
     http.request("POST", "/send", &body).expect("413 answer")
@@ -558,7 +558,7 @@ fn bad_inputs_get_json_errors_and_leave_memory_flat() {
         }
         let r = oversized(&mut http);
         assert_eq!(r.status, 413, "{}", r.text());
-        assert_eq!(r.error(), "body over the 8335376-byte bound");
+        assert_eq!(r.error(), "body over the 8388608-byte bound");
         // A chunked body (no length announced) over the bound is cut off the same way.
         let mut chunked =
             b"POST /send HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
@@ -571,7 +571,7 @@ fn bad_inputs_get_json_errors_and_leave_memory_flat() {
         let r = Http::new(tapd.addr).raw(&chunked).unwrap();
         assert_eq!(
             (r.status, r.error()),
-            (413, "body over the 8335376-byte bound".into())
+            (413, "body over the 8388608-byte bound".into())
         );
         // Edge cases that are fine: the largest frames, with and without tags; an empty batch.
         http.send_frame(&frame_of(1518, &[]));
