@@ -5,11 +5,11 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::neighbor::{self, Due, Lookup};
+use super::neighbor::{self, Due, Resolution};
 use super::socket::{
     HAS_TIMER, IN_READY, Kind, RELEASED, UDP_META, UNACCEPTED, decode_addr, udp_bufs,
 };
-use super::{Ctx, Interface, Memory, NEVER, Segmentation, StackError, frag};
+use super::{Ctx, Interface, Memory, NEVER, Segmentation, StackError, State as Scalars, frag};
 use crate::tcp::{State, SynSlot};
 use crate::time::Instant;
 use crate::wire::{
@@ -67,6 +67,31 @@ pub(crate) fn arp_frame(
 ) -> usize {
     let n = EthernetRepr::new(src, dst, EtherType::Arp).emit(buf);
     n + arp.emit(&mut buf[n..])
+}
+
+/// Resolves a next hop, starting a resolution if needed (for [`Ctx::resolve`], and for
+/// callers that borrow only the neighbour table).
+pub(crate) fn resolve(
+    neighbors: &mut [neighbor::Neighbor],
+    st: &mut Scalars,
+    hop: NextHop,
+    now: Instant,
+) -> Resolved {
+    match hop {
+        NextHop::Fixed(mac) => Resolved::Mac(mac),
+        NextHop::Unicast(ip) => match neighbor::resolve(neighbors, ip, now) {
+            Resolution::Mac(m) => Resolved::Mac(m),
+            Resolution::Pending(i) => Resolved::Queue(i),
+            Resolution::Started(i) => {
+                st.neighbor_at = st.neighbor_at.min(now);
+                Resolved::Queue(i)
+            }
+            Resolution::Full => {
+                st.stats.drop_neighbor_table_full += 1;
+                Resolved::Fail
+            }
+        },
+    }
 }
 
 impl<M: Memory> Interface<M> {
@@ -151,23 +176,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// Resolves a next hop, starting a resolution if needed.
     pub(crate) fn resolve(&mut self, hop: NextHop, now: Instant) -> Resolved {
-        match hop {
-            NextHop::Fixed(mac) => Resolved::Mac(mac),
-            NextHop::Unicast(ip) => match neighbor::lookup(self.p.neighbors, ip, now) {
-                Lookup::Mac(m) => Resolved::Mac(m),
-                Lookup::Pending(i) => Resolved::Queue(i),
-                Lookup::Absent => match neighbor::start(self.p.neighbors, ip, now) {
-                    Some(i) => {
-                        self.st.neighbor_at = self.st.neighbor_at.min(now);
-                        Resolved::Queue(i)
-                    }
-                    None => {
-                        self.st.stats.drop_neighbor_table_full += 1;
-                        Resolved::Fail
-                    }
-                },
-            },
-        }
+        resolve(self.p.neighbors, self.st, hop, now)
     }
 
     /// Finishes a frame whose IP packet is at `buf[14..14 + ip_len]`: the Ethernet header

@@ -59,6 +59,34 @@ fn ip_pair(addrs: &IpAddrPair) -> (IpAddr, IpAddr) {
 
 impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
     fn ingress(&mut self, frame: &[u8], now: Instant) {
+        // The usual frame, untagged: its header at fixed offsets (what `EthernetFrame` would
+        // read, without its VLAN walk).
+        let Some(hdr) = frame.first_chunk::<ETH>() else {
+            self.st.stats.drop_malformed += 1;
+            return;
+        };
+        let ethertype = u16::from_be_bytes([hdr[12], hdr[13]]);
+        if EtherType::from(ethertype).is_vlan_tpid() {
+            return self.ingress_tagged(frame, now);
+        }
+        let dst = &hdr[..6];
+        if *dst != self.cfg.mac.0 && *dst != [0xff; 6] && !(dst[0] == 0x33 && dst[1] == 0x33) {
+            self.st.stats.drop_not_our_mac += 1;
+            return;
+        }
+        let src_mac = EthernetAddress::from_bytes(&hdr[6..12]);
+        let payload = &frame[ETH..];
+        match ethertype {
+            0x0806 => self.arp_in(payload, now),
+            0x0800 => self.ipv4_in(src_mac, payload, now),
+            0x86dd => self.ipv6_in(src_mac, payload, now),
+            _ => self.st.stats.drop_unknown_protocol += 1,
+        }
+    }
+
+    /// A frame with VLAN tags: checked as any other, then dropped (we have no VLANs).
+    #[cold]
+    fn ingress_tagged(&mut self, frame: &[u8], now: Instant) {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             self.st.stats.drop_malformed += 1;
             return;
@@ -99,12 +127,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// RFC 826 "packet reception", with RFC 5227's announcements updating the cache.
     fn arp_in(&mut self, payload: &[u8], now: Instant) {
-        let repr = match ArpPacket::new_checked(payload).and_then(|p| ArpRepr::parse(&p)) {
-            Ok(r) => r,
-            Err(_) => {
-                self.st.stats.drop_malformed += 1;
-                return;
-            }
+        let parsed = match arp_fast(payload) {
+            Some(r) => Ok(r),
+            None => ArpPacket::new_checked(payload).and_then(|p| ArpRepr::parse(&p)),
+        };
+        let Ok(repr) = parsed else {
+            self.st.stats.drop_malformed += 1;
+            return;
         };
         self.watch_probe(&repr);
         let Some(cidr) = self.cfg.ipv4 else {
@@ -699,6 +728,24 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
         self.push_event(li, Events::ACCEPT);
     }
+}
+
+/// An Ethernet/IPv4 ARP packet (hardware type 1, protocol 0x0800, lengths 6 and 4) read at
+/// fixed offsets: what [`ArpRepr::parse`] returns for it. `None` for anything else (the
+/// caller parses that with the generic code, which says what is wrong).
+fn arp_fast(payload: &[u8]) -> Option<ArpRepr> {
+    let b = payload.first_chunk::<28>()?;
+    if b[..6] != [0, 1, 8, 0, 6, 4] {
+        return None;
+    }
+    let ip = |at: usize| Ipv4Addr::new(b[at], b[at + 1], b[at + 2], b[at + 3]);
+    Some(ArpRepr {
+        operation: ArpOperation::from(u16::from_be_bytes([b[6], b[7]])),
+        source_hardware_addr: EthernetAddress::from_bytes(&b[8..14]),
+        source_protocol_addr: ip(14),
+        target_hardware_addr: EthernetAddress::from_bytes(&b[18..24]),
+        target_protocol_addr: ip(24),
+    })
 }
 
 /// True for an unfragmented UDP datagram to the DHCP client port (68), the one thing an

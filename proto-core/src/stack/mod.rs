@@ -663,8 +663,9 @@ impl<M: Memory> Interface<M> {
     /// The MAC address of on-link neighbour `ip` if known; otherwise starts resolving it
     /// (the request leaves on the next `egress`) and returns `None`.
     pub fn resolve_neighbor(&mut self, ip: IpAddr, now: Instant) -> Option<EthernetAddress> {
-        let mut c = self.ctx();
-        match c.resolve(egress::NextHop::Unicast(ip), now) {
+        // Only the neighbour table: the other views of `parts` are never built.
+        let neighbors = self.mem.parts().neighbors;
+        match egress::resolve(neighbors, &mut self.st, egress::NextHop::Unicast(ip), now) {
             egress::Resolved::Mac(m) => Some(m),
             _ => None,
         }
@@ -672,9 +673,8 @@ impl<M: Memory> Interface<M> {
 
     /// Forgets every neighbour (packets waiting on a resolution are dropped and counted).
     pub fn flush_neighbors(&mut self) {
-        let c = self.ctx();
-        for e in c.p.neighbors.iter_mut() {
-            c.st.stats.drop_resolution_failed += e.pending_len() as u64;
+        for e in self.mem.parts().neighbors.iter_mut() {
+            self.st.stats.drop_resolution_failed += e.pending_len() as u64;
             *e = Neighbor::EMPTY;
         }
     }
