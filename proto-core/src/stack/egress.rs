@@ -10,7 +10,7 @@ use super::socket::{
     HAS_TIMER, IN_READY, Kind, RELEASED, UDP_META, UNACCEPTED, decode_addr, udp_bufs,
 };
 use super::{Ctx, Interface, Memory, NEVER, Segmentation, StackError, State as Scalars, frag};
-use crate::tcp::{State, SynSlot};
+use crate::tcp::State;
 use crate::time::Instant;
 use crate::wire::{
     ArpRepr, EtherType, EthernetAddress, EthernetRepr, Icmpv6Repr, IpAddrPair, IpProtocol,
@@ -121,7 +121,7 @@ impl<M: Memory> Interface<M> {
     }
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+impl<M: Memory> Ctx<'_, M> {
     /// The next hop toward `dst` (RFC 1122 §3.3.1.1: on-link directly, else the gateway).
     pub(crate) fn route(&self, dst: IpAddr) -> Result<NextHop, StackError> {
         match dst {
@@ -176,7 +176,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// Resolves a next hop, starting a resolution if needed.
     pub(crate) fn resolve(&mut self, hop: NextHop, now: Instant) -> Resolved {
-        resolve(self.p.neighbors, self.st, hop, now)
+        resolve(self.mem.parts().neighbors, self.st, hop, now)
     }
 
     /// Finishes a frame whose IP packet is at `buf[14..14 + ip_len]`: the Ethernet header
@@ -191,13 +191,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             Resolved::Queue(i) => {
                 self.st.queued_on_neighbor = true;
                 let packet = &buf[ETH..ETH + ip_len];
-                if neighbor::enqueue(
-                    self.p.neighbors,
-                    self.p.pending,
-                    &self.cfg.neighbor,
-                    i,
-                    packet,
-                ) {
+                let p = self.mem.parts();
+                if neighbor::enqueue(p.neighbors, p.pending, &self.cfg.neighbor, i, packet) {
                     Out::Queued
                 } else {
                     self.st.stats.drop_pending_full += 1;
@@ -255,7 +250,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     }
 
     fn egress_once(&mut self, buf: &mut [u8], now: Instant) -> usize {
-        let expired = frag::expire(self.p.frags, now);
+        let expired = frag::expire(self.mem.parts().frags, now);
         self.st.stats.drop_frag_timeout += expired;
         if now >= self.st.neighbor_at
             && let Some(n) = self.neighbor_out(buf, now)
@@ -279,7 +274,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
         // O(1) when empty (the usual case): no look at the ring's bytes.
         while !self.st.control.is_empty()
-            && let Some(n) = self.st.control.pop_into(self.p.control, buf)
+            && let Some(n) = self.st.control.pop_into(self.mem.parts().control, buf)
         {
             if n > 0 {
                 return n;
@@ -289,13 +284,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         self.fire_timers(now);
         // Sockets whose packets get queued on a neighbour come back; the pending queues bound
         // that, and this bound stops anything else.
-        let mut budget = self.p.ready.len() * 4 + 64;
+        let mut budget = self.mem.parts().ready.len() * 4 + 64;
         while budget > 0 {
             budget -= 1;
-            let Some(i) = self.st.ready.pop(self.p.ready) else {
+            let Some(i) = self.st.ready.pop(self.mem.parts().ready) else {
                 break;
             };
-            let s = &mut self.p.slots[i as usize];
+            let s = &mut self.mem.parts().slots[i as usize];
             s.flags &= !IN_READY;
             let n = match s.kind {
                 Kind::Free => 0,
@@ -314,11 +309,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     /// when `State::neighbor_at` is due, so that egress does not scan the table every time.
     fn neighbor_out(&mut self, buf: &mut [u8], now: Instant) -> Option<usize> {
         // Bounded by the table (each flush empties a record).
-        let bound = self.p.neighbors.len() * (usize::from(self.cfg.neighbor.max_pending) + 2) + 1;
+        let bound =
+            self.mem.parts().neighbors.len() * (usize::from(self.cfg.neighbor.max_pending) + 2) + 1;
         for _ in 0..bound {
             let mut dropped = 0;
             let due = neighbor::due(
-                self.p.neighbors,
+                self.mem.parts().neighbors,
                 &self.cfg.neighbor,
                 now,
                 &mut self.st.rng,
@@ -328,7 +324,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             match due {
                 None => {
                     // Nothing due: until the next retry, egress skips the table.
-                    self.st.neighbor_at = neighbor::poll_at(self.p.neighbors).unwrap_or(NEVER);
+                    self.st.neighbor_at =
+                        neighbor::poll_at(self.mem.parts().neighbors).unwrap_or(NEVER);
                     break;
                 }
                 Some(Due::Request(ip)) => {
@@ -337,8 +334,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                     }
                 }
                 Some(Due::Flush(i)) => {
+                    let p = self.mem.parts();
                     if let Some((len, mac)) =
-                        neighbor::flush_one(self.p.neighbors, self.p.pending, i, &mut buf[ETH..])
+                        neighbor::flush_one(p.neighbors, p.pending, i, &mut buf[ETH..])
                     {
                         if len == 0 {
                             self.st.stats.drop_buffer_too_small += 1;
@@ -412,7 +410,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// One segment of connection `i`, or its timer and events updated when it has none.
     fn tcp_out(&mut self, i: u32, buf: &mut [u8], now: Instant) -> usize {
-        let Kind::Tcp(conn) = &self.p.slots[i as usize].kind else {
+        let Kind::Tcp(conn) = &self.mem.parts().slots[i as usize].kind else {
             return 0;
         };
         let tuple = conn.tuple();
@@ -430,7 +428,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 Resolved::Fail
             }
         };
-        let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind else {
+        let Kind::Tcp(conn) = &mut self.mem.parts().slots[i as usize].kind else {
             return 0;
         };
         match conn.poll_transmit_offload(now, &mut buf[ETH + l3..max], seg_room, offload) {
@@ -462,7 +460,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                     }
                     Out::Dropped => {
                         // The engine retransmits on its timer.
-                        if let Kind::Tcp(conn) = &self.p.slots[i as usize].kind {
+                        if let Kind::Tcp(conn) = &self.mem.parts().slots[i as usize].kind {
                             let at = conn.poll_at();
                             self.set_timer(i, at);
                         }
@@ -475,7 +473,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 let closed = conn.state() == State::Closed;
                 self.set_timer(i, at);
                 self.conn_events(i);
-                let s = &self.p.slots[i as usize];
+                let s = &self.mem.parts().slots[i as usize];
                 if closed && s.flags & RELEASED != 0 && s.flags & UNACCEPTED == 0 {
                     self.free(i);
                 }
@@ -486,7 +484,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// A SYN-ACK or reset of listener `i`.
     fn listener_out(&mut self, i: u32, buf: &mut [u8], now: Instant) -> usize {
-        let Kind::Listen(l) = &mut self.p.slots[i as usize].kind else {
+        let Kind::Listen(l) = &mut self.mem.parts().slots[i as usize].kind else {
             return 0;
         };
         let l3 = if l.listener.local().is_ipv4() { 20 } else { 40 };
@@ -524,11 +522,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// One datagram (or IPv4 fragment) of UDP socket `i`.
     fn udp_out(&mut self, i: u32, buf: &mut [u8], now: Instant) -> usize {
-        let Kind::Udp(u) = self.p.slots[i as usize].kind else {
+        let Kind::Udp(u) = self.mem.parts().slots[i as usize].kind else {
             return 0;
         };
-        let chunk_len = self.p.udp_chunk;
-        let (_, tx) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+        let chunk_len = self.mem.parts().udp_chunk;
+        let (_, tx) = udp_bufs(self.mem.parts().udp, chunk_len, u.chunk);
         let Some(rec) = u.tx.peek(tx) else {
             return 0;
         };
@@ -558,7 +556,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
         let to = self.resolve(hop, now);
         if let Resolved::Queue(n) = to
-            && neighbor::pending_full(self.p.neighbors, &self.cfg.neighbor, n)
+            && neighbor::pending_full(self.mem.parts().neighbors, &self.cfg.neighbor, n)
         {
             // Wait (the datagram stays queued) and look again after a retry interval.
             let at = now + self.cfg.neighbor.retry;
@@ -570,10 +568,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             (IpAddr::V6(s), IpAddr::V6(d)) => IpAddrPair::V6 { src: s, dst: d },
             _ => return self.udp_done(i, true, 0),
         };
-        let Kind::Udp(u) = &mut self.p.slots[i as usize].kind else {
+        let p = self.mem.parts();
+        let Kind::Udp(u) = &mut p.slots[i as usize].kind else {
             return 0;
         };
-        let (_, tx) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+        let (_, tx) = udp_bufs(p.udp, chunk_len, u.chunk);
         let Some(rec) = u.tx.peek(tx) else {
             return 0;
         };
@@ -629,7 +628,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             Out::Queued | Out::Dropped => 0,
         };
         if more {
-            if let Kind::Udp(u) = &mut self.p.slots[i as usize].kind {
+            if let Kind::Udp(u) = &mut self.mem.parts().slots[i as usize].kind {
                 u.tx_sent += flen as u32;
             }
             self.mark_ready(i);
@@ -642,9 +641,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// The head datagram of UDP socket `i` is done (sent or dropped): pop it, reschedule.
     fn udp_done(&mut self, i: u32, _dropped: bool, n: usize) -> usize {
-        let chunk_len = self.p.udp_chunk;
-        if let Kind::Udp(u) = &mut self.p.slots[i as usize].kind {
-            let (_, tx) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+        let chunk_len = self.mem.parts().udp_chunk;
+        let p = self.mem.parts();
+        if let Kind::Udp(u) = &mut p.slots[i as usize].kind {
+            let (_, tx) = udp_bufs(p.udp, chunk_len, u.chunk);
             u.tx.pop(tx);
             u.tx_sent = 0;
             if !u.tx.is_empty() {

@@ -10,7 +10,7 @@ use super::socket::{
     Kind, ListenSocket, NIL, UDP_META, UNACCEPTED, encode_addr, udp_bufs, unspecified,
 };
 use super::table::{Key, Proto};
-use super::{Ctx, EchoReply, Events, Interface, Memory};
+use super::{Ctx, EchoReply, Events, Interface, Memory, Taken};
 use crate::tcp::{Connection, FourTuple, SynSlot, reset_for};
 use crate::time::Instant;
 use crate::wire::icmpv4::DstUnreachable;
@@ -57,7 +57,7 @@ fn ip_pair(addrs: &IpAddrPair) -> (IpAddr, IpAddr) {
     }
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+impl<M: Memory> Ctx<'_, M> {
     fn ingress(&mut self, frame: &[u8], now: Instant) {
         // The usual frame, untagged: its header at fixed offsets (what `EthernetFrame` would
         // read, without its VLAN walk).
@@ -233,9 +233,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             ident: ip.ident(),
             protocol: proto.into(),
         };
+        let p = self.mem.parts();
         let res = frag::add(
-            self.p.frags,
-            self.p.frag_bytes,
+            p.frags,
+            p.frag_bytes,
             key,
             u32::from(ip.frag_offset()),
             ip.more_frags(),
@@ -247,13 +248,20 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             Ok(None) => {}
             Ok(Some((ctx, len))) => {
                 self.st.stats.frag_reassembled += 1;
-                // Borrow the bytes out of the context while the L4 handlers use the rest.
-                let bytes = core::mem::take(&mut self.p.frag_bytes);
-                let n = self.p.frags.len();
+                // Borrow the bytes out of the storage while the L4 handlers use the rest
+                // (through views taken once, with the reassembly bytes left out).
+                let mut p = self.mem.parts();
+                let bytes = core::mem::take(&mut p.frag_bytes);
+                let n = p.frags.len();
                 let rx = Rx { packet: &[], ..rx };
-                self.l4_in(rx, proto, frag::payload(n, bytes, ctx, len), now);
-                self.p.frag_bytes = bytes;
-                frag::free(self.p.frags, ctx);
+                let mut rest = Taken(p);
+                let mut c = Ctx {
+                    cfg: self.cfg,
+                    st: &mut *self.st,
+                    mem: &mut rest,
+                };
+                c.l4_in(rx, proto, frag::payload(n, bytes, ctx, len), now);
+                frag::free(self.mem.parts().frags, ctx);
             }
             Err(_) => self.st.stats.drop_frag_no_room += 1,
         }
@@ -590,11 +598,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             self.port_unreachable(rx, now);
             return;
         };
-        let chunk_len = self.p.udp_chunk;
-        let Kind::Udp(u) = &mut self.p.slots[i as usize].kind else {
+        let chunk_len = self.mem.parts().udp_chunk;
+        let p = self.mem.parts();
+        let Kind::Udp(u) = &mut p.slots[i as usize].kind else {
             return;
         };
-        let (rxq, _) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+        let (rxq, _) = udp_bufs(p.udp, chunk_len, u.chunk);
         let from = SocketAddr::new(src, pkt.src_port());
         if u.rx.push(rxq, &[&encode_addr(from), pkt.payload_slice()]) {
             self.st.stats.udp_received += 1;
@@ -635,7 +644,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             remote: Some(tuple.remote),
         };
         if let Some(i) = self.find(&key)
-            && let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind
+            && let Kind::Tcp(conn) = &mut self.mem.parts().slots[i as usize].kind
         {
             conn.handle_segment(now, &rx.addrs, &seg);
             self.mark_ready(i);
@@ -675,7 +684,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     }
 
     fn listener_in(&mut self, li: u32, rx: Rx<'_>, seg: &TcpRepr<'_>, now: Instant) {
-        let Kind::Listen(l) = &mut self.p.slots[li as usize].kind else {
+        let Kind::Listen(l) = &mut self.mem.parts().slots[li as usize].kind else {
             return;
         };
         let hs = l.listener.handle_segment(now, &rx.addrs, seg);
@@ -689,7 +698,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         let bufs = if refuse {
             None
         } else {
-            self.p.buffers.take(local)
+            self.mem.parts().buffers.take(local)
         };
         let Some((rbuf, tbuf)) = bufs else {
             self.st.stats.drop_tcp_accept_full += 1;
@@ -712,19 +721,19 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             }
         };
         if (!seg.payload.is_empty() || seg.control == crate::wire::TcpControl::Fin)
-            && let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind
+            && let Kind::Tcp(conn) = &mut self.mem.parts().slots[i as usize].kind
         {
             conn.handle_segment(now, &rx.addrs, seg);
         }
-        self.p.slots[i as usize].flags |= UNACCEPTED;
+        self.mem.parts().slots[i as usize].flags |= UNACCEPTED;
         self.mark_ready(i);
-        let Kind::Listen(l) = &mut self.p.slots[li as usize].kind else {
+        let Kind::Listen(l) = &mut self.mem.parts().slots[li as usize].kind else {
             return;
         };
         append(l, i);
         let tail_prev = l.tail_prev;
         if tail_prev != NIL {
-            self.p.slots[tail_prev as usize].link = i;
+            self.mem.parts().slots[tail_prev as usize].link = i;
         }
         self.push_event(li, Events::ACCEPT);
     }
@@ -767,11 +776,18 @@ fn append<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>>(l: &mut ListenSocket<B>, i: u3
     l.queued += 1;
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+impl<M: Memory> Ctx<'_, M> {
     /// Records a neighbour (see [`neighbor::learn`]); when that releases queued packets,
     /// egress goes through the table again at once.
     fn learn_neighbor(&mut self, ip: IpAddr, mac: EthernetAddress, now: Instant, create: bool) {
-        let flush = neighbor::learn(self.p.neighbors, &self.cfg.neighbor, ip, mac, now, create);
+        let flush = neighbor::learn(
+            self.mem.parts().neighbors,
+            &self.cfg.neighbor,
+            ip,
+            mac,
+            now,
+            create,
+        );
         if flush.is_some() {
             self.st.neighbor_at = Instant::ZERO;
         }
@@ -781,4 +797,37 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 /// True when `group` is the solicited-node address of `addr`.
 fn solicits(group: core::net::Ipv6Addr, addr: core::net::Ipv6Addr) -> bool {
     ipv6::solicited_node(addr) == group
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rand::Rng;
+
+    /// The fixed-offset ARP reader agrees with `ArpRepr::parse` whenever it answers, and
+    /// answers for every valid Ethernet/IPv4 packet.
+    #[test]
+    fn arp_fast_agrees_with_the_generic_parser() {
+        let mac = EthernetAddress([2, 0, 0, 0, 0, 1]);
+        let req = ArpRepr::request(mac, Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let mut good = [0u8; 28];
+        req.emit(&mut good);
+        assert_eq!(arp_fast(&good), Some(req));
+        let mut rng = Rng::new(5);
+        for _ in 0..20_000 {
+            let mut b = good;
+            let len = 20 + (rng.next_u32() % 12) as usize;
+            for _ in 0..rng.next_u32() % 3 {
+                let at = (rng.next_u32() % 28) as usize;
+                b[at] = rng.next_u32() as u8;
+            }
+            let slow = ArpPacket::new_checked(&b[..len.min(28)])
+                .and_then(|p| ArpRepr::parse(&p))
+                .ok();
+            match arp_fast(&b[..len.min(28)]) {
+                Some(r) => assert_eq!(Some(r), slow),
+                None => assert!(slow.is_none()),
+            }
+        }
+    }
 }

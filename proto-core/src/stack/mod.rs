@@ -340,6 +340,37 @@ pub struct Parts<'m, S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[
     pub buffers: &'m mut dyn TcpBuffers<S>,
 }
 
+/// Views already taken, as a [`Memory`]: for a reassembled datagram, whose bytes stay
+/// borrowed from `frag_bytes` while the L4 handlers use the other views.
+pub(crate) struct Taken<'m, S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>>(
+    pub(crate) Parts<'m, S, B>,
+);
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Memory
+    for Taken<'_, S, B>
+{
+    type Buffer = S;
+    type Backlog = B;
+    fn parts(&mut self) -> Parts<'_, S, B> {
+        let p = &mut self.0;
+        Parts {
+            slots: &mut *p.slots,
+            index: &mut *p.index,
+            timers: &mut *p.timers,
+            ready: &mut *p.ready,
+            events: &mut *p.events,
+            neighbors: &mut *p.neighbors,
+            pending: &mut *p.pending,
+            frags: &mut *p.frags,
+            frag_bytes: &mut *p.frag_bytes,
+            udp: &mut *p.udp,
+            udp_chunk: p.udp_chunk,
+            control: &mut *p.control,
+            buffers: &mut *p.buffers,
+        }
+    }
+}
+
 /// The caller's storage for an [`Interface`]: `S` is the TCP buffer type (as in
 /// [`Connection<S>`](crate::tcp::Connection)), `B` a listener's SYN backlog.
 pub trait Memory {
@@ -585,10 +616,14 @@ pub struct Interface<M: Memory> {
 }
 
 /// Everything a packet path needs, borrowed at once.
-pub(crate) struct Ctx<'a, S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> {
+///
+/// The storage is borrowed whole and its views taken with `mem.parts()` where they are
+/// used: `parts` is inlined, so a path pays only for the views it reads (building all of
+/// them for every call cost more than a whole ARP lookup).
+pub(crate) struct Ctx<'a, M: Memory> {
     pub(crate) cfg: &'a Config,
     pub(crate) st: &'a mut State,
-    pub(crate) p: Parts<'a, S, B>,
+    pub(crate) mem: &'a mut M,
 }
 
 impl<M: Memory> Interface<M> {
@@ -632,11 +667,11 @@ impl<M: Memory> Interface<M> {
         }
     }
 
-    pub(crate) fn ctx(&mut self) -> Ctx<'_, M::Buffer, M::Backlog> {
+    pub(crate) fn ctx(&mut self) -> Ctx<'_, M> {
         Ctx {
             cfg: &self.cfg,
             st: &mut self.st,
-            p: self.mem.parts(),
+            mem: &mut self.mem,
         }
     }
 
@@ -733,7 +768,7 @@ impl<M: Memory> Interface<M> {
         if c.st.ready.len > 0 || !c.st.control.is_empty() || c.st.arp_reply.is_some() {
             return Some(Instant::ZERO);
         }
-        let mut at = c.st.heap.peek(c.p.timers).map(|(t, _)| t);
+        let mut at = c.st.heap.peek(c.mem.parts().timers).map(|(t, _)| t);
         let mut merge = |t: Option<Instant>| {
             at = match (at, t) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -741,9 +776,9 @@ impl<M: Memory> Interface<M> {
             }
         };
         if c.st.neighbor_at != NEVER {
-            merge(neighbor::poll_at(c.p.neighbors));
+            merge(neighbor::poll_at(c.mem.parts().neighbors));
         }
-        merge(frag::poll_at(c.p.frags));
+        merge(frag::poll_at(c.mem.parts().frags));
         merge(c.st.announce.map(|(t, _)| t));
         at
     }
@@ -754,8 +789,8 @@ impl<M: Memory> Interface<M> {
     pub fn poll_events(&mut self) -> Option<(SocketHandle, Events)> {
         let c = self.ctx();
         loop {
-            let i = c.st.events.pop(c.p.events)?;
-            let s = &mut c.p.slots[i as usize];
+            let i = c.st.events.pop(c.mem.parts().events)?;
+            let s = &mut c.mem.parts().slots[i as usize];
             s.flags &= !socket::IN_EVENTS;
             let ev = core::mem::take(&mut s.events);
             if ev != 0 && !s.is_free() {
@@ -771,7 +806,7 @@ impl<M: Memory> Interface<M> {
     }
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+impl<M: Memory> Ctx<'_, M> {
     /// Takes a token from the error bucket (RFC 4443 §2.4(f) token bucket).
     pub(crate) fn take_token(&mut self, now: Instant) -> bool {
         let rl = self.cfg.error_rate;
@@ -798,7 +833,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     /// Queues a complete frame built by `f` (given a buffer of `len` bytes) on the control
     /// queue; counts a drop when full.
     pub(crate) fn push_control(&mut self, len: usize, f: impl FnOnce(&mut [u8])) -> bool {
-        match self.st.control.push_with(self.p.control, len) {
+        match self.st.control.push_with(self.mem.parts().control, len) {
             Some(buf) => {
                 f(buf);
                 true

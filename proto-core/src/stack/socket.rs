@@ -186,18 +186,19 @@ pub(crate) fn decode_addr(m: &[u8]) -> SocketAddr {
     }
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+impl<M: Memory> Ctx<'_, M> {
     /// Looks up a slot by key.
     #[inline]
-    pub(crate) fn find(&self, key: &Key) -> Option<u32> {
-        let slots = &*self.p.slots;
-        self.st.index.find(self.p.index, key, |s| {
-            slots.get(s as usize).and_then(Slot::key)
-        })
+    pub(crate) fn find(&mut self, key: &Key) -> Option<u32> {
+        let p = self.mem.parts();
+        let slots = &*p.slots;
+        self.st
+            .index
+            .find(p.index, key, |s| slots.get(s as usize).and_then(Slot::key))
     }
 
     /// Takes a free slot for `kind` and indexes it under its key.
-    pub(crate) fn alloc(&mut self, kind: Kind<S, B>) -> Result<u32, StackError> {
+    pub(crate) fn alloc(&mut self, kind: Kind<M::Buffer, M::Backlog>) -> Result<u32, StackError> {
         let Some(key) = kind.key() else {
             return Err(StackError::InvalidHandle);
         };
@@ -213,19 +214,20 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     pub(crate) fn alloc_with(
         &mut self,
         key: &Key,
-        make: impl FnOnce() -> Kind<S, B>,
+        make: impl FnOnce() -> Kind<M::Buffer, M::Backlog>,
     ) -> Result<u32, StackError> {
         let i = if self.st.free_head != NIL {
             self.st.free_head
-        } else if (self.st.fresh as usize) < self.p.slots.len() && self.st.fresh < NIL - 1 {
+        } else if (self.st.fresh as usize) < self.mem.parts().slots.len() && self.st.fresh < NIL - 1
+        {
             self.st.fresh
         } else {
             return Err(StackError::NoFreeSlot);
         };
-        if !self.st.index.insert(self.p.index, key, i) {
+        if !self.st.index.insert(self.mem.parts().index, key, i) {
             return Err(StackError::NoFreeSlot);
         }
-        let s = &mut self.p.slots[i as usize];
+        let s = &mut self.mem.parts().slots[i as usize];
         let next = s.link;
         // Free slots hold `Kind::Free`: nothing to drop, so the new value is written in place.
         if let Kind::Free = s.kind {
@@ -248,18 +250,19 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// Frees slot `i`: unindexes it, returns a UDP chunk, bumps the generation.
     pub(crate) fn free(&mut self, i: u32) {
-        let Some(key) = self.p.slots[i as usize].key() else {
+        let Some(key) = self.mem.parts().slots[i as usize].key() else {
             return;
         };
-        let slots = &*self.p.slots;
-        self.st.index.remove(self.p.index, &key, i, |s| {
+        let p = self.mem.parts();
+        let slots = &*p.slots;
+        self.st.index.remove(p.index, &key, i, |s| {
             slots.get(s as usize).and_then(Slot::key)
         });
-        let s = &mut self.p.slots[i as usize];
+        let s = &mut p.slots[i as usize];
         if let Kind::Udp(u) = &s.kind {
             let c = u.chunk as usize;
-            let at = c * self.p.udp_chunk;
-            self.p.udp[at..at + 4].copy_from_slice(&self.st.udp_free.to_le_bytes());
+            let at = c * p.udp_chunk;
+            p.udp[at..at + 4].copy_from_slice(&self.st.udp_free.to_le_bytes());
             self.st.udp_free = u.chunk;
         }
         s.kind = Kind::Free;
@@ -276,8 +279,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     /// Puts slot `i` on the ready queue (it may have something to send).
     #[inline]
     pub(crate) fn mark_ready(&mut self, i: u32) {
-        let s = &mut self.p.slots[i as usize];
-        if s.flags & IN_READY == 0 && self.st.ready.push(self.p.ready, i) {
+        let p = self.mem.parts();
+        let s = &mut p.slots[i as usize];
+        if s.flags & IN_READY == 0 && self.st.ready.push(p.ready, i) {
             s.flags |= IN_READY;
         }
     }
@@ -288,16 +292,18 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         if ev.is_empty() {
             return;
         }
-        let s = &mut self.p.slots[i as usize];
+        let p = self.mem.parts();
+        let s = &mut p.slots[i as usize];
         s.events |= ev.bits();
-        if s.flags & IN_EVENTS == 0 && self.st.events.push(self.p.events, i) {
+        if s.flags & IN_EVENTS == 0 && self.st.events.push(p.events, i) {
             s.flags |= IN_EVENTS;
         }
     }
 
     /// Records slot `i`'s next deadline on the heap if it changed.
     pub(crate) fn set_timer(&mut self, i: u32, at: Option<Instant>) {
-        let s = &mut self.p.slots[i as usize];
+        let p = self.mem.parts();
+        let s = &mut p.slots[i as usize];
         match at {
             None => s.flags &= !HAS_TIMER,
             Some(t) => {
@@ -306,8 +312,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 }
                 s.flags |= HAS_TIMER;
                 s.timer = t;
-                let slots = &*self.p.slots;
-                let ok = self.st.heap.push(self.p.timers, t, i, |at, j| {
+                let slots = &*p.slots;
+                let ok = self.st.heap.push(p.timers, t, i, |at, j| {
                     slots
                         .get(j as usize)
                         .is_some_and(|s| s.flags & HAS_TIMER != 0 && s.timer == at)
@@ -322,12 +328,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// Moves every slot whose deadline passed onto the ready queue.
     pub(crate) fn fire_timers(&mut self, now: Instant) {
-        while let Some((at, i)) = self.st.heap.peek(self.p.timers) {
+        while let Some((at, i)) = self.st.heap.peek(self.mem.parts().timers) {
             if at > now {
                 break;
             }
-            self.st.heap.pop(self.p.timers);
-            let s = &mut self.p.slots[i as usize];
+            self.st.heap.pop(self.mem.parts().timers);
+            let s = &mut self.mem.parts().slots[i as usize];
             if s.flags & HAS_TIMER != 0 && s.timer == at {
                 s.flags &= !HAS_TIMER;
                 self.mark_ready(i);
@@ -337,7 +343,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// Events of a connection after input, and the CONNECTED / CLOSED transitions.
     pub(crate) fn conn_events(&mut self, i: u32) {
-        let s = &mut self.p.slots[i as usize];
+        let s = &mut self.mem.parts().slots[i as usize];
         let Kind::Tcp(c) = &s.kind else {
             return;
         };
@@ -366,17 +372,20 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     }
 
     /// A handle's slot, checked.
-    pub(crate) fn slot(&mut self, h: SocketHandle) -> Result<&mut Slot<S, B>, StackError> {
-        match self.p.slots.get_mut(h.index as usize) {
+    pub(crate) fn slot(
+        &mut self,
+        h: SocketHandle,
+    ) -> Result<&mut Slot<M::Buffer, M::Backlog>, StackError> {
+        match self.mem.parts().slots.get_mut(h.index as usize) {
             Some(s) if s.generation == h.generation && !s.is_free() => Ok(s),
             _ => Err(StackError::InvalidHandle),
         }
     }
 
-    fn handle(&self, i: u32) -> SocketHandle {
+    fn handle(&mut self, i: u32) -> SocketHandle {
         SocketHandle {
             index: i,
-            generation: self.p.slots[i as usize].generation,
+            generation: self.mem.parts().slots[i as usize].generation,
         }
     }
 
@@ -472,7 +481,8 @@ impl<M: Memory> Interface<M> {
         if c.find(&key).is_some() {
             return Err(StackError::AddrInUse);
         }
-        let chunks = c.p.udp.len().checked_div(c.p.udp_chunk).unwrap_or(0) as u32;
+        let p = c.mem.parts();
+        let chunks = p.udp.len().checked_div(p.udp_chunk).unwrap_or(0) as u32;
         let chunk = if c.st.udp_free != NIL {
             c.st.udp_free
         } else if c.st.udp_fresh < chunks {
@@ -491,8 +501,9 @@ impl<M: Memory> Interface<M> {
         };
         let i = c.alloc(Kind::Udp(sock))?;
         if c.st.udp_free == chunk {
-            let at = chunk as usize * c.p.udp_chunk;
-            let b = &c.p.udp[at..at + 4];
+            let p = c.mem.parts();
+            let at = chunk as usize * p.udp_chunk;
+            let b = &p.udp[at..at + 4];
             c.st.udp_free = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         } else {
             c.st.udp_fresh += 1;
@@ -522,7 +533,7 @@ impl<M: Memory> Interface<M> {
     ) -> Result<(), StackError> {
         let mut c = self.ctx();
         let mtu = c.cfg.mtu;
-        let chunk_len = c.p.udp_chunk;
+        let chunk_len = c.mem.parts().udp_chunk;
         let u = *c.udp_slot(h)?;
         let ip_hdr = if remote.is_ipv4() { 20 } else { 40 };
         if data.len() > 65_507
@@ -539,7 +550,7 @@ impl<M: Memory> Interface<M> {
             return Err(StackError::TooBig);
         }
         c.source_for(remote.ip())?;
-        let (_, tx) = udp_bufs(c.p.udp, chunk_len, u.chunk);
+        let (_, tx) = udp_bufs(c.mem.parts().udp, chunk_len, u.chunk);
         let mut ring = u.tx;
         if !ring.push(tx, &[&encode_addr(remote), data]) {
             return Err(StackError::QueueFull);
@@ -557,9 +568,9 @@ impl<M: Memory> Interface<M> {
         buf: &mut [u8],
     ) -> Result<Option<(usize, SocketAddr)>, StackError> {
         let mut c = self.ctx();
-        let chunk_len = c.p.udp_chunk;
+        let chunk_len = c.mem.parts().udp_chunk;
         let u = *c.udp_slot(h)?;
-        let (rx, _) = udp_bufs(c.p.udp, chunk_len, u.chunk);
+        let (rx, _) = udp_bufs(c.mem.parts().udp, chunk_len, u.chunk);
         let mut ring = u.rx;
         let Some(rec) = ring.peek(rx) else {
             return Ok(None);
@@ -627,8 +638,8 @@ impl<M: Memory> Interface<M> {
         }
         let i = l.head;
         l.queued -= 1;
-        let next = c.p.slots[i as usize].link;
-        let Kind::Listen(l) = &mut c.p.slots[listener.index as usize].kind else {
+        let next = c.mem.parts().slots[i as usize].link;
+        let Kind::Listen(l) = &mut c.mem.parts().slots[listener.index as usize].kind else {
             return Err(StackError::InvalidHandle);
         };
         l.head = next;
@@ -638,7 +649,7 @@ impl<M: Memory> Interface<M> {
             // More to accept: keep the listener's ACCEPT event up.
             c.push_event(listener.index, Events::ACCEPT);
         }
-        let s = &mut c.p.slots[i as usize];
+        let s = &mut c.mem.parts().slots[i as usize];
         s.link = NIL;
         s.flags &= !UNACCEPTED;
         // Report what happened before accept.
@@ -714,7 +725,7 @@ impl<M: Memory> Interface<M> {
             return Err(StackError::InvalidHandle);
         }
         c.mark_ready(h.index);
-        c.p.slots[h.index as usize].reported = 0;
+        c.mem.parts().slots[h.index as usize].reported = 0;
         match &mut self.mem.parts().slots[h.index as usize].kind {
             Kind::Tcp(conn) => Ok(conn),
             _ => Err(StackError::InvalidHandle),
@@ -740,10 +751,10 @@ impl<M: Memory> Interface<M> {
             Kind::Listen(l) => {
                 let mut next = l.head;
                 c.free(h.index);
-                let mut guard = c.p.slots.len();
+                let mut guard = c.mem.parts().slots.len();
                 while next != NIL && guard > 0 {
                     guard -= 1;
-                    let s = &mut c.p.slots[next as usize];
+                    let s = &mut c.mem.parts().slots[next as usize];
                     let after = s.link;
                     if let Kind::Tcp(conn) = &mut s.kind {
                         conn.abort();
