@@ -257,6 +257,7 @@ impl<M: Memory> Ctx<'_, M> {
                 let mut rest = Taken(p);
                 let mut c = Ctx {
                     cfg: self.cfg,
+                    conn_cfg: self.conn_cfg,
                     st: &mut *self.st,
                     mem: &mut rest,
                 };
@@ -710,8 +711,9 @@ impl<M: Memory> Ctx<'_, M> {
             remote: Some(hs.tuple.remote),
         };
         let cfg = &self.cfg.tcp;
+        let pre = self.conn_cfg;
         let made = self.alloc_with(&key, || {
-            Kind::Tcp(Connection::accept(cfg, &hs, now, rbuf, tbuf))
+            Kind::Tcp(Connection::accept_with(cfg, pre, &hs, now, rbuf, tbuf))
         });
         let i = match made {
             Ok(i) => i,

@@ -611,6 +611,8 @@ pub(crate) const NEVER: Instant = Instant::from_micros(u64::MAX);
 /// frame. Socket calls may come in between; their output leaves on the next `egress`.
 pub struct Interface<M: Memory> {
     cfg: Config,
+    /// What every connection keeps of `cfg.tcp`, computed once (not per connection).
+    conn_cfg: crate::tcp::ConnConfig,
     mem: M,
     st: State,
 }
@@ -622,6 +624,7 @@ pub struct Interface<M: Memory> {
 /// them for every call cost more than a whole ARP lookup).
 pub(crate) struct Ctx<'a, M: Memory> {
     pub(crate) cfg: &'a Config,
+    pub(crate) conn_cfg: &'a crate::tcp::ConnConfig,
     pub(crate) st: &'a mut State,
     pub(crate) mem: &'a mut M,
 }
@@ -662,6 +665,7 @@ impl<M: Memory> Interface<M> {
                 neighbor_at: NEVER,
                 segmentation: None,
             },
+            conn_cfg: crate::tcp::ConnConfig::new(&cfg.tcp),
             cfg,
             mem,
         }
@@ -670,6 +674,7 @@ impl<M: Memory> Interface<M> {
     pub(crate) fn ctx(&mut self) -> Ctx<'_, M> {
         Ctx {
             cfg: &self.cfg,
+            conn_cfg: &self.conn_cfg,
             st: &mut self.st,
             mem: &mut self.mem,
         }

@@ -709,8 +709,9 @@ impl<M: Memory> Interface<M> {
             return Err(StackError::AddrInUse);
         }
         let cfg = &c.cfg.tcp;
+        let pre = c.conn_cfg;
         let i = c.alloc_with(&key, || {
-            Kind::Tcp(Connection::connect(cfg, tuple, now, rx, tx))
+            Kind::Tcp(Connection::connect_with(cfg, pre, tuple, now, rx, tx))
         })?;
         c.mark_ready(i);
         Ok(c.handle(i))
