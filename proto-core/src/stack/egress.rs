@@ -7,7 +7,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::neighbor::{self, Due, Resolution};
 use super::socket::{
-    HAS_TIMER, IN_READY, Kind, RELEASED, UDP_META, UNACCEPTED, decode_addr, udp_bufs,
+    HAS_TIMER, HopCache, IN_READY, Kind, RELEASED, UDP_META, UNACCEPTED, decode_addr, udp_bufs,
 };
 use super::{Ctx, Interface, Memory, NEVER, Segmentation, StackError, State as Scalars, frag};
 use crate::tcp::State;
@@ -77,18 +77,30 @@ pub(crate) fn resolve(
     hop: NextHop,
     now: Instant,
 ) -> Resolved {
+    resolve_until(neighbors, st, hop, now).0
+}
+
+/// [`resolve`], and until when a MAC it gives stays valid (while the neighbour table's
+/// generation stays the same): the entry's expiry, or never for a fixed address.
+pub(crate) fn resolve_until(
+    neighbors: &mut [neighbor::Neighbor],
+    st: &mut Scalars,
+    hop: NextHop,
+    now: Instant,
+) -> (Resolved, Instant) {
     match hop {
-        NextHop::Fixed(mac) => Resolved::Mac(mac),
+        NextHop::Fixed(mac) => (Resolved::Mac(mac), NEVER),
         NextHop::Unicast(ip) => match neighbor::resolve(neighbors, ip, now) {
-            Resolution::Mac(m) => Resolved::Mac(m),
-            Resolution::Pending(i) => Resolved::Queue(i),
+            Resolution::Mac(m, until) => (Resolved::Mac(m), until),
+            Resolution::Pending(i) => (Resolved::Queue(i), Instant::ZERO),
             Resolution::Started(i) => {
                 st.neighbor_at = st.neighbor_at.min(now);
-                Resolved::Queue(i)
+                st.neighbors_changed();
+                (Resolved::Queue(i), Instant::ZERO)
             }
             Resolution::Full => {
                 st.stats.drop_neighbor_table_full += 1;
-                Resolved::Fail
+                (Resolved::Fail, Instant::ZERO)
             }
         },
     }
@@ -421,11 +433,28 @@ impl<M: Memory> Ctx<'_, M> {
         } else {
             (buf.len().min(ETH + self.cfg.mtu), 0)
         };
-        let to = match self.route(tuple.remote.ip()) {
-            Ok(hop) => self.resolve(hop, now),
-            Err(_) => {
-                self.st.stats.drop_no_route += 1;
-                Resolved::Fail
+        // The next hop's MAC as cached on the slot while the neighbour table (and our
+        // address) did not change and the entry has not expired; else routed and resolved.
+        let hop = self.mem.parts().slots[i as usize].hop;
+        let to = if hop.generation == self.st.neighbor_gen && now < hop.until {
+            Resolved::Mac(hop.mac)
+        } else {
+            match self.route(tuple.remote.ip()) {
+                Ok(next) => {
+                    let (to, until) = resolve_until(self.mem.parts().neighbors, self.st, next, now);
+                    if let Resolved::Mac(mac) = to {
+                        self.mem.parts().slots[i as usize].hop = HopCache {
+                            generation: self.st.neighbor_gen,
+                            mac,
+                            until,
+                        };
+                    }
+                    to
+                }
+                Err(_) => {
+                    self.st.stats.drop_no_route += 1;
+                    Resolved::Fail
+                }
             }
         };
         let Kind::Tcp(conn) = &mut self.mem.parts().slots[i as usize].kind else {

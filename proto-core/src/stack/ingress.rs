@@ -781,7 +781,10 @@ fn append<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>>(l: &mut ListenSocket<B>, i: u3
 impl<M: Memory> Ctx<'_, M> {
     /// Records a neighbour (see [`neighbor::learn`]); when that releases queued packets,
     /// egress goes through the table again at once.
+    #[inline]
     fn learn_neighbor(&mut self, ip: IpAddr, mac: EthernetAddress, now: Instant, create: bool) {
+        // An entry made, replaced (another one evicted) or given a new address.
+        self.st.neighbors_changed();
         let flush = neighbor::learn(
             self.mem.parts().neighbors,
             &self.cfg.neighbor,

@@ -587,6 +587,18 @@ pub(crate) struct State {
     neighbor_at: Instant,
     /// How the frame the last `egress` wrote must be cut, when it is larger than the MTU.
     segmentation: Option<Segmentation>,
+    /// Changes whenever a neighbour entry is made, replaced or updated, the table is
+    /// flushed, or our address changes: next-hop MACs cached on connections
+    /// ([`socket::HopCache`]) are valid only under the generation they were taken in.
+    neighbor_gen: u32,
+}
+
+impl State {
+    /// Invalidates every cached next hop.
+    #[inline]
+    pub(crate) fn neighbors_changed(&mut self) {
+        self.neighbor_gen = self.neighbor_gen.wrapping_add(1).max(1);
+    }
 }
 
 /// An address probe in progress (RFC 5227 §2.1).
@@ -664,6 +676,7 @@ impl<M: Memory> Interface<M> {
                 probe: None,
                 neighbor_at: NEVER,
                 segmentation: None,
+                neighbor_gen: 1,
             },
             conn_cfg: crate::tcp::ConnConfig::new(&cfg.tcp),
             cfg,
@@ -713,6 +726,7 @@ impl<M: Memory> Interface<M> {
 
     /// Forgets every neighbour (packets waiting on a resolution are dropped and counted).
     pub fn flush_neighbors(&mut self) {
+        self.st.neighbors_changed();
         for e in self.mem.parts().neighbors.iter_mut() {
             self.st.stats.drop_resolution_failed += e.pending_len() as u64;
             *e = Neighbor::EMPTY;
@@ -729,6 +743,7 @@ impl<M: Memory> Interface<M> {
     pub fn set_ipv4(&mut self, cidr: Option<Ipv4Cidr>, gateway: Option<Ipv4Addr>, now: Instant) {
         self.cfg.ipv4 = cidr;
         self.cfg.gateway = gateway;
+        self.st.neighbors_changed();
         self.st.announce = cidr.map(|_| (now, 2));
     }
 

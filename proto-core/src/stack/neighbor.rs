@@ -121,8 +121,8 @@ fn scan(table: &[Neighbor], ip: IpAddr) -> Result<usize, Option<usize>> {
 /// The outcome of [`resolve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Resolution {
-    /// Resolved.
-    Mac(EthernetAddress),
+    /// Resolved, until the instant given.
+    Mac(EthernetAddress, Instant),
     /// Being resolved; entry index.
     Pending(usize),
     /// A resolution started now on this entry.
@@ -136,7 +136,9 @@ pub(crate) enum Resolution {
 pub(crate) fn resolve(table: &mut [Neighbor], ip: IpAddr, now: Instant) -> Resolution {
     let i = match scan(table, ip) {
         Ok(i) => match table[i].state {
-            State::Reachable { expires } if expires > now => return Resolution::Mac(table[i].mac),
+            State::Reachable { expires } if expires > now => {
+                return Resolution::Mac(table[i].mac, expires);
+            }
             State::Reachable { .. } => i,
             State::Incomplete { .. } => return Resolution::Pending(i),
         },

@@ -12,6 +12,7 @@ use super::table::{Key, Proto};
 use super::{Ctx, Events, Interface, Memory, SocketHandle, StackError};
 use crate::tcp::{Connection, FourTuple, Listener, State, SynSlot};
 use crate::time::Instant;
+use crate::wire::EthernetAddress;
 
 pub(crate) const IN_READY: u8 = 1;
 pub(crate) const IN_EVENTS: u8 = 2;
@@ -92,7 +93,28 @@ pub struct Slot<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSl
     pub(crate) link: u32,
     /// The deadline last pushed on the timer heap (valid with `HAS_TIMER`).
     pub(crate) timer: Instant,
+    /// A connection's next-hop MAC, cached.
+    pub(crate) hop: HopCache,
     pub(crate) kind: Kind<S, B>,
+}
+
+/// A connection's next-hop MAC address, valid while the interface's neighbour generation
+/// is `generation` (it changes with the neighbour table and our address) and before
+/// `until` (the neighbour entry's expiry). Generation 0 is never current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HopCache {
+    pub(crate) generation: u32,
+    pub(crate) mac: EthernetAddress,
+    pub(crate) until: Instant,
+}
+
+impl HopCache {
+    /// Nothing cached.
+    pub(crate) const NONE: Self = Self {
+        generation: 0,
+        mac: EthernetAddress([0; 6]),
+        until: Instant::ZERO,
+    };
 }
 
 impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Default for Slot<S, B> {
@@ -104,6 +126,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Defau
             reported: 0,
             link: NIL,
             timer: Instant::ZERO,
+            hop: HopCache::NONE,
             kind: Kind::Free,
         }
     }
@@ -244,6 +267,7 @@ impl<M: Memory> Ctx<'_, M> {
         s.events = 0;
         s.reported = 0;
         s.link = NIL;
+        s.hop = HopCache::NONE;
         self.st.used += 1;
         Ok(i)
     }
