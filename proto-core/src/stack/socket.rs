@@ -686,6 +686,7 @@ impl<M: Memory> Interface<M> {
     /// Opens a connection to `remote` (RFC 9293 §3.10.1) from `local` (default: our address
     /// of that family and an ephemeral port, RFC 6056) with the given buffers. The SYN leaves
     /// on the next `egress`; `Events::CONNECTED` reports ESTABLISHED.
+    #[inline]
     pub fn tcp_connect(
         &mut self,
         remote: SocketAddr,
