@@ -420,6 +420,33 @@ impl<M: Memory> Ctx<'_, M> {
         .emit(&mut buf[n..])
     }
 
+    /// The next hop of connection `i` toward `remote`: its MAC as cached on the slot while
+    /// the neighbour table (and our address) did not change and the entry has not expired;
+    /// else routed and resolved (and cached when resolved).
+    fn conn_next_hop(&mut self, i: u32, remote: IpAddr, now: Instant) -> Resolved {
+        let hop = self.mem.parts().slots[i as usize].hop;
+        if hop.generation == self.st.neighbor_gen && now < hop.until {
+            return Resolved::Mac(hop.mac);
+        }
+        match self.route(remote) {
+            Ok(next) => {
+                let (to, until) = resolve_until(self.mem.parts().neighbors, self.st, next, now);
+                if let Resolved::Mac(mac) = to {
+                    self.mem.parts().slots[i as usize].hop = HopCache {
+                        generation: self.st.neighbor_gen,
+                        mac,
+                        until,
+                    };
+                }
+                to
+            }
+            Err(_) => {
+                self.st.stats.drop_no_route += 1;
+                Resolved::Fail
+            }
+        }
+    }
+
     /// One segment of connection `i`, or its timer and events updated when it has none.
     fn tcp_out(&mut self, i: u32, buf: &mut [u8], now: Instant) -> usize {
         let Kind::Tcp(conn) = &self.mem.parts().slots[i as usize].kind else {
@@ -432,30 +459,6 @@ impl<M: Memory> Ctx<'_, M> {
             (buf.len().min(ETH + self.cfg.tso), usize::MAX)
         } else {
             (buf.len().min(ETH + self.cfg.mtu), 0)
-        };
-        // The next hop's MAC as cached on the slot while the neighbour table (and our
-        // address) did not change and the entry has not expired; else routed and resolved.
-        let hop = self.mem.parts().slots[i as usize].hop;
-        let to = if hop.generation == self.st.neighbor_gen && now < hop.until {
-            Resolved::Mac(hop.mac)
-        } else {
-            match self.route(tuple.remote.ip()) {
-                Ok(next) => {
-                    let (to, until) = resolve_until(self.mem.parts().neighbors, self.st, next, now);
-                    if let Resolved::Mac(mac) = to {
-                        self.mem.parts().slots[i as usize].hop = HopCache {
-                            generation: self.st.neighbor_gen,
-                            mac,
-                            until,
-                        };
-                    }
-                    to
-                }
-                Err(_) => {
-                    self.st.stats.drop_no_route += 1;
-                    Resolved::Fail
-                }
-            }
         };
         let Kind::Tcp(conn) = &mut self.mem.parts().slots[i as usize].kind else {
             return 0;
@@ -471,6 +474,8 @@ impl<M: Memory> Ctx<'_, M> {
                         ipv6: l3 == 40,
                     });
                 }
+                // Routed and resolved only for a segment to send.
+                let to = self.conn_next_hop(i, tuple.remote.ip(), now);
                 self.ip_header(
                     buf,
                     tuple.local.ip(),
