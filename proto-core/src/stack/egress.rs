@@ -7,7 +7,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::neighbor::{self, Due, Resolution};
 use super::socket::{
-    HAS_TIMER, HopCache, IN_READY, Kind, RELEASED, UDP_META, UNACCEPTED, decode_addr, udp_bufs,
+    HAS_TIMER, IN_READY, Kind, RELEASED, UDP_META, UNACCEPTED, decode_addr, udp_bufs,
 };
 use super::{Ctx, Interface, Memory, NEVER, Segmentation, StackError, State as Scalars, frag};
 use crate::tcp::State;
@@ -421,22 +421,25 @@ impl<M: Memory> Ctx<'_, M> {
     }
 
     /// The next hop of connection `i` toward `remote`: its MAC as cached on the slot while
-    /// the neighbour table (and our address) did not change and the entry has not expired;
+    /// the neighbour table (and our address) did not change and no cached entry expired;
     /// else routed and resolved (and cached when resolved).
     fn conn_next_hop(&mut self, i: u32, remote: IpAddr, now: Instant) -> Resolved {
-        let hop = self.mem.parts().slots[i as usize].hop;
-        if hop.generation == self.st.neighbor_gen && now < hop.until {
-            return Resolved::Mac(hop.mac);
+        if now >= self.st.neighbor_gen_until {
+            // Some cached entry expired: drop them all (rare: once per reachable time).
+            self.st.neighbors_changed();
+        }
+        let s = &self.mem.parts().slots[i as usize];
+        if s.hop_generation == self.st.neighbor_gen {
+            return Resolved::Mac(s.hop_mac);
         }
         match self.route(remote) {
             Ok(next) => {
                 let (to, until) = resolve_until(self.mem.parts().neighbors, self.st, next, now);
                 if let Resolved::Mac(mac) = to {
-                    self.mem.parts().slots[i as usize].hop = HopCache {
-                        generation: self.st.neighbor_gen,
-                        mac,
-                        until,
-                    };
+                    let s = &mut self.mem.parts().slots[i as usize];
+                    s.hop_generation = self.st.neighbor_gen;
+                    s.hop_mac = mac;
+                    self.st.neighbor_gen_until = self.st.neighbor_gen_until.min(until);
                 }
                 to
             }

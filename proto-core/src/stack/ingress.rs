@@ -584,14 +584,14 @@ impl<M: Memory> Ctx<'_, M> {
         }
         let (src, dst) = ip_pair(&rx.addrs);
         let local = SocketAddr::new(dst, pkt.dst_port());
-        let mut key = Key {
-            proto: Proto::Udp,
-            local,
-            remote: None,
-        };
+        let mut key = Key::new(Proto::Udp, local, None);
         let mut found = self.find(&key);
         if found.is_none() {
-            key.local = SocketAddr::new(unspecified(dst), pkt.dst_port());
+            key = Key::new(
+                Proto::Udp,
+                SocketAddr::new(unspecified(dst), pkt.dst_port()),
+                None,
+            );
             found = self.find(&key);
         }
         let Some(i) = found else {
@@ -639,11 +639,7 @@ impl<M: Memory> Ctx<'_, M> {
             remote: SocketAddr::new(src, seg.src_port),
         };
         self.st.stats.tcp_segments_received += 1;
-        let key = Key {
-            proto: Proto::Tcp,
-            local: tuple.local,
-            remote: Some(tuple.remote),
-        };
+        let key = Key::new(Proto::Tcp, tuple.local, Some(tuple.remote));
         if let Some(i) = self.find(&key)
             && let Kind::Tcp(conn) = &mut self.mem.parts().slots[i as usize].kind
         {
@@ -652,14 +648,14 @@ impl<M: Memory> Ctx<'_, M> {
             self.conn_events(i);
             return;
         }
-        let mut lkey = Key {
-            proto: Proto::Tcp,
-            local: tuple.local,
-            remote: None,
-        };
+        let mut lkey = Key::new(Proto::Tcp, tuple.local, None);
         let mut found = self.find(&lkey);
         if found.is_none() {
-            lkey.local = SocketAddr::new(unspecified(dst), seg.dst_port);
+            lkey = Key::new(
+                Proto::Tcp,
+                SocketAddr::new(unspecified(dst), seg.dst_port),
+                None,
+            );
             found = self.find(&lkey);
         }
         if let Some(li) = found {
@@ -705,11 +701,7 @@ impl<M: Memory> Ctx<'_, M> {
             self.st.stats.drop_tcp_accept_full += 1;
             return self.send_reset(rx, hs.tuple, seg, now);
         };
-        let key = Key {
-            proto: Proto::Tcp,
-            local: hs.tuple.local,
-            remote: Some(hs.tuple.remote),
-        };
+        let key = Key::new(Proto::Tcp, hs.tuple.local, Some(hs.tuple.remote));
         let cfg = &self.cfg.tcp;
         let pre = self.conn_cfg;
         let made = self.alloc_with(&key, || {

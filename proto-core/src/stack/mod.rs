@@ -589,8 +589,11 @@ pub(crate) struct State {
     segmentation: Option<Segmentation>,
     /// Changes whenever a neighbour entry is made, replaced or updated, the table is
     /// flushed, or our address changes: next-hop MACs cached on connections
-    /// ([`socket::HopCache`]) are valid only under the generation they were taken in.
+    /// (`Slot::hop_mac`) are valid only under the generation they were taken in.
     neighbor_gen: u32,
+    /// The earliest expiry of a neighbour entry cached under this generation: the
+    /// generation ends then.
+    neighbor_gen_until: Instant,
 }
 
 impl State {
@@ -598,6 +601,7 @@ impl State {
     #[inline]
     pub(crate) fn neighbors_changed(&mut self) {
         self.neighbor_gen = self.neighbor_gen.wrapping_add(1).max(1);
+        self.neighbor_gen_until = NEVER;
     }
 }
 
@@ -677,6 +681,7 @@ impl<M: Memory> Interface<M> {
                 neighbor_at: NEVER,
                 segmentation: None,
                 neighbor_gen: 1,
+                neighbor_gen_until: NEVER,
             },
             conn_cfg: crate::tcp::ConnConfig::new(&cfg.tcp),
             cfg,

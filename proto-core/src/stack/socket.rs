@@ -93,28 +93,11 @@ pub struct Slot<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSl
     pub(crate) link: u32,
     /// The deadline last pushed on the timer heap (valid with `HAS_TIMER`).
     pub(crate) timer: Instant,
-    /// A connection's next-hop MAC, cached.
-    pub(crate) hop: HopCache,
+    /// A connection's next-hop MAC, cached: valid while the interface's neighbour
+    /// generation is `hop_generation` (0 is never current; see `State::neighbor_gen`).
+    pub(crate) hop_generation: u32,
+    pub(crate) hop_mac: EthernetAddress,
     pub(crate) kind: Kind<S, B>,
-}
-
-/// A connection's next-hop MAC address, valid while the interface's neighbour generation
-/// is `generation` (it changes with the neighbour table and our address) and before
-/// `until` (the neighbour entry's expiry). Generation 0 is never current.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct HopCache {
-    pub(crate) generation: u32,
-    pub(crate) mac: EthernetAddress,
-    pub(crate) until: Instant,
-}
-
-impl HopCache {
-    /// Nothing cached.
-    pub(crate) const NONE: Self = Self {
-        generation: 0,
-        mac: EthernetAddress([0; 6]),
-        until: Instant::ZERO,
-    };
 }
 
 impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Default for Slot<S, B> {
@@ -126,7 +109,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Defau
             reported: 0,
             link: NIL,
             timer: Instant::ZERO,
-            hop: HopCache::NONE,
+            hop_generation: 0,
+            hop_mac: EthernetAddress([0; 6]),
             kind: Kind::Free,
         }
     }
@@ -149,24 +133,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Kind<
     pub(crate) fn key(&self) -> Option<Key> {
         match self {
             Kind::Free => None,
-            Kind::Udp(u) => Some(Key {
-                proto: Proto::Udp,
-                local: u.local,
-                remote: None,
-            }),
+            Kind::Udp(u) => Some(Key::new(Proto::Udp, u.local, None)),
             Kind::Tcp(c) => {
                 let t = c.tuple();
-                Some(Key {
-                    proto: Proto::Tcp,
-                    local: t.local,
-                    remote: Some(t.remote),
-                })
+                Some(Key::new(Proto::Tcp, t.local, Some(t.remote)))
             }
-            Kind::Listen(l) => Some(Key {
-                proto: Proto::Tcp,
-                local: l.listener.local(),
-                remote: None,
-            }),
+            Kind::Listen(l) => Some(Key::new(Proto::Tcp, l.listener.local(), None)),
         }
     }
 }
@@ -267,7 +239,7 @@ impl<M: Memory> Ctx<'_, M> {
         s.events = 0;
         s.reported = 0;
         s.link = NIL;
-        s.hop = HopCache::NONE;
+        s.hop_generation = 0;
         self.st.used += 1;
         Ok(i)
     }
@@ -490,18 +462,10 @@ impl<M: Memory> Interface<M> {
         let mut local = local;
         if local.port() == 0 {
             let ip = local.ip();
-            let port = c.ephemeral(|port| Key {
-                proto: Proto::Udp,
-                local: SocketAddr::new(ip, port),
-                remote: None,
-            })?;
+            let port = c.ephemeral(|port| Key::new(Proto::Udp, SocketAddr::new(ip, port), None))?;
             local.set_port(port);
         }
-        let key = Key {
-            proto: Proto::Udp,
-            local,
-            remote: None,
-        };
+        let key = Key::new(Proto::Udp, local, None);
         if c.find(&key).is_some() {
             return Err(StackError::AddrInUse);
         }
@@ -628,11 +592,7 @@ impl<M: Memory> Interface<M> {
         if local.port() == 0 || (!local.ip().is_unspecified() && !c.is_ours(local.ip())) {
             return Err(StackError::Unaddressable);
         }
-        let key = Key {
-            proto: Proto::Tcp,
-            local,
-            remote: None,
-        };
+        let key = Key::new(Proto::Tcp, local, None);
         if c.find(&key).is_some() {
             return Err(StackError::AddrInUse);
         }
@@ -712,11 +672,7 @@ impl<M: Memory> Interface<M> {
         // An ephemeral port is one `ephemeral` found free for this key: no second lookup.
         let (port, free) = match local.map(|l| l.port()).unwrap_or(0) {
             0 => (
-                c.ephemeral(|port| Key {
-                    proto: Proto::Tcp,
-                    local: SocketAddr::new(ip, port),
-                    remote: Some(remote),
-                })?,
+                c.ephemeral(|port| Key::new(Proto::Tcp, SocketAddr::new(ip, port), Some(remote)))?,
                 true,
             ),
             p => (p, false),
@@ -725,11 +681,7 @@ impl<M: Memory> Interface<M> {
             local: SocketAddr::new(ip, port),
             remote,
         };
-        let key = Key {
-            proto: Proto::Tcp,
-            local: tuple.local,
-            remote: Some(remote),
-        };
+        let key = Key::new(Proto::Tcp, tuple.local, Some(remote));
         if !free && c.find(&key).is_some() {
             return Err(StackError::AddrInUse);
         }

@@ -721,3 +721,48 @@ fn arp_probe_goes_out_and_sees_conflicts_from_others_only() {
     );
     assert_eq!(i.arp_probe_conflict(), Some(cand));
 }
+
+/// A connection's cached next hop follows the neighbour cache: a new MAC learned for the
+/// peer is used at once, and an expired entry is resolved again before anything is sent.
+#[test]
+fn connections_follow_neighbour_changes_and_expiry() {
+    let mut i = iface();
+    let h = i
+        .tcp_connect(
+            SocketAddr::new(PEER.into(), 80),
+            None,
+            at(0),
+            vec![0; 4096],
+            vec![0; 4096],
+        )
+        .unwrap();
+    let out = drain(&mut i, at(0));
+    assert_eq!(arp_of(&out[0]).target_protocol_addr, PEER);
+    i.ingress(&arp(ArpOperation::Reply, PEER_MAC, PEER, US), at(0));
+    let out = drain(&mut i, at(0));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0][..6], PEER_MAC.0, "the SYN goes to the resolved MAC");
+    // Its retransmission (initial RTO 1 s) too, now from the connection's cached next hop.
+    let out = drain(&mut i, at(1_500));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0][..6], PEER_MAC.0);
+    // The peer moves to another MAC (a request for our address says so).
+    let moved = EthernetAddress([2, 0, 0, 0, 0, 9]);
+    i.ingress(&arp(ArpOperation::Request, moved, PEER, US), at(2_000));
+    let out = drain(&mut i, at(2_000));
+    assert_eq!(out.len(), 1, "the ARP reply");
+    let out = drain(&mut i, at(3_500));
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        out[0][..6],
+        moved.0,
+        "the next retransmission follows the new MAC"
+    );
+    // Past the entry's reachable time (60 s) the next retransmission waits on a new
+    // resolution.
+    let out = drain(&mut i, at(70_000));
+    assert_eq!(out.len(), 1, "only the ARP request: the SYN waits on it");
+    let req = arp_of(&out[0]);
+    assert_eq!(req.operation, ArpOperation::Request);
+    assert_eq!(req.target_protocol_addr, PEER);
+}
