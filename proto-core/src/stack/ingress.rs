@@ -640,7 +640,8 @@ impl<M: Memory> Ctx<'_, M> {
         };
         self.st.stats.tcp_segments_received += 1;
         let key = Key::new(Proto::Tcp, tuple.local, Some(tuple.remote));
-        if let Some(i) = self.find(&key)
+        let hash = key.hash(self.st.index.seed);
+        if let Some(i) = self.find_hashed(&key, hash)
             && let Kind::Tcp(conn) = &mut self.mem.parts().slots[i as usize].kind
         {
             conn.handle_segment(now, &rx.addrs, &seg);
@@ -659,7 +660,7 @@ impl<M: Memory> Ctx<'_, M> {
             found = self.find(&lkey);
         }
         if let Some(li) = found {
-            return self.listener_in(li, rx, &seg, now);
+            return self.listener_in(li, rx, &seg, now, (key, hash));
         }
         self.st.stats.drop_tcp_no_socket += 1;
         self.send_reset(rx, tuple, &seg, now);
@@ -680,7 +681,16 @@ impl<M: Memory> Ctx<'_, M> {
         }
     }
 
-    fn listener_in(&mut self, li: u32, rx: Rx<'_>, seg: &TcpRepr<'_>, now: Instant) {
+    /// A segment for listener `li`; `looked_up` is the connection key `tcp_in` missed, with
+    /// its hash (the new connection's, when the listener completes a handshake).
+    fn listener_in(
+        &mut self,
+        li: u32,
+        rx: Rx<'_>,
+        seg: &TcpRepr<'_>,
+        now: Instant,
+        looked_up: (Key, u64),
+    ) {
         let Kind::Listen(l) = &mut self.mem.parts().slots[li as usize].kind else {
             return;
         };
@@ -702,9 +712,14 @@ impl<M: Memory> Ctx<'_, M> {
             return self.send_reset(rx, hs.tuple, seg, now);
         };
         let key = Key::new(Proto::Tcp, hs.tuple.local, Some(hs.tuple.remote));
+        let hash = if key == looked_up.0 {
+            looked_up.1
+        } else {
+            key.hash(self.st.index.seed)
+        };
         let cfg = &self.cfg.tcp;
         let pre = self.conn_cfg;
-        let made = self.alloc_with(&key, || {
+        let made = self.alloc_hashed(&key, hash, || {
             Kind::Tcp(Connection::accept_with(cfg, pre, &hs, now, rbuf, tbuf))
         });
         let i = match made {

@@ -185,11 +185,18 @@ impl<M: Memory> Ctx<'_, M> {
     /// Looks up a slot by key.
     #[inline]
     pub(crate) fn find(&mut self, key: &Key) -> Option<u32> {
+        let hash = key.hash(self.st.index.seed);
+        self.find_hashed(key, hash)
+    }
+
+    /// [`find`](Self::find) with the key's hash (`key.hash(self.st.index.seed)`) known.
+    #[inline]
+    pub(crate) fn find_hashed(&mut self, key: &Key, hash: u64) -> Option<u32> {
         let p = self.mem.parts();
         let slots = &*p.slots;
-        self.st
-            .index
-            .find(p.index, key, |s| slots.get(s as usize).and_then(Slot::key))
+        self.st.index.find_hashed(p.index, key, hash, |s| {
+            slots.get(s as usize).and_then(Slot::key)
+        })
     }
 
     /// Takes a free slot for `kind` and indexes it under its key.
@@ -211,6 +218,18 @@ impl<M: Memory> Ctx<'_, M> {
         key: &Key,
         make: impl FnOnce() -> Kind<M::Buffer, M::Backlog>,
     ) -> Result<u32, StackError> {
+        let hash = key.hash(self.st.index.seed);
+        self.alloc_hashed(key, hash, make)
+    }
+
+    /// [`alloc_with`](Self::alloc_with) with the key's hash known.
+    #[inline]
+    pub(crate) fn alloc_hashed(
+        &mut self,
+        key: &Key,
+        hash: u64,
+        make: impl FnOnce() -> Kind<M::Buffer, M::Backlog>,
+    ) -> Result<u32, StackError> {
         let i = if self.st.free_head != NIL {
             self.st.free_head
         } else if (self.st.fresh as usize) < self.mem.parts().slots.len() && self.st.fresh < NIL - 1
@@ -219,7 +238,7 @@ impl<M: Memory> Ctx<'_, M> {
         } else {
             return Err(StackError::NoFreeSlot);
         };
-        if !self.st.index.insert(self.mem.parts().index, key, i) {
+        if !self.st.index.insert_hashed(self.mem.parts().index, hash, i) {
             return Err(StackError::NoFreeSlot);
         }
         let s = &mut self.mem.parts().slots[i as usize];
@@ -420,16 +439,18 @@ impl<M: Memory> Ctx<'_, M> {
     }
 
     /// An ephemeral port (RFC 6056 §3.3.3, "double-hash": a keyed offset per destination
-    /// plus a counter) for which `key_for(port)` is free.
-    fn ephemeral(&mut self, key_for: impl Fn(u16) -> Key) -> Result<u16, StackError> {
+    /// plus a counter) for which `key_for(port)` is free, and that key's index hash.
+    fn ephemeral(&mut self, key_for: impl Fn(u16) -> Key) -> Result<(u16, u64), StackError> {
         const LOW: u32 = 49152;
         const COUNT: u32 = 65536 - LOW;
         let offset = (key_for(0).hash(self.st.index.seed ^ 0x6056) as u32) % COUNT;
         for _ in 0..COUNT {
             self.st.port_counter = self.st.port_counter.wrapping_add(1);
             let port = (LOW + (offset + u32::from(self.st.port_counter)) % COUNT) as u16;
-            if self.find(&key_for(port)).is_none() {
-                return Ok(port);
+            let key = key_for(port);
+            let hash = key.hash(self.st.index.seed);
+            if self.find_hashed(&key, hash).is_none() {
+                return Ok((port, hash));
             }
         }
         Err(StackError::NoEphemeralPort)
@@ -462,7 +483,8 @@ impl<M: Memory> Interface<M> {
         let mut local = local;
         if local.port() == 0 {
             let ip = local.ip();
-            let port = c.ephemeral(|port| Key::new(Proto::Udp, SocketAddr::new(ip, port), None))?;
+            let (port, _) =
+                c.ephemeral(|port| Key::new(Proto::Udp, SocketAddr::new(ip, port), None))?;
             local.set_port(port);
         }
         let key = Key::new(Proto::Udp, local, None);
@@ -669,25 +691,34 @@ impl<M: Memory> Interface<M> {
             }
             _ => c.source_for(remote.ip())?,
         };
-        // An ephemeral port is one `ephemeral` found free for this key: no second lookup.
+        // An ephemeral port is one `ephemeral` found free for this key: no second lookup
+        // (and its hash serves the insertion).
         let (port, free) = match local.map(|l| l.port()).unwrap_or(0) {
-            0 => (
-                c.ephemeral(|port| Key::new(Proto::Tcp, SocketAddr::new(ip, port), Some(remote)))?,
-                true,
-            ),
-            p => (p, false),
+            0 => {
+                let key_for = |port| Key::new(Proto::Tcp, SocketAddr::new(ip, port), Some(remote));
+                let (port, hash) = c.ephemeral(key_for)?;
+                (port, Some(hash))
+            }
+            p => (p, None),
         };
         let tuple = FourTuple {
             local: SocketAddr::new(ip, port),
             remote,
         };
         let key = Key::new(Proto::Tcp, tuple.local, Some(remote));
-        if !free && c.find(&key).is_some() {
-            return Err(StackError::AddrInUse);
-        }
+        let hash = match free {
+            Some(hash) => hash,
+            None => {
+                let hash = key.hash(c.st.index.seed);
+                if c.find_hashed(&key, hash).is_some() {
+                    return Err(StackError::AddrInUse);
+                }
+                hash
+            }
+        };
         let cfg = &c.cfg.tcp;
         let pre = c.conn_cfg;
-        let i = c.alloc_with(&key, || {
+        let i = c.alloc_hashed(&key, hash, || {
             Kind::Tcp(Connection::connect_with(cfg, pre, tuple, now, rx, tx))
         })?;
         c.mark_ready(i);

@@ -104,18 +104,30 @@ impl Index {
     }
 
     /// Finds the slot whose key matches; `key_of(slot)` reads a slot's key.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn find(
         &self,
         table: &[u32],
         key: &Key,
         key_of: impl Fn(u32) -> Option<Key>,
     ) -> Option<u32> {
+        self.find_hashed(table, key, key.hash(self.seed), key_of)
+    }
+
+    /// [`find`](Self::find) with the key's hash already computed (`key.hash(self.seed)`).
+    #[inline]
+    pub(crate) fn find_hashed(
+        &self,
+        table: &[u32],
+        key: &Key,
+        hash: u64,
+        key_of: impl Fn(u32) -> Option<Key>,
+    ) -> Option<u32> {
         let cap = table.len();
         if cap == 0 || self.len == 0 {
             return None;
         }
-        let mut i = Self::start(key.hash(self.seed), cap);
+        let mut i = Self::start(hash, cap);
         for _ in 0..cap {
             let e = table[i];
             if e == EMPTY {
@@ -134,12 +146,18 @@ impl Index {
 
     /// Inserts `slot` under `key` (the caller checked that the key is absent). False when the
     /// table is full (kept at most 7/8 full so that probes stay short).
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, table: &mut [u32], key: &Key, slot: u32) -> bool {
+        self.insert_hashed(table, key.hash(self.seed), slot)
+    }
+
+    /// [`insert`](Self::insert) with the key's hash already computed.
+    pub(crate) fn insert_hashed(&mut self, table: &mut [u32], hash: u64, slot: u32) -> bool {
         let cap = table.len();
         if (self.len as usize + 1) * 8 > cap * 7 {
             return false;
         }
-        let mut i = Self::start(key.hash(self.seed), cap);
+        let mut i = Self::start(hash, cap);
         while table[i] != EMPTY {
             i += 1;
             if i == cap {
