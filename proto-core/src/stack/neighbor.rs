@@ -291,7 +291,9 @@ pub(crate) fn due(
         }
         let interval = cfg.retry.saturating_mul(1 << sent.min(16));
         let jitter = rng.next_u64();
-        let extra = Duration::from_micros(jitter % (interval.micros() / 4 + 1));
+        // Uniform in [0, interval / 4] by a multiply-shift (Lemire), not a division.
+        let range = u128::from(interval.micros() / 4 + 1);
+        let extra = Duration::from_micros(((u128::from(jitter) * range) >> 64) as u64);
         e.state = State::Incomplete {
             sent: sent + 1,
             next: now + interval + extra,
