@@ -432,14 +432,34 @@ impl<M: Memory> Ctx<'_, M> {
         if s.hop_generation == self.st.neighbor_gen {
             return Resolved::Mac(s.hop_mac);
         }
-        match self.route(remote) {
+        let to = self.next_hop(remote, now);
+        if let Resolved::Mac(mac) = to {
+            let s = &mut self.mem.parts().slots[i as usize];
+            s.hop_generation = self.st.neighbor_gen;
+            s.hop_mac = mac;
+        }
+        to
+    }
+
+    /// Where a packet to `dst` goes: the last destination's MAC when `dst` is that one and
+    /// the neighbour generation has not changed since (a one-entry destination cache: a
+    /// listener answers one peer's SYN, then its ACK...); else routed and resolved.
+    fn next_hop(&mut self, dst: IpAddr, now: Instant) -> Resolved {
+        if now >= self.st.neighbor_gen_until {
+            self.st.neighbors_changed();
+        }
+        if let Some((ip, mac, generation)) = self.st.last_hop
+            && generation == self.st.neighbor_gen
+            && ip == dst
+        {
+            return Resolved::Mac(mac);
+        }
+        match self.route(dst) {
             Ok(next) => {
                 let (to, until) = resolve_until(self.mem.parts().neighbors, self.st, next, now);
                 if let Resolved::Mac(mac) = to {
-                    let s = &mut self.mem.parts().slots[i as usize];
-                    s.hop_generation = self.st.neighbor_gen;
-                    s.hop_mac = mac;
                     self.st.neighbor_gen_until = self.st.neighbor_gen_until.min(until);
+                    self.st.last_hop = Some((dst, mac, self.st.neighbor_gen));
                 }
                 to
             }
@@ -530,13 +550,7 @@ impl<M: Memory> Ctx<'_, M> {
             Some((tuple, len)) => {
                 self.mark_ready(i);
                 self.st.stats.tcp_segments_sent += 1;
-                let to = match self.route(tuple.remote.ip()) {
-                    Ok(hop) => self.resolve(hop, now),
-                    Err(_) => {
-                        self.st.stats.drop_no_route += 1;
-                        return 0;
-                    }
-                };
+                let to = self.next_hop(tuple.remote.ip(), now);
                 self.ip_header(
                     buf,
                     tuple.local.ip(),

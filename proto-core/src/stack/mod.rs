@@ -594,6 +594,8 @@ pub(crate) struct State {
     /// The earliest expiry of a neighbour entry cached under this generation: the
     /// generation ends then.
     neighbor_gen_until: Instant,
+    /// The last destination resolved, its MAC, and the generation it was resolved in.
+    last_hop: Option<(IpAddr, EthernetAddress, u32)>,
 }
 
 impl State {
@@ -682,6 +684,7 @@ impl<M: Memory> Interface<M> {
                 segmentation: None,
                 neighbor_gen: 1,
                 neighbor_gen_until: NEVER,
+                last_hop: None,
             },
             conn_cfg: crate::tcp::ConnConfig::new(&cfg.tcp),
             cfg,
