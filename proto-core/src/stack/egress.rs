@@ -58,6 +58,34 @@ pub(crate) fn ethertype_of(ip_packet: &[u8]) -> EtherType {
     }
 }
 
+/// An untagged Ethernet header from `src` to `dst` at the start of `buf` (at least 14
+/// bytes), written in one store; its length.
+#[inline]
+pub(crate) fn eth_header(
+    buf: &mut [u8],
+    src: EthernetAddress,
+    dst: EthernetAddress,
+    ethertype: u16,
+) -> usize {
+    let mut h = [0u8; ETH];
+    h[..6].copy_from_slice(&dst.0);
+    h[6..12].copy_from_slice(&src.0);
+    h[12..].copy_from_slice(&ethertype.to_be_bytes());
+    if let Some(out) = buf.first_chunk_mut::<ETH>() {
+        *out = h;
+    }
+    ETH
+}
+
+/// The EtherType of an IP packet (by its version nibble).
+fn ip_ethertype(ip_packet: &[u8]) -> u16 {
+    if ip_packet.first().is_some_and(|b| b >> 4 == 6) {
+        0x86dd
+    } else {
+        0x0800
+    }
+}
+
 /// An ARP packet in an Ethernet frame from `src` to `dst` (at least 42 bytes); its length.
 pub(crate) fn arp_frame(
     buf: &mut [u8],
@@ -65,7 +93,7 @@ pub(crate) fn arp_frame(
     dst: EthernetAddress,
     arp: &ArpRepr,
 ) -> usize {
-    let n = EthernetRepr::new(src, dst, EtherType::Arp).emit(buf);
+    let n = eth_header(buf, src, dst, 0x0806);
     n + arp.emit(&mut buf[n..])
 }
 
@@ -196,8 +224,8 @@ impl<M: Memory> Ctx<'_, M> {
     fn finish(&mut self, buf: &mut [u8], ip_len: usize, to: Resolved) -> Out {
         match to {
             Resolved::Mac(mac) => {
-                let et = ethertype_of(&buf[ETH..]);
-                EthernetRepr::new(self.cfg.mac, mac, et).emit(buf);
+                let et = ip_ethertype(&buf[ETH..]);
+                eth_header(buf, self.cfg.mac, mac, et);
                 Out::Sent(ETH + ip_len)
             }
             Resolved::Queue(i) => {
@@ -354,8 +382,8 @@ impl<M: Memory> Ctx<'_, M> {
                             self.st.stats.drop_buffer_too_small += 1;
                             continue;
                         }
-                        let et = ethertype_of(&buf[ETH..]);
-                        EthernetRepr::new(self.cfg.mac, mac, et).emit(buf);
+                        let et = ip_ethertype(&buf[ETH..]);
+                        eth_header(buf, self.cfg.mac, mac, et);
                         return Some(ETH + len);
                     }
                 }

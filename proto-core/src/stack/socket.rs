@@ -681,7 +681,14 @@ impl<M: Memory> Interface<M> {
         if remote.ip().is_unspecified() || remote.port() == 0 {
             return Err(StackError::Unaddressable);
         }
-        c.route(remote.ip())?;
+        // Routable: the last destination resolved under the current configuration and
+        // neighbour generation is, or else routing says.
+        let cached =
+            c.st.last_hop
+                .is_some_and(|(ip, _, g)| ip == remote.ip() && g == c.st.neighbor_gen);
+        if !cached {
+            c.route(remote.ip())?;
+        }
         let ip = match local {
             Some(l) if !l.ip().is_unspecified() => {
                 if !c.is_ours(l.ip()) {
