@@ -727,15 +727,14 @@ fn arp_probe_goes_out_and_sees_conflicts_from_others_only() {
 #[test]
 fn connections_follow_neighbour_changes_and_expiry() {
     let mut i = iface();
-    let h = i
-        .tcp_connect(
-            SocketAddr::new(PEER.into(), 80),
-            None,
-            at(0),
-            vec![0; 4096],
-            vec![0; 4096],
-        )
-        .unwrap();
+    i.tcp_connect(
+        SocketAddr::new(PEER.into(), 80),
+        None,
+        at(0),
+        vec![0; 4096],
+        vec![0; 4096],
+    )
+    .unwrap();
     let out = drain(&mut i, at(0));
     assert_eq!(arp_of(&out[0]).target_protocol_addr, PEER);
     i.ingress(&arp(ArpOperation::Reply, PEER_MAC, PEER, US), at(0));
