@@ -649,15 +649,11 @@ impl<M: Memory> Ctx<'_, M> {
             self.conn_events(i);
             return;
         }
-        let mut lkey = Key::new(Proto::Tcp, tuple.local, None);
-        let mut found = self.find(&lkey);
+        let lkey = Key::new(Proto::Tcp, tuple.local, None);
+        let mut found = self.find_listener(&lkey);
         if found.is_none() {
-            lkey = Key::new(
-                Proto::Tcp,
-                SocketAddr::new(unspecified(dst), seg.dst_port),
-                None,
-            );
-            found = self.find(&lkey);
+            let any = SocketAddr::new(unspecified(dst), seg.dst_port);
+            found = self.find_listener(&Key::new(Proto::Tcp, any, None));
         }
         if let Some(li) = found {
             return self.listener_in(li, rx, &seg, now, (key, hash));

@@ -596,6 +596,8 @@ pub(crate) struct State {
     neighbor_gen_until: Instant,
     /// The last destination resolved, its MAC, and the generation it was resolved in.
     last_hop: Option<(IpAddr, EthernetAddress, u32)>,
+    /// The last listener `tcp_in` found: its key, slot and the slot's generation.
+    last_listener: Option<(table::Key, u32, u32)>,
 }
 
 impl State {
@@ -685,6 +687,7 @@ impl<M: Memory> Interface<M> {
                 neighbor_gen: 1,
                 neighbor_gen_until: NEVER,
                 last_hop: None,
+                last_listener: None,
             },
             conn_cfg: crate::tcp::ConnConfig::new(&cfg.tcp),
             cfg,

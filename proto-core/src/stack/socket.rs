@@ -199,6 +199,27 @@ impl<M: Memory> Ctx<'_, M> {
         })
     }
 
+    /// [`find`](Self::find) for a listener's key, through a one-entry cache of the last
+    /// listener found (checked by its slot's generation: a freed slot's changes): a server's
+    /// SYNs and handshake ACKs mostly go to one listener.
+    #[inline]
+    pub(crate) fn find_listener(&mut self, key: &Key) -> Option<u32> {
+        if let Some((k, i, generation)) = self.st.last_listener
+            && k == *key
+        {
+            let s = &self.mem.parts().slots[i as usize];
+            if s.generation == generation && matches!(s.kind, Kind::Listen(_)) {
+                return Some(i);
+            }
+        }
+        let i = self.find(key)?;
+        let s = &self.mem.parts().slots[i as usize];
+        if matches!(s.kind, Kind::Listen(_)) {
+            self.st.last_listener = Some((*key, i, s.generation));
+        }
+        Some(i)
+    }
+
     /// Takes a free slot for `kind` and indexes it under its key.
     pub(crate) fn alloc(&mut self, kind: Kind<M::Buffer, M::Backlog>) -> Result<u32, StackError> {
         let Some(key) = kind.key() else {
