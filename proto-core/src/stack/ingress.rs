@@ -697,16 +697,10 @@ impl<M: Memory> Ctx<'_, M> {
         let Some(hs) = hs else {
             return;
         };
-        let refuse = queued >= self.cfg.accept_queue;
-        let bufs = if refuse {
-            None
-        } else {
-            self.mem.parts().buffers.take(local)
-        };
-        let Some((rbuf, tbuf)) = bufs else {
+        if queued >= self.cfg.accept_queue {
             self.st.stats.drop_tcp_accept_full += 1;
             return self.send_reset(rx, hs.tuple, seg, now);
-        };
+        }
         let key = Key::new(Proto::Tcp, hs.tuple.local, Some(hs.tuple.remote));
         let hash = if key == looked_up.0 {
             looked_up.1
@@ -715,8 +709,13 @@ impl<M: Memory> Ctx<'_, M> {
         };
         let cfg = &self.cfg.tcp;
         let pre = self.conn_cfg;
-        let made = self.alloc_hashed(&key, hash, || {
-            Kind::Tcp(Connection::accept_with(cfg, pre, &hs, now, rbuf, tbuf))
+        // The buffers are taken once the slot is certain, straight into the connection;
+        // none (the provider refuses) leaves the slot free and refuses the connection.
+        let made = self.alloc_made(&key, hash, |buffers| match buffers.take(local) {
+            Some((rbuf, tbuf)) => {
+                Kind::Tcp(Connection::accept_with(cfg, pre, &hs, now, rbuf, tbuf))
+            }
+            None => Kind::Free,
         });
         let i = match made {
             Ok(i) => i,

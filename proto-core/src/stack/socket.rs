@@ -251,6 +251,20 @@ impl<M: Memory> Ctx<'_, M> {
         hash: u64,
         make: impl FnOnce() -> Kind<M::Buffer, M::Backlog>,
     ) -> Result<u32, StackError> {
+        self.alloc_made(key, hash, |_| make())
+    }
+
+    /// [`alloc_hashed`](Self::alloc_hashed) for a value `make` builds with the buffer
+    /// provider (a connection a listener completed: its buffers are taken only once the slot
+    /// is certain, and go straight into it), or fails to build (`Kind::Free`: no buffers):
+    /// the slot and its index entry are then given back.
+    #[inline]
+    pub(crate) fn alloc_made(
+        &mut self,
+        key: &Key,
+        hash: u64,
+        make: impl FnOnce(&mut dyn TcpBuffers<M::Buffer>) -> Kind<M::Buffer, M::Backlog>,
+    ) -> Result<u32, StackError> {
         let i = if self.st.free_head != NIL {
             self.st.free_head
         } else if (self.st.fresh as usize) < self.mem.parts().slots.len() && self.st.fresh < NIL - 1
@@ -262,12 +276,21 @@ impl<M: Memory> Ctx<'_, M> {
         if !self.st.index.insert_hashed(self.mem.parts().index, hash, i) {
             return Err(StackError::NoFreeSlot);
         }
-        let s = &mut self.mem.parts().slots[i as usize];
+        let p = self.mem.parts();
+        let s = &mut p.slots[i as usize];
         let next = s.link;
         // Free slots hold `Kind::Free`: nothing to drop, so the new value is written in place.
         if let Kind::Free = s.kind {
-            s.kind = make();
+            s.kind = make(p.buffers);
         }
+        if let Kind::Free = s.kind {
+            let slots = &*p.slots;
+            self.st.index.remove(p.index, key, i, |s| {
+                slots.get(s as usize).and_then(Slot::key)
+            });
+            return Err(StackError::NoFreeSlot);
+        }
+        let s = &mut p.slots[i as usize];
         debug_assert_eq!(s.key().as_ref(), Some(key));
         if self.st.free_head == i {
             self.st.free_head = next;
