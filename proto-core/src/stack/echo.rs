@@ -10,7 +10,6 @@ use core::net::IpAddr;
 
 use super::egress::{ETH, Resolved, ethertype_of};
 use super::{Ctx, Interface, Memory, StackError, neighbor};
-use crate::tcp::SynSlot;
 use crate::time::Instant;
 use crate::wire::{EthernetRepr, IpAddrPair, IpProtocol, Ipv4Repr, Ipv6Repr};
 
@@ -112,7 +111,7 @@ impl<M: Memory> Interface<M> {
     }
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+impl<M: Memory> Ctx<'_, M> {
     fn echo_send(
         &mut self,
         dst: IpAddr,
@@ -192,9 +191,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 }
             }
             Resolved::Queue(i) => {
+                let p = self.mem.parts();
                 if neighbor::enqueue_parts(
-                    self.p.neighbors,
-                    self.p.pending,
+                    p.neighbors,
+                    p.pending,
                     &self.cfg.neighbor,
                     i,
                     &[headers, data],

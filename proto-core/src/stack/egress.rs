@@ -5,12 +5,12 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::neighbor::{self, Due, Lookup};
+use super::neighbor::{self, Due, Resolution};
 use super::socket::{
     HAS_TIMER, IN_READY, Kind, RELEASED, UDP_META, UNACCEPTED, decode_addr, udp_bufs,
 };
-use super::{Ctx, Interface, Memory, NEVER, Segmentation, StackError, frag};
-use crate::tcp::{State, SynSlot};
+use super::{Ctx, Interface, Memory, NEVER, Segmentation, StackError, State as Scalars, frag};
+use crate::tcp::State;
 use crate::time::Instant;
 use crate::wire::{
     ArpRepr, EtherType, EthernetAddress, EthernetRepr, Icmpv6Repr, IpAddrPair, IpProtocol,
@@ -58,6 +58,34 @@ pub(crate) fn ethertype_of(ip_packet: &[u8]) -> EtherType {
     }
 }
 
+/// An untagged Ethernet header from `src` to `dst` at the start of `buf` (at least 14
+/// bytes), written in one store; its length.
+#[inline]
+pub(crate) fn eth_header(
+    buf: &mut [u8],
+    src: EthernetAddress,
+    dst: EthernetAddress,
+    ethertype: u16,
+) -> usize {
+    let mut h = [0u8; ETH];
+    h[..6].copy_from_slice(&dst.0);
+    h[6..12].copy_from_slice(&src.0);
+    h[12..].copy_from_slice(&ethertype.to_be_bytes());
+    if let Some(out) = buf.first_chunk_mut::<ETH>() {
+        *out = h;
+    }
+    ETH
+}
+
+/// The EtherType of an IP packet (by its version nibble).
+fn ip_ethertype(ip_packet: &[u8]) -> u16 {
+    if ip_packet.first().is_some_and(|b| b >> 4 == 6) {
+        0x86dd
+    } else {
+        0x0800
+    }
+}
+
 /// An ARP packet in an Ethernet frame from `src` to `dst` (at least 42 bytes); its length.
 pub(crate) fn arp_frame(
     buf: &mut [u8],
@@ -65,8 +93,45 @@ pub(crate) fn arp_frame(
     dst: EthernetAddress,
     arp: &ArpRepr,
 ) -> usize {
-    let n = EthernetRepr::new(src, dst, EtherType::Arp).emit(buf);
+    let n = eth_header(buf, src, dst, 0x0806);
     n + arp.emit(&mut buf[n..])
+}
+
+/// Resolves a next hop, starting a resolution if needed (for [`Ctx::resolve`], and for
+/// callers that borrow only the neighbour table).
+pub(crate) fn resolve(
+    neighbors: &mut [neighbor::Neighbor],
+    st: &mut Scalars,
+    hop: NextHop,
+    now: Instant,
+) -> Resolved {
+    resolve_until(neighbors, st, hop, now).0
+}
+
+/// [`resolve`], and until when a MAC it gives stays valid (while the neighbour table's
+/// generation stays the same): the entry's expiry, or never for a fixed address.
+pub(crate) fn resolve_until(
+    neighbors: &mut [neighbor::Neighbor],
+    st: &mut Scalars,
+    hop: NextHop,
+    now: Instant,
+) -> (Resolved, Instant) {
+    match hop {
+        NextHop::Fixed(mac) => (Resolved::Mac(mac), NEVER),
+        NextHop::Unicast(ip) => match neighbor::resolve(neighbors, ip, now) {
+            Resolution::Mac(m, until) => (Resolved::Mac(m), until),
+            Resolution::Pending(i) => (Resolved::Queue(i), Instant::ZERO),
+            Resolution::Started(i) => {
+                st.neighbor_at = st.neighbor_at.min(now);
+                st.neighbors_changed();
+                (Resolved::Queue(i), Instant::ZERO)
+            }
+            Resolution::Full => {
+                st.stats.drop_neighbor_table_full += 1;
+                (Resolved::Fail, Instant::ZERO)
+            }
+        },
+    }
 }
 
 impl<M: Memory> Interface<M> {
@@ -96,7 +161,7 @@ impl<M: Memory> Interface<M> {
     }
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+impl<M: Memory> Ctx<'_, M> {
     /// The next hop toward `dst` (RFC 1122 §3.3.1.1: on-link directly, else the gateway).
     pub(crate) fn route(&self, dst: IpAddr) -> Result<NextHop, StackError> {
         match dst {
@@ -151,23 +216,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// Resolves a next hop, starting a resolution if needed.
     pub(crate) fn resolve(&mut self, hop: NextHop, now: Instant) -> Resolved {
-        match hop {
-            NextHop::Fixed(mac) => Resolved::Mac(mac),
-            NextHop::Unicast(ip) => match neighbor::lookup(self.p.neighbors, ip, now) {
-                Lookup::Mac(m) => Resolved::Mac(m),
-                Lookup::Pending(i) => Resolved::Queue(i),
-                Lookup::Absent => match neighbor::start(self.p.neighbors, ip, now) {
-                    Some(i) => {
-                        self.st.neighbor_at = self.st.neighbor_at.min(now);
-                        Resolved::Queue(i)
-                    }
-                    None => {
-                        self.st.stats.drop_neighbor_table_full += 1;
-                        Resolved::Fail
-                    }
-                },
-            },
-        }
+        resolve(self.mem.parts().neighbors, self.st, hop, now)
     }
 
     /// Finishes a frame whose IP packet is at `buf[14..14 + ip_len]`: the Ethernet header
@@ -175,20 +224,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     fn finish(&mut self, buf: &mut [u8], ip_len: usize, to: Resolved) -> Out {
         match to {
             Resolved::Mac(mac) => {
-                let et = ethertype_of(&buf[ETH..]);
-                EthernetRepr::new(self.cfg.mac, mac, et).emit(buf);
+                let et = ip_ethertype(&buf[ETH..]);
+                eth_header(buf, self.cfg.mac, mac, et);
                 Out::Sent(ETH + ip_len)
             }
             Resolved::Queue(i) => {
                 self.st.queued_on_neighbor = true;
                 let packet = &buf[ETH..ETH + ip_len];
-                if neighbor::enqueue(
-                    self.p.neighbors,
-                    self.p.pending,
-                    &self.cfg.neighbor,
-                    i,
-                    packet,
-                ) {
+                let p = self.mem.parts();
+                if neighbor::enqueue(p.neighbors, p.pending, &self.cfg.neighbor, i, packet) {
                     Out::Queued
                 } else {
                     self.st.stats.drop_pending_full += 1;
@@ -246,7 +290,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     }
 
     fn egress_once(&mut self, buf: &mut [u8], now: Instant) -> usize {
-        let expired = frag::expire(self.p.frags, now);
+        let expired = frag::expire(self.mem.parts().frags, now);
         self.st.stats.drop_frag_timeout += expired;
         if now >= self.st.neighbor_at
             && let Some(n) = self.neighbor_out(buf, now)
@@ -270,7 +314,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
         // O(1) when empty (the usual case): no look at the ring's bytes.
         while !self.st.control.is_empty()
-            && let Some(n) = self.st.control.pop_into(self.p.control, buf)
+            && let Some(n) = self.st.control.pop_into(self.mem.parts().control, buf)
         {
             if n > 0 {
                 return n;
@@ -280,13 +324,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         self.fire_timers(now);
         // Sockets whose packets get queued on a neighbour come back; the pending queues bound
         // that, and this bound stops anything else.
-        let mut budget = self.p.ready.len() * 4 + 64;
+        let mut budget = self.mem.parts().ready.len() * 4 + 64;
         while budget > 0 {
             budget -= 1;
-            let Some(i) = self.st.ready.pop(self.p.ready) else {
+            let Some(i) = self.st.ready.pop(self.mem.parts().ready) else {
                 break;
             };
-            let s = &mut self.p.slots[i as usize];
+            let s = &mut self.mem.parts().slots[i as usize];
             s.flags &= !IN_READY;
             let n = match s.kind {
                 Kind::Free => 0,
@@ -305,11 +349,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     /// when `State::neighbor_at` is due, so that egress does not scan the table every time.
     fn neighbor_out(&mut self, buf: &mut [u8], now: Instant) -> Option<usize> {
         // Bounded by the table (each flush empties a record).
-        let bound = self.p.neighbors.len() * (usize::from(self.cfg.neighbor.max_pending) + 2) + 1;
+        let bound =
+            self.mem.parts().neighbors.len() * (usize::from(self.cfg.neighbor.max_pending) + 2) + 1;
         for _ in 0..bound {
             let mut dropped = 0;
             let due = neighbor::due(
-                self.p.neighbors,
+                self.mem.parts().neighbors,
                 &self.cfg.neighbor,
                 now,
                 &mut self.st.rng,
@@ -319,7 +364,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             match due {
                 None => {
                     // Nothing due: until the next retry, egress skips the table.
-                    self.st.neighbor_at = neighbor::poll_at(self.p.neighbors).unwrap_or(NEVER);
+                    self.st.neighbor_at =
+                        neighbor::poll_at(self.mem.parts().neighbors).unwrap_or(NEVER);
                     break;
                 }
                 Some(Due::Request(ip)) => {
@@ -328,15 +374,16 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                     }
                 }
                 Some(Due::Flush(i)) => {
+                    let p = self.mem.parts();
                     if let Some((len, mac)) =
-                        neighbor::flush_one(self.p.neighbors, self.p.pending, i, &mut buf[ETH..])
+                        neighbor::flush_one(p.neighbors, p.pending, i, &mut buf[ETH..])
                     {
                         if len == 0 {
                             self.st.stats.drop_buffer_too_small += 1;
                             continue;
                         }
-                        let et = ethertype_of(&buf[ETH..]);
-                        EthernetRepr::new(self.cfg.mac, mac, et).emit(buf);
+                        let et = ip_ethertype(&buf[ETH..]);
+                        eth_header(buf, self.cfg.mac, mac, et);
                         return Some(ETH + len);
                     }
                 }
@@ -401,9 +448,59 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         .emit(&mut buf[n..])
     }
 
+    /// The next hop of connection `i` toward `remote`: its MAC as cached on the slot while
+    /// the neighbour table (and our address) did not change and no cached entry expired;
+    /// else routed and resolved (and cached when resolved).
+    fn conn_next_hop(&mut self, i: u32, remote: IpAddr, now: Instant) -> Resolved {
+        if now >= self.st.neighbor_gen_until {
+            // Some cached entry expired: drop them all (rare: once per reachable time).
+            self.st.neighbors_changed();
+        }
+        let s = &self.mem.parts().slots[i as usize];
+        if s.hop_generation == self.st.neighbor_gen {
+            return Resolved::Mac(s.hop_mac);
+        }
+        let to = self.next_hop(remote, now);
+        if let Resolved::Mac(mac) = to {
+            let s = &mut self.mem.parts().slots[i as usize];
+            s.hop_generation = self.st.neighbor_gen;
+            s.hop_mac = mac;
+        }
+        to
+    }
+
+    /// Where a packet to `dst` goes: the last destination's MAC when `dst` is that one and
+    /// the neighbour generation has not changed since (a one-entry destination cache: a
+    /// listener answers one peer's SYN, then its ACK...); else routed and resolved.
+    fn next_hop(&mut self, dst: IpAddr, now: Instant) -> Resolved {
+        if now >= self.st.neighbor_gen_until {
+            self.st.neighbors_changed();
+        }
+        if let Some((ip, mac, generation)) = self.st.last_hop
+            && generation == self.st.neighbor_gen
+            && ip == dst
+        {
+            return Resolved::Mac(mac);
+        }
+        match self.route(dst) {
+            Ok(next) => {
+                let (to, until) = resolve_until(self.mem.parts().neighbors, self.st, next, now);
+                if let Resolved::Mac(mac) = to {
+                    self.st.neighbor_gen_until = self.st.neighbor_gen_until.min(until);
+                    self.st.last_hop = Some((dst, mac, self.st.neighbor_gen));
+                }
+                to
+            }
+            Err(_) => {
+                self.st.stats.drop_no_route += 1;
+                Resolved::Fail
+            }
+        }
+    }
+
     /// One segment of connection `i`, or its timer and events updated when it has none.
     fn tcp_out(&mut self, i: u32, buf: &mut [u8], now: Instant) -> usize {
-        let Kind::Tcp(conn) = &self.p.slots[i as usize].kind else {
+        let Kind::Tcp(conn) = &self.mem.parts().slots[i as usize].kind else {
             return 0;
         };
         let tuple = conn.tuple();
@@ -414,14 +511,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         } else {
             (buf.len().min(ETH + self.cfg.mtu), 0)
         };
-        let to = match self.route(tuple.remote.ip()) {
-            Ok(hop) => self.resolve(hop, now),
-            Err(_) => {
-                self.st.stats.drop_no_route += 1;
-                Resolved::Fail
-            }
-        };
-        let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind else {
+        let Kind::Tcp(conn) = &mut self.mem.parts().slots[i as usize].kind else {
             return 0;
         };
         match conn.poll_transmit_offload(now, &mut buf[ETH + l3..max], seg_room, offload) {
@@ -435,6 +525,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                         ipv6: l3 == 40,
                     });
                 }
+                // Routed and resolved only for a segment to send.
+                let to = self.conn_next_hop(i, tuple.remote.ip(), now);
                 self.ip_header(
                     buf,
                     tuple.local.ip(),
@@ -453,7 +545,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                     }
                     Out::Dropped => {
                         // The engine retransmits on its timer.
-                        if let Kind::Tcp(conn) = &self.p.slots[i as usize].kind {
+                        if let Kind::Tcp(conn) = &self.mem.parts().slots[i as usize].kind {
                             let at = conn.poll_at();
                             self.set_timer(i, at);
                         }
@@ -466,7 +558,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 let closed = conn.state() == State::Closed;
                 self.set_timer(i, at);
                 self.conn_events(i);
-                let s = &self.p.slots[i as usize];
+                let s = &self.mem.parts().slots[i as usize];
                 if closed && s.flags & RELEASED != 0 && s.flags & UNACCEPTED == 0 {
                     self.free(i);
                 }
@@ -477,7 +569,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// A SYN-ACK or reset of listener `i`.
     fn listener_out(&mut self, i: u32, buf: &mut [u8], now: Instant) -> usize {
-        let Kind::Listen(l) = &mut self.p.slots[i as usize].kind else {
+        let Kind::Listen(l) = &mut self.mem.parts().slots[i as usize].kind else {
             return 0;
         };
         let l3 = if l.listener.local().is_ipv4() { 20 } else { 40 };
@@ -486,13 +578,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             Some((tuple, len)) => {
                 self.mark_ready(i);
                 self.st.stats.tcp_segments_sent += 1;
-                let to = match self.route(tuple.remote.ip()) {
-                    Ok(hop) => self.resolve(hop, now),
-                    Err(_) => {
-                        self.st.stats.drop_no_route += 1;
-                        return 0;
-                    }
-                };
+                let to = self.next_hop(tuple.remote.ip(), now);
                 self.ip_header(
                     buf,
                     tuple.local.ip(),
@@ -515,11 +601,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// One datagram (or IPv4 fragment) of UDP socket `i`.
     fn udp_out(&mut self, i: u32, buf: &mut [u8], now: Instant) -> usize {
-        let Kind::Udp(u) = self.p.slots[i as usize].kind else {
+        let Kind::Udp(u) = self.mem.parts().slots[i as usize].kind else {
             return 0;
         };
-        let chunk_len = self.p.udp_chunk;
-        let (_, tx) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+        let chunk_len = self.mem.parts().udp_chunk;
+        let (_, tx) = udp_bufs(self.mem.parts().udp, chunk_len, u.chunk);
         let Some(rec) = u.tx.peek(tx) else {
             return 0;
         };
@@ -549,7 +635,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
         let to = self.resolve(hop, now);
         if let Resolved::Queue(n) = to
-            && neighbor::pending_full(self.p.neighbors, &self.cfg.neighbor, n)
+            && neighbor::pending_full(self.mem.parts().neighbors, &self.cfg.neighbor, n)
         {
             // Wait (the datagram stays queued) and look again after a retry interval.
             let at = now + self.cfg.neighbor.retry;
@@ -561,10 +647,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             (IpAddr::V6(s), IpAddr::V6(d)) => IpAddrPair::V6 { src: s, dst: d },
             _ => return self.udp_done(i, true, 0),
         };
-        let Kind::Udp(u) = &mut self.p.slots[i as usize].kind else {
+        let p = self.mem.parts();
+        let Kind::Udp(u) = &mut p.slots[i as usize].kind else {
             return 0;
         };
-        let (_, tx) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+        let (_, tx) = udp_bufs(p.udp, chunk_len, u.chunk);
         let Some(rec) = u.tx.peek(tx) else {
             return 0;
         };
@@ -620,7 +707,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             Out::Queued | Out::Dropped => 0,
         };
         if more {
-            if let Kind::Udp(u) = &mut self.p.slots[i as usize].kind {
+            if let Kind::Udp(u) = &mut self.mem.parts().slots[i as usize].kind {
                 u.tx_sent += flen as u32;
             }
             self.mark_ready(i);
@@ -633,9 +720,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// The head datagram of UDP socket `i` is done (sent or dropped): pop it, reschedule.
     fn udp_done(&mut self, i: u32, _dropped: bool, n: usize) -> usize {
-        let chunk_len = self.p.udp_chunk;
-        if let Kind::Udp(u) = &mut self.p.slots[i as usize].kind {
-            let (_, tx) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+        let chunk_len = self.mem.parts().udp_chunk;
+        let p = self.mem.parts();
+        if let Kind::Udp(u) = &mut p.slots[i as usize].kind {
+            let (_, tx) = udp_bufs(p.udp, chunk_len, u.chunk);
             u.tx.pop(tx);
             u.tx_sent = 0;
             if !u.tx.is_empty() {

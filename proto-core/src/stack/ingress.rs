@@ -10,7 +10,7 @@ use super::socket::{
     Kind, ListenSocket, NIL, UDP_META, UNACCEPTED, encode_addr, udp_bufs, unspecified,
 };
 use super::table::{Key, Proto};
-use super::{Ctx, EchoReply, Events, Interface, Memory};
+use super::{Ctx, EchoReply, Events, Interface, Memory, Taken};
 use crate::tcp::{Connection, FourTuple, SynSlot, reset_for};
 use crate::time::Instant;
 use crate::wire::icmpv4::DstUnreachable;
@@ -57,8 +57,36 @@ fn ip_pair(addrs: &IpAddrPair) -> (IpAddr, IpAddr) {
     }
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+impl<M: Memory> Ctx<'_, M> {
     fn ingress(&mut self, frame: &[u8], now: Instant) {
+        // The usual frame, untagged: its header at fixed offsets (what `EthernetFrame` would
+        // read, without its VLAN walk).
+        let Some(hdr) = frame.first_chunk::<ETH>() else {
+            self.st.stats.drop_malformed += 1;
+            return;
+        };
+        let ethertype = u16::from_be_bytes([hdr[12], hdr[13]]);
+        if EtherType::from(ethertype).is_vlan_tpid() {
+            return self.ingress_tagged(frame, now);
+        }
+        let dst = &hdr[..6];
+        if *dst != self.cfg.mac.0 && *dst != [0xff; 6] && !(dst[0] == 0x33 && dst[1] == 0x33) {
+            self.st.stats.drop_not_our_mac += 1;
+            return;
+        }
+        let src_mac = EthernetAddress::from_bytes(&hdr[6..12]);
+        let payload = &frame[ETH..];
+        match ethertype {
+            0x0806 => self.arp_in(payload, now),
+            0x0800 => self.ipv4_in(src_mac, payload, now),
+            0x86dd => self.ipv6_in(src_mac, payload, now),
+            _ => self.st.stats.drop_unknown_protocol += 1,
+        }
+    }
+
+    /// A frame with VLAN tags: checked as any other, then dropped (we have no VLANs).
+    #[cold]
+    fn ingress_tagged(&mut self, frame: &[u8], now: Instant) {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             self.st.stats.drop_malformed += 1;
             return;
@@ -99,12 +127,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// RFC 826 "packet reception", with RFC 5227's announcements updating the cache.
     fn arp_in(&mut self, payload: &[u8], now: Instant) {
-        let repr = match ArpPacket::new_checked(payload).and_then(|p| ArpRepr::parse(&p)) {
-            Ok(r) => r,
-            Err(_) => {
-                self.st.stats.drop_malformed += 1;
-                return;
-            }
+        let parsed = match arp_fast(payload) {
+            Some(r) => Ok(r),
+            None => ArpPacket::new_checked(payload).and_then(|p| ArpRepr::parse(&p)),
+        };
+        let Ok(repr) = parsed else {
+            self.st.stats.drop_malformed += 1;
+            return;
         };
         self.watch_probe(&repr);
         let Some(cidr) = self.cfg.ipv4 else {
@@ -204,9 +233,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             ident: ip.ident(),
             protocol: proto.into(),
         };
+        let p = self.mem.parts();
         let res = frag::add(
-            self.p.frags,
-            self.p.frag_bytes,
+            p.frags,
+            p.frag_bytes,
             key,
             u32::from(ip.frag_offset()),
             ip.more_frags(),
@@ -218,13 +248,21 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             Ok(None) => {}
             Ok(Some((ctx, len))) => {
                 self.st.stats.frag_reassembled += 1;
-                // Borrow the bytes out of the context while the L4 handlers use the rest.
-                let bytes = core::mem::take(&mut self.p.frag_bytes);
-                let n = self.p.frags.len();
+                // Borrow the bytes out of the storage while the L4 handlers use the rest
+                // (through views taken once, with the reassembly bytes left out).
+                let mut p = self.mem.parts();
+                let bytes = core::mem::take(&mut p.frag_bytes);
+                let n = p.frags.len();
                 let rx = Rx { packet: &[], ..rx };
-                self.l4_in(rx, proto, frag::payload(n, bytes, ctx, len), now);
-                self.p.frag_bytes = bytes;
-                frag::free(self.p.frags, ctx);
+                let mut rest = Taken(p);
+                let mut c = Ctx {
+                    cfg: self.cfg,
+                    conn_cfg: self.conn_cfg,
+                    st: &mut *self.st,
+                    mem: &mut rest,
+                };
+                c.l4_in(rx, proto, frag::payload(n, bytes, ctx, len), now);
+                frag::free(self.mem.parts().frags, ctx);
             }
             Err(_) => self.st.stats.drop_frag_no_room += 1,
         }
@@ -546,14 +584,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
         let (src, dst) = ip_pair(&rx.addrs);
         let local = SocketAddr::new(dst, pkt.dst_port());
-        let mut key = Key {
-            proto: Proto::Udp,
-            local,
-            remote: None,
-        };
+        let mut key = Key::new(Proto::Udp, local, None);
         let mut found = self.find(&key);
         if found.is_none() {
-            key.local = SocketAddr::new(unspecified(dst), pkt.dst_port());
+            key = Key::new(
+                Proto::Udp,
+                SocketAddr::new(unspecified(dst), pkt.dst_port()),
+                None,
+            );
             found = self.find(&key);
         }
         let Some(i) = found else {
@@ -561,11 +599,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             self.port_unreachable(rx, now);
             return;
         };
-        let chunk_len = self.p.udp_chunk;
-        let Kind::Udp(u) = &mut self.p.slots[i as usize].kind else {
+        let chunk_len = self.mem.parts().udp_chunk;
+        let p = self.mem.parts();
+        let Kind::Udp(u) = &mut p.slots[i as usize].kind else {
             return;
         };
-        let (rxq, _) = udp_bufs(self.p.udp, chunk_len, u.chunk);
+        let (rxq, _) = udp_bufs(p.udp, chunk_len, u.chunk);
         let from = SocketAddr::new(src, pkt.src_port());
         if u.rx.push(rxq, &[&encode_addr(from), pkt.payload_slice()]) {
             self.st.stats.udp_received += 1;
@@ -600,31 +639,24 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             remote: SocketAddr::new(src, seg.src_port),
         };
         self.st.stats.tcp_segments_received += 1;
-        let key = Key {
-            proto: Proto::Tcp,
-            local: tuple.local,
-            remote: Some(tuple.remote),
-        };
-        if let Some(i) = self.find(&key)
-            && let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind
+        let key = Key::new(Proto::Tcp, tuple.local, Some(tuple.remote));
+        let hash = key.hash(self.st.index.seed);
+        if let Some(i) = self.find_hashed(&key, hash)
+            && let Kind::Tcp(conn) = &mut self.mem.parts().slots[i as usize].kind
         {
             conn.handle_segment(now, &rx.addrs, &seg);
             self.mark_ready(i);
             self.conn_events(i);
             return;
         }
-        let mut lkey = Key {
-            proto: Proto::Tcp,
-            local: tuple.local,
-            remote: None,
-        };
-        let mut found = self.find(&lkey);
+        let lkey = Key::new(Proto::Tcp, tuple.local, None);
+        let mut found = self.find_listener(&lkey);
         if found.is_none() {
-            lkey.local = SocketAddr::new(unspecified(dst), seg.dst_port);
-            found = self.find(&lkey);
+            let any = SocketAddr::new(unspecified(dst), seg.dst_port);
+            found = self.find_listener(&Key::new(Proto::Tcp, any, None));
         }
         if let Some(li) = found {
-            return self.listener_in(li, rx, &seg, now);
+            return self.listener_in(li, rx, &seg, now, (key, hash));
         }
         self.st.stats.drop_tcp_no_socket += 1;
         self.send_reset(rx, tuple, &seg, now);
@@ -645,8 +677,17 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         }
     }
 
-    fn listener_in(&mut self, li: u32, rx: Rx<'_>, seg: &TcpRepr<'_>, now: Instant) {
-        let Kind::Listen(l) = &mut self.p.slots[li as usize].kind else {
+    /// A segment for listener `li`; `looked_up` is the connection key `tcp_in` missed, with
+    /// its hash (the new connection's, when the listener completes a handshake).
+    fn listener_in(
+        &mut self,
+        li: u32,
+        rx: Rx<'_>,
+        seg: &TcpRepr<'_>,
+        now: Instant,
+        looked_up: (Key, u64),
+    ) {
+        let Kind::Listen(l) = &mut self.mem.parts().slots[li as usize].kind else {
             return;
         };
         let hs = l.listener.handle_segment(now, &rx.addrs, seg);
@@ -656,24 +697,25 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         let Some(hs) = hs else {
             return;
         };
-        let refuse = queued >= self.cfg.accept_queue;
-        let bufs = if refuse {
-            None
-        } else {
-            self.p.buffers.take(local)
-        };
-        let Some((rbuf, tbuf)) = bufs else {
+        if queued >= self.cfg.accept_queue {
             self.st.stats.drop_tcp_accept_full += 1;
             return self.send_reset(rx, hs.tuple, seg, now);
-        };
-        let key = Key {
-            proto: Proto::Tcp,
-            local: hs.tuple.local,
-            remote: Some(hs.tuple.remote),
+        }
+        let key = Key::new(Proto::Tcp, hs.tuple.local, Some(hs.tuple.remote));
+        let hash = if key == looked_up.0 {
+            looked_up.1
+        } else {
+            key.hash(self.st.index.seed)
         };
         let cfg = &self.cfg.tcp;
-        let made = self.alloc_with(&key, || {
-            Kind::Tcp(Connection::accept(cfg, &hs, now, rbuf, tbuf))
+        let pre = self.conn_cfg;
+        // The buffers are taken once the slot is certain, straight into the connection;
+        // none (the provider refuses) leaves the slot free and refuses the connection.
+        let made = self.alloc_made(&key, hash, |buffers| match buffers.take(local) {
+            Some((rbuf, tbuf)) => {
+                Kind::Tcp(Connection::accept_with(cfg, pre, &hs, now, rbuf, tbuf))
+            }
+            None => Kind::Free,
         });
         let i = match made {
             Ok(i) => i,
@@ -683,22 +725,40 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
             }
         };
         if (!seg.payload.is_empty() || seg.control == crate::wire::TcpControl::Fin)
-            && let Kind::Tcp(conn) = &mut self.p.slots[i as usize].kind
+            && let Kind::Tcp(conn) = &mut self.mem.parts().slots[i as usize].kind
         {
             conn.handle_segment(now, &rx.addrs, seg);
         }
-        self.p.slots[i as usize].flags |= UNACCEPTED;
+        self.mem.parts().slots[i as usize].flags |= UNACCEPTED;
         self.mark_ready(i);
-        let Kind::Listen(l) = &mut self.p.slots[li as usize].kind else {
+        let Kind::Listen(l) = &mut self.mem.parts().slots[li as usize].kind else {
             return;
         };
         append(l, i);
         let tail_prev = l.tail_prev;
         if tail_prev != NIL {
-            self.p.slots[tail_prev as usize].link = i;
+            self.mem.parts().slots[tail_prev as usize].link = i;
         }
         self.push_event(li, Events::ACCEPT);
     }
+}
+
+/// An Ethernet/IPv4 ARP packet (hardware type 1, protocol 0x0800, lengths 6 and 4) read at
+/// fixed offsets: what [`ArpRepr::parse`] returns for it. `None` for anything else (the
+/// caller parses that with the generic code, which says what is wrong).
+fn arp_fast(payload: &[u8]) -> Option<ArpRepr> {
+    let b = payload.first_chunk::<28>()?;
+    if b[..6] != [0, 1, 8, 0, 6, 4] {
+        return None;
+    }
+    let ip = |at: usize| Ipv4Addr::new(b[at], b[at + 1], b[at + 2], b[at + 3]);
+    Some(ArpRepr {
+        operation: ArpOperation::from(u16::from_be_bytes([b[6], b[7]])),
+        source_hardware_addr: EthernetAddress::from_bytes(&b[8..14]),
+        source_protocol_addr: ip(14),
+        target_hardware_addr: EthernetAddress::from_bytes(&b[18..24]),
+        target_protocol_addr: ip(24),
+    })
 }
 
 /// True for an unfragmented UDP datagram to the DHCP client port (68), the one thing an
@@ -720,11 +780,21 @@ fn append<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>>(l: &mut ListenSocket<B>, i: u3
     l.queued += 1;
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+impl<M: Memory> Ctx<'_, M> {
     /// Records a neighbour (see [`neighbor::learn`]); when that releases queued packets,
     /// egress goes through the table again at once.
+    #[inline]
     fn learn_neighbor(&mut self, ip: IpAddr, mac: EthernetAddress, now: Instant, create: bool) {
-        let flush = neighbor::learn(self.p.neighbors, &self.cfg.neighbor, ip, mac, now, create);
+        // An entry made, replaced (another one evicted) or given a new address.
+        self.st.neighbors_changed();
+        let flush = neighbor::learn(
+            self.mem.parts().neighbors,
+            &self.cfg.neighbor,
+            ip,
+            mac,
+            now,
+            create,
+        );
         if flush.is_some() {
             self.st.neighbor_at = Instant::ZERO;
         }
@@ -734,4 +804,37 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 /// True when `group` is the solicited-node address of `addr`.
 fn solicits(group: core::net::Ipv6Addr, addr: core::net::Ipv6Addr) -> bool {
     ipv6::solicited_node(addr) == group
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rand::Rng;
+
+    /// The fixed-offset ARP reader agrees with `ArpRepr::parse` whenever it answers, and
+    /// answers for every valid Ethernet/IPv4 packet.
+    #[test]
+    fn arp_fast_agrees_with_the_generic_parser() {
+        let mac = EthernetAddress([2, 0, 0, 0, 0, 1]);
+        let req = ArpRepr::request(mac, Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let mut good = [0u8; 28];
+        req.emit(&mut good);
+        assert_eq!(arp_fast(&good), Some(req));
+        let mut rng = Rng::new(5);
+        for _ in 0..20_000 {
+            let mut b = good;
+            let len = 20 + (rng.next_u32() % 12) as usize;
+            for _ in 0..rng.next_u32() % 3 {
+                let at = (rng.next_u32() % 28) as usize;
+                b[at] = rng.next_u32() as u8;
+            }
+            let slow = ArpPacket::new_checked(&b[..len.min(28)])
+                .and_then(|p| ArpRepr::parse(&p))
+                .ok();
+            match arp_fast(&b[..len.min(28)]) {
+                Some(r) => assert_eq!(Some(r), slow),
+                None => assert!(slow.is_none()),
+            }
+        }
+    }
 }

@@ -344,6 +344,37 @@ pub struct Parts<'m, S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[
     pub buffers: &'m mut dyn TcpBuffers<S>,
 }
 
+/// Views already taken, as a [`Memory`]: for a reassembled datagram, whose bytes stay
+/// borrowed from `frag_bytes` while the L4 handlers use the other views.
+pub(crate) struct Taken<'m, S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>>(
+    pub(crate) Parts<'m, S, B>,
+);
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Memory
+    for Taken<'_, S, B>
+{
+    type Buffer = S;
+    type Backlog = B;
+    fn parts(&mut self) -> Parts<'_, S, B> {
+        let p = &mut self.0;
+        Parts {
+            slots: &mut *p.slots,
+            index: &mut *p.index,
+            timers: &mut *p.timers,
+            ready: &mut *p.ready,
+            events: &mut *p.events,
+            neighbors: &mut *p.neighbors,
+            pending: &mut *p.pending,
+            frags: &mut *p.frags,
+            frag_bytes: &mut *p.frag_bytes,
+            udp: &mut *p.udp,
+            udp_chunk: p.udp_chunk,
+            control: &mut *p.control,
+            buffers: &mut *p.buffers,
+        }
+    }
+}
+
 /// The caller's storage for an [`Interface`]: `S` is the TCP buffer type (as in
 /// [`Connection<S>`](crate::tcp::Connection)), `B` a listener's SYN backlog.
 pub trait Memory {
@@ -560,6 +591,26 @@ pub(crate) struct State {
     neighbor_at: Instant,
     /// How the frame the last `egress` wrote must be cut, when it is larger than the MTU.
     segmentation: Option<Segmentation>,
+    /// Changes whenever a neighbour entry is made, replaced or updated, the table is
+    /// flushed, or our address changes: next-hop MACs cached on connections
+    /// (`Slot::hop_mac`) are valid only under the generation they were taken in.
+    neighbor_gen: u32,
+    /// The earliest expiry of a neighbour entry cached under this generation: the
+    /// generation ends then.
+    neighbor_gen_until: Instant,
+    /// The last destination resolved, its MAC, and the generation it was resolved in.
+    last_hop: Option<(IpAddr, EthernetAddress, u32)>,
+    /// The last listener `tcp_in` found: its key, slot and the slot's generation.
+    last_listener: Option<(table::Key, u32, u32)>,
+}
+
+impl State {
+    /// Invalidates every cached next hop.
+    #[inline]
+    pub(crate) fn neighbors_changed(&mut self) {
+        self.neighbor_gen = self.neighbor_gen.wrapping_add(1).max(1);
+        self.neighbor_gen_until = NEVER;
+    }
 }
 
 /// An address probe in progress (RFC 5227 §2.1).
@@ -584,15 +635,22 @@ pub(crate) const NEVER: Instant = Instant::from_micros(u64::MAX);
 /// frame. Socket calls may come in between; their output leaves on the next `egress`.
 pub struct Interface<M: Memory> {
     cfg: Config,
+    /// What every connection keeps of `cfg.tcp`, computed once (not per connection).
+    conn_cfg: crate::tcp::ConnConfig,
     mem: M,
     st: State,
 }
 
 /// Everything a packet path needs, borrowed at once.
-pub(crate) struct Ctx<'a, S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> {
+///
+/// The storage is borrowed whole and its views taken with `mem.parts()` where they are
+/// used: `parts` is inlined, so a path pays only for the views it reads (building all of
+/// them for every call cost more than a whole ARP lookup).
+pub(crate) struct Ctx<'a, M: Memory> {
     pub(crate) cfg: &'a Config,
+    pub(crate) conn_cfg: &'a crate::tcp::ConnConfig,
     pub(crate) st: &'a mut State,
-    pub(crate) p: Parts<'a, S, B>,
+    pub(crate) mem: &'a mut M,
 }
 
 impl<M: Memory> Interface<M> {
@@ -630,17 +688,23 @@ impl<M: Memory> Interface<M> {
                 probe: None,
                 neighbor_at: NEVER,
                 segmentation: None,
+                neighbor_gen: 1,
+                neighbor_gen_until: NEVER,
+                last_hop: None,
+                last_listener: None,
             },
+            conn_cfg: crate::tcp::ConnConfig::new(&cfg.tcp),
             cfg,
             mem,
         }
     }
 
-    pub(crate) fn ctx(&mut self) -> Ctx<'_, M::Buffer, M::Backlog> {
+    pub(crate) fn ctx(&mut self) -> Ctx<'_, M> {
         Ctx {
             cfg: &self.cfg,
+            conn_cfg: &self.conn_cfg,
             st: &mut self.st,
-            p: self.mem.parts(),
+            mem: &mut self.mem,
         }
     }
 
@@ -667,8 +731,9 @@ impl<M: Memory> Interface<M> {
     /// The MAC address of on-link neighbour `ip` if known; otherwise starts resolving it
     /// (the request leaves on the next `egress`) and returns `None`.
     pub fn resolve_neighbor(&mut self, ip: IpAddr, now: Instant) -> Option<EthernetAddress> {
-        let mut c = self.ctx();
-        match c.resolve(egress::NextHop::Unicast(ip), now) {
+        // Only the neighbour table: the other views of `parts` are never built.
+        let neighbors = self.mem.parts().neighbors;
+        match egress::resolve(neighbors, &mut self.st, egress::NextHop::Unicast(ip), now) {
             egress::Resolved::Mac(m) => Some(m),
             _ => None,
         }
@@ -676,9 +741,9 @@ impl<M: Memory> Interface<M> {
 
     /// Forgets every neighbour (packets waiting on a resolution are dropped and counted).
     pub fn flush_neighbors(&mut self) {
-        let c = self.ctx();
-        for e in c.p.neighbors.iter_mut() {
-            c.st.stats.drop_resolution_failed += e.pending_len() as u64;
+        self.st.neighbors_changed();
+        for e in self.mem.parts().neighbors.iter_mut() {
+            self.st.stats.drop_resolution_failed += e.pending_len() as u64;
             *e = Neighbor::EMPTY;
         }
     }
@@ -693,6 +758,7 @@ impl<M: Memory> Interface<M> {
     pub fn set_ipv4(&mut self, cidr: Option<Ipv4Cidr>, gateway: Option<Ipv4Addr>, now: Instant) {
         self.cfg.ipv4 = cidr;
         self.cfg.gateway = gateway;
+        self.st.neighbors_changed();
         self.st.announce = cidr.map(|_| (now, 2));
     }
 
@@ -737,7 +803,7 @@ impl<M: Memory> Interface<M> {
         if c.st.ready.len > 0 || !c.st.control.is_empty() || c.st.arp_reply.is_some() {
             return Some(Instant::ZERO);
         }
-        let mut at = c.st.heap.peek(c.p.timers).map(|(t, _)| t);
+        let mut at = c.st.heap.peek(c.mem.parts().timers).map(|(t, _)| t);
         let mut merge = |t: Option<Instant>| {
             at = match (at, t) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -745,9 +811,9 @@ impl<M: Memory> Interface<M> {
             }
         };
         if c.st.neighbor_at != NEVER {
-            merge(neighbor::poll_at(c.p.neighbors));
+            merge(neighbor::poll_at(c.mem.parts().neighbors));
         }
-        merge(frag::poll_at(c.p.frags));
+        merge(frag::poll_at(c.mem.parts().frags));
         merge(c.st.announce.map(|(t, _)| t));
         at
     }
@@ -758,8 +824,8 @@ impl<M: Memory> Interface<M> {
     pub fn poll_events(&mut self) -> Option<(SocketHandle, Events)> {
         let c = self.ctx();
         loop {
-            let i = c.st.events.pop(c.p.events)?;
-            let s = &mut c.p.slots[i as usize];
+            let i = c.st.events.pop(c.mem.parts().events)?;
+            let s = &mut c.mem.parts().slots[i as usize];
             s.flags &= !socket::IN_EVENTS;
             let ev = core::mem::take(&mut s.events);
             if ev != 0 && !s.is_free() {
@@ -775,7 +841,7 @@ impl<M: Memory> Interface<M> {
     }
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+impl<M: Memory> Ctx<'_, M> {
     /// Takes a token from the error bucket (RFC 4443 §2.4(f) token bucket).
     pub(crate) fn take_token(&mut self, now: Instant) -> bool {
         let rl = self.cfg.error_rate;
@@ -802,7 +868,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     /// Queues a complete frame built by `f` (given a buffer of `len` bytes) on the control
     /// queue; counts a drop when full.
     pub(crate) fn push_control(&mut self, len: usize, f: impl FnOnce(&mut [u8])) -> bool {
-        match self.st.control.push_with(self.p.control, len) {
+        match self.st.control.push_with(self.mem.parts().control, len) {
             Some(buf) => {
                 f(buf);
                 true

@@ -82,17 +82,6 @@ impl Neighbor {
     }
 }
 
-/// What the cache knows about an address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Lookup {
-    /// Resolved.
-    Mac(EthernetAddress),
-    /// Being resolved; entry index.
-    Pending(usize),
-    /// Unknown (or expired).
-    Absent,
-}
-
 /// Something the cache needs sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Due {
@@ -108,33 +97,69 @@ pub(crate) fn share(pending: &mut [u8], n: usize, i: usize) -> &mut [u8] {
     &mut pending[i * per..(i + 1) * per]
 }
 
-pub(crate) fn lookup(table: &[Neighbor], ip: IpAddr, now: Instant) -> Lookup {
+/// One pass over the table: the index of `ip`'s entry, else the first free one. The address
+/// is compared by family first (an `Option<IpAddr>` compare costs more than the scan).
+fn scan(table: &[Neighbor], ip: IpAddr) -> Result<usize, Option<usize>> {
+    let mut free = None;
     for (i, e) in table.iter().enumerate() {
-        if e.ip == Some(ip) {
-            return match e.state {
-                State::Reachable { expires } if expires > now => Lookup::Mac(e.mac),
-                State::Reachable { .. } => Lookup::Absent,
-                State::Incomplete { .. } => Lookup::Pending(i),
-            };
+        let hit = match (e.ip, ip) {
+            (Some(IpAddr::V4(a)), IpAddr::V4(b)) => a == b,
+            (Some(IpAddr::V6(a)), IpAddr::V6(b)) => a == b,
+            (None, _) => {
+                free = free.or(Some(i));
+                false
+            }
+            _ => false,
+        };
+        if hit {
+            return Ok(i);
         }
     }
-    Lookup::Absent
+    Err(free)
 }
 
-/// Starts resolving `ip` (or restarts an expired entry): returns the entry index, or `None`
-/// when every entry is busy resolving or holding packets.
-pub(crate) fn start(table: &mut [Neighbor], ip: IpAddr, now: Instant) -> Option<usize> {
-    let i = match table.iter().position(|e| e.ip == Some(ip)) {
-        Some(i) => i,
-        None => victim(table, now)?,
+/// The outcome of [`resolve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolution {
+    /// Resolved, until the instant given.
+    Mac(EthernetAddress, Instant),
+    /// Being resolved; entry index.
+    Pending(usize),
+    /// A resolution started now on this entry.
+    Started(usize),
+    /// Every entry is busy resolving or holding packets.
+    Full,
+}
+
+/// [`lookup`], then [`start`] when the address is unknown or expired, in one pass over the
+/// table in the usual cases (a hit, or a miss with a free entry).
+pub(crate) fn resolve(table: &mut [Neighbor], ip: IpAddr, now: Instant) -> Resolution {
+    let i = match scan(table, ip) {
+        Ok(i) => match table[i].state {
+            State::Reachable { expires } if expires > now => {
+                return Resolution::Mac(table[i].mac, expires);
+            }
+            State::Reachable { .. } => i,
+            State::Incomplete { .. } => return Resolution::Pending(i),
+        },
+        Err(Some(free)) => free,
+        Err(None) => match victim(table, now) {
+            Some(i) => i,
+            None => return Resolution::Full,
+        },
     };
-    table[i] = Neighbor {
+    table[i] = incomplete(ip, now);
+    Resolution::Started(i)
+}
+
+/// A fresh entry resolving `ip`, its first request due at `now`.
+fn incomplete(ip: IpAddr, now: Instant) -> Neighbor {
+    Neighbor {
         ip: Some(ip),
         mac: EthernetAddress([0; 6]),
         state: State::Incomplete { sent: 0, next: now },
         pending: Ring::EMPTY,
-    };
-    Some(i)
+    }
 }
 
 /// A free entry, else an expired one, else the resolved one that expires first.
@@ -207,17 +232,17 @@ pub(crate) fn learn(
     now: Instant,
     create: bool,
 ) -> Option<usize> {
-    let i = match table.iter().position(|e| e.ip == Some(ip)) {
-        Some(i) => i,
-        None if create => {
-            let i = victim(table, now)?;
+    let i = match scan(table, ip) {
+        Ok(i) => i,
+        Err(free) if create => {
+            let i = free.or_else(|| victim(table, now))?;
             table[i] = Neighbor {
                 pending: Ring::EMPTY,
                 ..Neighbor::EMPTY
             };
             i
         }
-        None => return None,
+        Err(_) => return None,
     };
     let e = &mut table[i];
     e.ip = Some(ip);
@@ -238,12 +263,21 @@ pub(crate) fn due(
     rng: &mut Rng,
     dropped: &mut u64,
 ) -> Option<Due> {
+    // One pass for a flush (they come first) and the first request that may be due.
+    let mut first_due = None;
     for (i, e) in table.iter().enumerate() {
-        if e.ip.is_some() && matches!(e.state, State::Reachable { .. }) && !e.pending.is_empty() {
-            return Some(Due::Flush(i));
+        if e.ip.is_none() {
+            continue;
+        }
+        match e.state {
+            State::Reachable { .. } if !e.pending.is_empty() => return Some(Due::Flush(i)),
+            State::Incomplete { next, .. } if next <= now && first_due.is_none() => {
+                first_due = Some(i);
+            }
+            _ => {}
         }
     }
-    for e in table.iter_mut() {
+    for e in table[first_due?..].iter_mut() {
         let (Some(ip), State::Incomplete { sent, next }) = (e.ip, e.state) else {
             continue;
         };
@@ -257,7 +291,9 @@ pub(crate) fn due(
         }
         let interval = cfg.retry.saturating_mul(1 << sent.min(16));
         let jitter = rng.next_u64();
-        let extra = Duration::from_micros(jitter % (interval.micros() / 4 + 1));
+        // Uniform in [0, interval / 4] by a multiply-shift (Lemire), not a division.
+        let range = u128::from(interval.micros() / 4 + 1);
+        let extra = Duration::from_micros(((u128::from(jitter) * range) >> 64) as u64);
         e.state = State::Incomplete {
             sent: sent + 1,
             next: now + interval + extra,

@@ -12,6 +12,7 @@ use super::table::{Key, Proto};
 use super::{Ctx, Events, Interface, Memory, SocketHandle, StackError};
 use crate::tcp::{Connection, FourTuple, Listener, State, SynSlot};
 use crate::time::Instant;
+use crate::wire::EthernetAddress;
 
 pub(crate) const IN_READY: u8 = 1;
 pub(crate) const IN_EVENTS: u8 = 2;
@@ -92,6 +93,10 @@ pub struct Slot<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSl
     pub(crate) link: u32,
     /// The deadline last pushed on the timer heap (valid with `HAS_TIMER`).
     pub(crate) timer: Instant,
+    /// A connection's next-hop MAC, cached: valid while the interface's neighbour
+    /// generation is `hop_generation` (0 is never current; see `State::neighbor_gen`).
+    pub(crate) hop_generation: u32,
+    pub(crate) hop_mac: EthernetAddress,
     pub(crate) kind: Kind<S, B>,
 }
 
@@ -104,6 +109,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Defau
             reported: 0,
             link: NIL,
             timer: Instant::ZERO,
+            hop_generation: 0,
+            hop_mac: EthernetAddress([0; 6]),
             kind: Kind::Free,
         }
     }
@@ -126,24 +133,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Kind<
     pub(crate) fn key(&self) -> Option<Key> {
         match self {
             Kind::Free => None,
-            Kind::Udp(u) => Some(Key {
-                proto: Proto::Udp,
-                local: u.local,
-                remote: None,
-            }),
+            Kind::Udp(u) => Some(Key::new(Proto::Udp, u.local, None)),
             Kind::Tcp(c) => {
                 let t = c.tuple();
-                Some(Key {
-                    proto: Proto::Tcp,
-                    local: t.local,
-                    remote: Some(t.remote),
-                })
+                Some(Key::new(Proto::Tcp, t.local, Some(t.remote)))
             }
-            Kind::Listen(l) => Some(Key {
-                proto: Proto::Tcp,
-                local: l.listener.local(),
-                remote: None,
-            }),
+            Kind::Listen(l) => Some(Key::new(Proto::Tcp, l.listener.local(), None)),
         }
     }
 }
@@ -186,18 +181,47 @@ pub(crate) fn decode_addr(m: &[u8]) -> SocketAddr {
     }
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'_, S, B> {
+impl<M: Memory> Ctx<'_, M> {
     /// Looks up a slot by key.
     #[inline]
-    pub(crate) fn find(&self, key: &Key) -> Option<u32> {
-        let slots = &*self.p.slots;
-        self.st.index.find(self.p.index, key, |s| {
+    pub(crate) fn find(&mut self, key: &Key) -> Option<u32> {
+        let hash = key.hash(self.st.index.seed);
+        self.find_hashed(key, hash)
+    }
+
+    /// [`find`](Self::find) with the key's hash (`key.hash(self.st.index.seed)`) known.
+    #[inline]
+    pub(crate) fn find_hashed(&mut self, key: &Key, hash: u64) -> Option<u32> {
+        let p = self.mem.parts();
+        let slots = &*p.slots;
+        self.st.index.find_hashed(p.index, key, hash, |s| {
             slots.get(s as usize).and_then(Slot::key)
         })
     }
 
+    /// [`find`](Self::find) for a listener's key, through a one-entry cache of the last
+    /// listener found (checked by its slot's generation: a freed slot's changes): a server's
+    /// SYNs and handshake ACKs mostly go to one listener.
+    #[inline]
+    pub(crate) fn find_listener(&mut self, key: &Key) -> Option<u32> {
+        if let Some((k, i, generation)) = self.st.last_listener
+            && k == *key
+        {
+            let s = &self.mem.parts().slots[i as usize];
+            if s.generation == generation && matches!(s.kind, Kind::Listen(_)) {
+                return Some(i);
+            }
+        }
+        let i = self.find(key)?;
+        let s = &self.mem.parts().slots[i as usize];
+        if matches!(s.kind, Kind::Listen(_)) {
+            self.st.last_listener = Some((*key, i, s.generation));
+        }
+        Some(i)
+    }
+
     /// Takes a free slot for `kind` and indexes it under its key.
-    pub(crate) fn alloc(&mut self, kind: Kind<S, B>) -> Result<u32, StackError> {
+    pub(crate) fn alloc(&mut self, kind: Kind<M::Buffer, M::Backlog>) -> Result<u32, StackError> {
         let Some(key) = kind.key() else {
             return Err(StackError::InvalidHandle);
         };
@@ -213,24 +237,60 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     pub(crate) fn alloc_with(
         &mut self,
         key: &Key,
-        make: impl FnOnce() -> Kind<S, B>,
+        make: impl FnOnce() -> Kind<M::Buffer, M::Backlog>,
+    ) -> Result<u32, StackError> {
+        let hash = key.hash(self.st.index.seed);
+        self.alloc_hashed(key, hash, make)
+    }
+
+    /// [`alloc_with`](Self::alloc_with) with the key's hash known.
+    #[inline]
+    pub(crate) fn alloc_hashed(
+        &mut self,
+        key: &Key,
+        hash: u64,
+        make: impl FnOnce() -> Kind<M::Buffer, M::Backlog>,
+    ) -> Result<u32, StackError> {
+        self.alloc_made(key, hash, |_| make())
+    }
+
+    /// [`alloc_hashed`](Self::alloc_hashed) for a value `make` builds with the buffer
+    /// provider (a connection a listener completed: its buffers are taken only once the slot
+    /// is certain, and go straight into it), or fails to build (`Kind::Free`: no buffers):
+    /// the slot and its index entry are then given back.
+    #[inline]
+    pub(crate) fn alloc_made(
+        &mut self,
+        key: &Key,
+        hash: u64,
+        make: impl FnOnce(&mut dyn TcpBuffers<M::Buffer>) -> Kind<M::Buffer, M::Backlog>,
     ) -> Result<u32, StackError> {
         let i = if self.st.free_head != NIL {
             self.st.free_head
-        } else if (self.st.fresh as usize) < self.p.slots.len() && self.st.fresh < NIL - 1 {
+        } else if (self.st.fresh as usize) < self.mem.parts().slots.len() && self.st.fresh < NIL - 1
+        {
             self.st.fresh
         } else {
             return Err(StackError::NoFreeSlot);
         };
-        if !self.st.index.insert(self.p.index, key, i) {
+        if !self.st.index.insert_hashed(self.mem.parts().index, hash, i) {
             return Err(StackError::NoFreeSlot);
         }
-        let s = &mut self.p.slots[i as usize];
+        let p = self.mem.parts();
+        let s = &mut p.slots[i as usize];
         let next = s.link;
         // Free slots hold `Kind::Free`: nothing to drop, so the new value is written in place.
         if let Kind::Free = s.kind {
-            s.kind = make();
+            s.kind = make(p.buffers);
         }
+        if let Kind::Free = s.kind {
+            let slots = &*p.slots;
+            self.st.index.remove(p.index, key, i, |s| {
+                slots.get(s as usize).and_then(Slot::key)
+            });
+            return Err(StackError::NoFreeSlot);
+        }
+        let s = &mut p.slots[i as usize];
         debug_assert_eq!(s.key().as_ref(), Some(key));
         if self.st.free_head == i {
             self.st.free_head = next;
@@ -242,24 +302,26 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         s.events = 0;
         s.reported = 0;
         s.link = NIL;
+        s.hop_generation = 0;
         self.st.used += 1;
         Ok(i)
     }
 
     /// Frees slot `i`: unindexes it, returns a UDP chunk, bumps the generation.
     pub(crate) fn free(&mut self, i: u32) {
-        let Some(key) = self.p.slots[i as usize].key() else {
+        let Some(key) = self.mem.parts().slots[i as usize].key() else {
             return;
         };
-        let slots = &*self.p.slots;
-        self.st.index.remove(self.p.index, &key, i, |s| {
+        let p = self.mem.parts();
+        let slots = &*p.slots;
+        self.st.index.remove(p.index, &key, i, |s| {
             slots.get(s as usize).and_then(Slot::key)
         });
-        let s = &mut self.p.slots[i as usize];
+        let s = &mut p.slots[i as usize];
         if let Kind::Udp(u) = &s.kind {
             let c = u.chunk as usize;
-            let at = c * self.p.udp_chunk;
-            self.p.udp[at..at + 4].copy_from_slice(&self.st.udp_free.to_le_bytes());
+            let at = c * p.udp_chunk;
+            p.udp[at..at + 4].copy_from_slice(&self.st.udp_free.to_le_bytes());
             self.st.udp_free = u.chunk;
         }
         s.kind = Kind::Free;
@@ -276,8 +338,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     /// Puts slot `i` on the ready queue (it may have something to send).
     #[inline]
     pub(crate) fn mark_ready(&mut self, i: u32) {
-        let s = &mut self.p.slots[i as usize];
-        if s.flags & IN_READY == 0 && self.st.ready.push(self.p.ready, i) {
+        let p = self.mem.parts();
+        let s = &mut p.slots[i as usize];
+        if s.flags & IN_READY == 0 && self.st.ready.push(p.ready, i) {
             s.flags |= IN_READY;
         }
     }
@@ -288,16 +351,18 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
         if ev.is_empty() {
             return;
         }
-        let s = &mut self.p.slots[i as usize];
+        let p = self.mem.parts();
+        let s = &mut p.slots[i as usize];
         s.events |= ev.bits();
-        if s.flags & IN_EVENTS == 0 && self.st.events.push(self.p.events, i) {
+        if s.flags & IN_EVENTS == 0 && self.st.events.push(p.events, i) {
             s.flags |= IN_EVENTS;
         }
     }
 
     /// Records slot `i`'s next deadline on the heap if it changed.
     pub(crate) fn set_timer(&mut self, i: u32, at: Option<Instant>) {
-        let s = &mut self.p.slots[i as usize];
+        let p = self.mem.parts();
+        let s = &mut p.slots[i as usize];
         match at {
             None => s.flags &= !HAS_TIMER,
             Some(t) => {
@@ -306,8 +371,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
                 }
                 s.flags |= HAS_TIMER;
                 s.timer = t;
-                let slots = &*self.p.slots;
-                let ok = self.st.heap.push(self.p.timers, t, i, |at, j| {
+                let slots = &*p.slots;
+                let ok = self.st.heap.push(p.timers, t, i, |at, j| {
                     slots
                         .get(j as usize)
                         .is_some_and(|s| s.flags & HAS_TIMER != 0 && s.timer == at)
@@ -322,12 +387,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// Moves every slot whose deadline passed onto the ready queue.
     pub(crate) fn fire_timers(&mut self, now: Instant) {
-        while let Some((at, i)) = self.st.heap.peek(self.p.timers) {
+        while let Some((at, i)) = self.st.heap.peek(self.mem.parts().timers) {
             if at > now {
                 break;
             }
-            self.st.heap.pop(self.p.timers);
-            let s = &mut self.p.slots[i as usize];
+            self.st.heap.pop(self.mem.parts().timers);
+            let s = &mut self.mem.parts().slots[i as usize];
             if s.flags & HAS_TIMER != 0 && s.timer == at {
                 s.flags &= !HAS_TIMER;
                 self.mark_ready(i);
@@ -337,7 +402,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
 
     /// Events of a connection after input, and the CONNECTED / CLOSED transitions.
     pub(crate) fn conn_events(&mut self, i: u32) {
-        let s = &mut self.p.slots[i as usize];
+        let s = &mut self.mem.parts().slots[i as usize];
         let Kind::Tcp(c) = &s.kind else {
             return;
         };
@@ -366,17 +431,20 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     }
 
     /// A handle's slot, checked.
-    pub(crate) fn slot(&mut self, h: SocketHandle) -> Result<&mut Slot<S, B>, StackError> {
-        match self.p.slots.get_mut(h.index as usize) {
+    pub(crate) fn slot(
+        &mut self,
+        h: SocketHandle,
+    ) -> Result<&mut Slot<M::Buffer, M::Backlog>, StackError> {
+        match self.mem.parts().slots.get_mut(h.index as usize) {
             Some(s) if s.generation == h.generation && !s.is_free() => Ok(s),
             _ => Err(StackError::InvalidHandle),
         }
     }
 
-    fn handle(&self, i: u32) -> SocketHandle {
+    fn handle(&mut self, i: u32) -> SocketHandle {
         SocketHandle {
             index: i,
-            generation: self.p.slots[i as usize].generation,
+            generation: self.mem.parts().slots[i as usize].generation,
         }
     }
 
@@ -415,16 +483,18 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Ctx<'
     }
 
     /// An ephemeral port (RFC 6056 §3.3.3, "double-hash": a keyed offset per destination
-    /// plus a counter) for which `key_for(port)` is free.
-    fn ephemeral(&mut self, key_for: impl Fn(u16) -> Key) -> Result<u16, StackError> {
+    /// plus a counter) for which `key_for(port)` is free, and that key's index hash.
+    fn ephemeral(&mut self, key_for: impl Fn(u16) -> Key) -> Result<(u16, u64), StackError> {
         const LOW: u32 = 49152;
         const COUNT: u32 = 65536 - LOW;
         let offset = (key_for(0).hash(self.st.index.seed ^ 0x6056) as u32) % COUNT;
         for _ in 0..COUNT {
             self.st.port_counter = self.st.port_counter.wrapping_add(1);
             let port = (LOW + (offset + u32::from(self.st.port_counter)) % COUNT) as u16;
-            if self.find(&key_for(port)).is_none() {
-                return Ok(port);
+            let key = key_for(port);
+            let hash = key.hash(self.st.index.seed);
+            if self.find_hashed(&key, hash).is_none() {
+                return Ok((port, hash));
             }
         }
         Err(StackError::NoEphemeralPort)
@@ -457,22 +527,16 @@ impl<M: Memory> Interface<M> {
         let mut local = local;
         if local.port() == 0 {
             let ip = local.ip();
-            let port = c.ephemeral(|port| Key {
-                proto: Proto::Udp,
-                local: SocketAddr::new(ip, port),
-                remote: None,
-            })?;
+            let (port, _) =
+                c.ephemeral(|port| Key::new(Proto::Udp, SocketAddr::new(ip, port), None))?;
             local.set_port(port);
         }
-        let key = Key {
-            proto: Proto::Udp,
-            local,
-            remote: None,
-        };
+        let key = Key::new(Proto::Udp, local, None);
         if c.find(&key).is_some() {
             return Err(StackError::AddrInUse);
         }
-        let chunks = c.p.udp.len().checked_div(c.p.udp_chunk).unwrap_or(0) as u32;
+        let p = c.mem.parts();
+        let chunks = p.udp.len().checked_div(p.udp_chunk).unwrap_or(0) as u32;
         let chunk = if c.st.udp_free != NIL {
             c.st.udp_free
         } else if c.st.udp_fresh < chunks {
@@ -491,8 +555,9 @@ impl<M: Memory> Interface<M> {
         };
         let i = c.alloc(Kind::Udp(sock))?;
         if c.st.udp_free == chunk {
-            let at = chunk as usize * c.p.udp_chunk;
-            let b = &c.p.udp[at..at + 4];
+            let p = c.mem.parts();
+            let at = chunk as usize * p.udp_chunk;
+            let b = &p.udp[at..at + 4];
             c.st.udp_free = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         } else {
             c.st.udp_fresh += 1;
@@ -522,7 +587,7 @@ impl<M: Memory> Interface<M> {
     ) -> Result<(), StackError> {
         let mut c = self.ctx();
         let mtu = c.cfg.mtu;
-        let chunk_len = c.p.udp_chunk;
+        let chunk_len = c.mem.parts().udp_chunk;
         let u = *c.udp_slot(h)?;
         let ip_hdr = if remote.is_ipv4() { 20 } else { 40 };
         if data.len() > 65_507
@@ -539,7 +604,7 @@ impl<M: Memory> Interface<M> {
             return Err(StackError::TooBig);
         }
         c.source_for(remote.ip())?;
-        let (_, tx) = udp_bufs(c.p.udp, chunk_len, u.chunk);
+        let (_, tx) = udp_bufs(c.mem.parts().udp, chunk_len, u.chunk);
         let mut ring = u.tx;
         if !ring.push(tx, &[&encode_addr(remote), data]) {
             return Err(StackError::QueueFull);
@@ -557,9 +622,9 @@ impl<M: Memory> Interface<M> {
         buf: &mut [u8],
     ) -> Result<Option<(usize, SocketAddr)>, StackError> {
         let mut c = self.ctx();
-        let chunk_len = c.p.udp_chunk;
+        let chunk_len = c.mem.parts().udp_chunk;
         let u = *c.udp_slot(h)?;
-        let (rx, _) = udp_bufs(c.p.udp, chunk_len, u.chunk);
+        let (rx, _) = udp_bufs(c.mem.parts().udp, chunk_len, u.chunk);
         let mut ring = u.rx;
         let Some(rec) = ring.peek(rx) else {
             return Ok(None);
@@ -593,11 +658,7 @@ impl<M: Memory> Interface<M> {
         if local.port() == 0 || (!local.ip().is_unspecified() && !c.is_ours(local.ip())) {
             return Err(StackError::Unaddressable);
         }
-        let key = Key {
-            proto: Proto::Tcp,
-            local,
-            remote: None,
-        };
+        let key = Key::new(Proto::Tcp, local, None);
         if c.find(&key).is_some() {
             return Err(StackError::AddrInUse);
         }
@@ -627,8 +688,8 @@ impl<M: Memory> Interface<M> {
         }
         let i = l.head;
         l.queued -= 1;
-        let next = c.p.slots[i as usize].link;
-        let Kind::Listen(l) = &mut c.p.slots[listener.index as usize].kind else {
+        let next = c.mem.parts().slots[i as usize].link;
+        let Kind::Listen(l) = &mut c.mem.parts().slots[listener.index as usize].kind else {
             return Err(StackError::InvalidHandle);
         };
         l.head = next;
@@ -638,7 +699,7 @@ impl<M: Memory> Interface<M> {
             // More to accept: keep the listener's ACCEPT event up.
             c.push_event(listener.index, Events::ACCEPT);
         }
-        let s = &mut c.p.slots[i as usize];
+        let s = &mut c.mem.parts().slots[i as usize];
         s.link = NIL;
         s.flags &= !UNACCEPTED;
         // Report what happened before accept.
@@ -651,6 +712,7 @@ impl<M: Memory> Interface<M> {
     /// Opens a connection to `remote` (RFC 9293 §3.10.1) from `local` (default: our address
     /// of that family and an ephemeral port, RFC 6056) with the given buffers. The SYN leaves
     /// on the next `egress`; `Events::CONNECTED` reports ESTABLISHED.
+    #[inline]
     pub fn tcp_connect(
         &mut self,
         remote: SocketAddr,
@@ -663,7 +725,14 @@ impl<M: Memory> Interface<M> {
         if remote.ip().is_unspecified() || remote.port() == 0 {
             return Err(StackError::Unaddressable);
         }
-        c.route(remote.ip())?;
+        // Routable: the last destination resolved under the current configuration and
+        // neighbour generation is, or else routing says.
+        let cached =
+            c.st.last_hop
+                .is_some_and(|(ip, _, g)| ip == remote.ip() && g == c.st.neighbor_gen);
+        if !cached {
+            c.route(remote.ip())?;
+        }
         let ip = match local {
             Some(l) if !l.ip().is_unspecified() => {
                 if !c.is_ours(l.ip()) {
@@ -673,33 +742,35 @@ impl<M: Memory> Interface<M> {
             }
             _ => c.source_for(remote.ip())?,
         };
-        // An ephemeral port is one `ephemeral` found free for this key: no second lookup.
+        // An ephemeral port is one `ephemeral` found free for this key: no second lookup
+        // (and its hash serves the insertion).
         let (port, free) = match local.map(|l| l.port()).unwrap_or(0) {
-            0 => (
-                c.ephemeral(|port| Key {
-                    proto: Proto::Tcp,
-                    local: SocketAddr::new(ip, port),
-                    remote: Some(remote),
-                })?,
-                true,
-            ),
-            p => (p, false),
+            0 => {
+                let key_for = |port| Key::new(Proto::Tcp, SocketAddr::new(ip, port), Some(remote));
+                let (port, hash) = c.ephemeral(key_for)?;
+                (port, Some(hash))
+            }
+            p => (p, None),
         };
         let tuple = FourTuple {
             local: SocketAddr::new(ip, port),
             remote,
         };
-        let key = Key {
-            proto: Proto::Tcp,
-            local: tuple.local,
-            remote: Some(remote),
+        let key = Key::new(Proto::Tcp, tuple.local, Some(remote));
+        let hash = match free {
+            Some(hash) => hash,
+            None => {
+                let hash = key.hash(c.st.index.seed);
+                if c.find_hashed(&key, hash).is_some() {
+                    return Err(StackError::AddrInUse);
+                }
+                hash
+            }
         };
-        if !free && c.find(&key).is_some() {
-            return Err(StackError::AddrInUse);
-        }
         let cfg = &c.cfg.tcp;
-        let i = c.alloc_with(&key, || {
-            Kind::Tcp(Connection::connect(cfg, tuple, now, rx, tx))
+        let pre = c.conn_cfg;
+        let i = c.alloc_hashed(&key, hash, || {
+            Kind::Tcp(Connection::connect_with(cfg, pre, tuple, now, rx, tx))
         })?;
         c.mark_ready(i);
         Ok(c.handle(i))
@@ -714,7 +785,7 @@ impl<M: Memory> Interface<M> {
             return Err(StackError::InvalidHandle);
         }
         c.mark_ready(h.index);
-        c.p.slots[h.index as usize].reported = 0;
+        c.mem.parts().slots[h.index as usize].reported = 0;
         match &mut self.mem.parts().slots[h.index as usize].kind {
             Kind::Tcp(conn) => Ok(conn),
             _ => Err(StackError::InvalidHandle),
@@ -740,10 +811,10 @@ impl<M: Memory> Interface<M> {
             Kind::Listen(l) => {
                 let mut next = l.head;
                 c.free(h.index);
-                let mut guard = c.p.slots.len();
+                let mut guard = c.mem.parts().slots.len();
                 while next != NIL && guard > 0 {
                     guard -= 1;
-                    let s = &mut c.p.slots[next as usize];
+                    let s = &mut c.mem.parts().slots[next as usize];
                     let after = s.link;
                     if let Kind::Tcp(conn) = &mut s.kind {
                         conn.abort();

@@ -22,12 +22,48 @@ pub(crate) enum Proto {
 }
 
 /// What the index is keyed by: a connection's (local, remote), or for a listener or a UDP
-/// socket (local, unspecified remote).
+/// socket (local, unspecified remote). Compact (addresses as integers, IPv6 flow label and
+/// scope left out: the stack never sets them) so that building and comparing one is a few
+/// word operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Key {
-    pub(crate) proto: Proto,
-    pub(crate) local: SocketAddr,
-    pub(crate) remote: Option<SocketAddr>,
+    local: u128,
+    remote: u128,
+    /// Local port (high half), remote port (low half, 0 without a remote).
+    ports: u32,
+    /// The protocol number, `V6` when the addresses are IPv6, `REMOTE` with a remote.
+    tag: u16,
+}
+
+impl Key {
+    const V6: u16 = 1 << 8;
+    const REMOTE: u16 = 1 << 9;
+
+    /// The key of `local` (and `remote`) for `proto`.
+    #[inline]
+    pub(crate) fn new(proto: Proto, local: SocketAddr, remote: Option<SocketAddr>) -> Self {
+        let bits = |ip: IpAddr| match ip {
+            IpAddr::V4(a) => u128::from(u32::from(a)),
+            IpAddr::V6(a) => a.to_bits(),
+        };
+        let mut tag = proto as u16;
+        if local.is_ipv6() {
+            tag |= Self::V6;
+        }
+        let (remote, rport) = match remote {
+            Some(r) => {
+                tag |= Self::REMOTE;
+                (bits(r.ip()), r.port())
+            }
+            None => (0, 0),
+        };
+        Self {
+            local: bits(local.ip()),
+            remote,
+            ports: (u32::from(local.port()) << 16) | u32::from(rport),
+            tag,
+        }
+    }
 }
 
 /// A keyed 64-bit mix (a multiply-fold, as foldhash/wyhash), with a per-interface seed so
@@ -38,30 +74,17 @@ fn mix(a: u64, b: u64) -> u64 {
     (m as u64) ^ ((m >> 64) as u64)
 }
 
-#[inline]
-fn ip_words(ip: IpAddr) -> (u64, u64) {
-    match ip {
-        IpAddr::V4(v4) => (u64::from(u32::from(v4)), 0),
-        IpAddr::V6(v6) => {
-            let b = v6.to_bits();
-            (b as u64, (b >> 64) as u64)
-        }
-    }
-}
-
 impl Key {
     /// The hash of this key under `seed`.
     #[inline]
     pub(crate) fn hash(&self, seed: u64) -> u64 {
         const K0: u64 = 0x243f_6a88_85a3_08d3;
         const K1: u64 = 0x1319_8a2e_0370_7344;
-        let (l0, l1) = ip_words(self.local.ip());
-        let ports = (u64::from(self.local.port()) << 16) | (self.proto as u64) << 40;
-        let mut h = mix(l0 ^ seed, l1 ^ K0 ^ ports);
-        if let Some(r) = self.remote {
-            let (r0, r1) = ip_words(r.ip());
-            h = mix(h ^ r0 ^ K1, r1 ^ u64::from(r.port()) ^ seed.rotate_left(17));
-        }
+        let (l0, l1) = (self.local as u64, (self.local >> 64) as u64);
+        let meta = (u64::from(self.ports) << 16) | u64::from(self.tag);
+        let h = mix(l0 ^ seed, l1 ^ K0 ^ meta);
+        let (r0, r1) = (self.remote as u64, (self.remote >> 64) as u64);
+        let h = mix(h ^ r0 ^ K1, r1 ^ seed.rotate_left(17));
         mix(h, K0 ^ seed)
     }
 }
@@ -81,18 +104,30 @@ impl Index {
     }
 
     /// Finds the slot whose key matches; `key_of(slot)` reads a slot's key.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn find(
         &self,
         table: &[u32],
         key: &Key,
         key_of: impl Fn(u32) -> Option<Key>,
     ) -> Option<u32> {
+        self.find_hashed(table, key, key.hash(self.seed), key_of)
+    }
+
+    /// [`find`](Self::find) with the key's hash already computed (`key.hash(self.seed)`).
+    #[inline]
+    pub(crate) fn find_hashed(
+        &self,
+        table: &[u32],
+        key: &Key,
+        hash: u64,
+        key_of: impl Fn(u32) -> Option<Key>,
+    ) -> Option<u32> {
         let cap = table.len();
         if cap == 0 || self.len == 0 {
             return None;
         }
-        let mut i = Self::start(key.hash(self.seed), cap);
+        let mut i = Self::start(hash, cap);
         for _ in 0..cap {
             let e = table[i];
             if e == EMPTY {
@@ -111,12 +146,18 @@ impl Index {
 
     /// Inserts `slot` under `key` (the caller checked that the key is absent). False when the
     /// table is full (kept at most 7/8 full so that probes stay short).
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, table: &mut [u32], key: &Key, slot: u32) -> bool {
+        self.insert_hashed(table, key.hash(self.seed), slot)
+    }
+
+    /// [`insert`](Self::insert) with the key's hash already computed.
+    pub(crate) fn insert_hashed(&mut self, table: &mut [u32], hash: u64, slot: u32) -> bool {
         let cap = table.len();
         if (self.len as usize + 1) * 8 > cap * 7 {
             return false;
         }
-        let mut i = Self::start(key.hash(self.seed), cap);
+        let mut i = Self::start(hash, cap);
         while table[i] != EMPTY {
             i += 1;
             if i == cap {
@@ -344,14 +385,14 @@ mod tests {
     use std::vec::Vec;
 
     fn key(i: u32) -> Key {
-        Key {
-            proto: Proto::Tcp,
-            local: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 80)),
-            remote: Some(SocketAddr::V4(SocketAddrV4::new(
+        Key::new(
+            Proto::Tcp,
+            SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 80)),
+            Some(SocketAddr::V4(SocketAddrV4::new(
                 Ipv4Addr::from(0x0a00_0000 + i),
                 (i % 60000) as u16,
             ))),
-        }
+        )
     }
 
     #[test]

@@ -31,7 +31,7 @@ fn at(ms: u64) -> Instant {
 }
 
 /// Every frame out, verified.
-fn drain(i: &mut Interface<VecMemory>, now: Instant) -> Vec<Vec<u8>> {
+fn drain<M: Memory>(i: &mut Interface<M>, now: Instant) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = [0u8; 1514];
     loop {
@@ -720,4 +720,142 @@ fn arp_probe_goes_out_and_sees_conflicts_from_others_only() {
         at(0),
     );
     assert_eq!(i.arp_probe_conflict(), Some(cand));
+}
+
+/// A connection's cached next hop follows the neighbour cache: a new MAC learned for the
+/// peer is used at once, and an expired entry is resolved again before anything is sent.
+#[test]
+fn connections_follow_neighbour_changes_and_expiry() {
+    let mut i = iface();
+    i.tcp_connect(
+        SocketAddr::new(PEER.into(), 80),
+        None,
+        at(0),
+        vec![0; 4096],
+        vec![0; 4096],
+    )
+    .unwrap();
+    let out = drain(&mut i, at(0));
+    assert_eq!(arp_of(&out[0]).target_protocol_addr, PEER);
+    i.ingress(&arp(ArpOperation::Reply, PEER_MAC, PEER, US), at(0));
+    let out = drain(&mut i, at(0));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0][..6], PEER_MAC.0, "the SYN goes to the resolved MAC");
+    // Its retransmission (initial RTO 1 s) too, now from the connection's cached next hop.
+    let out = drain(&mut i, at(1_500));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0][..6], PEER_MAC.0);
+    // The peer moves to another MAC (a request for our address says so).
+    let moved = EthernetAddress([2, 0, 0, 0, 0, 9]);
+    i.ingress(&arp(ArpOperation::Request, moved, PEER, US), at(2_000));
+    let out = drain(&mut i, at(2_000));
+    assert_eq!(out.len(), 1, "the ARP reply");
+    let out = drain(&mut i, at(3_500));
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        out[0][..6],
+        moved.0,
+        "the next retransmission follows the new MAC"
+    );
+    // Past the entry's reachable time (60 s) the next retransmission waits on a new
+    // resolution.
+    let out = drain(&mut i, at(70_000));
+    assert_eq!(out.len(), 1, "only the ARP request: the SYN waits on it");
+    let req = arp_of(&out[0]);
+    assert_eq!(req.operation, ArpOperation::Request);
+    assert_eq!(req.target_protocol_addr, PEER);
+}
+
+/// A buffer provider that refuses while `refuse` is set.
+struct Refuser {
+    refuse: bool,
+}
+
+impl TcpBuffers<Vec<u8>> for Refuser {
+    fn take(&mut self, _local: SocketAddr) -> Option<(Vec<u8>, Vec<u8>)> {
+        (!self.refuse).then(|| (vec![0; 4096], vec![0; 4096]))
+    }
+}
+
+struct RefusingMemory {
+    inner: VecMemory,
+    buffers: Refuser,
+}
+
+impl Memory for RefusingMemory {
+    type Buffer = Vec<u8>;
+    type Backlog = Vec<crate::tcp::SynSlot>;
+    fn parts(&mut self) -> Parts<'_, Vec<u8>, Vec<crate::tcp::SynSlot>> {
+        let mut p = self.inner.parts();
+        p.buffers = &mut self.buffers;
+        p
+    }
+}
+
+/// The peer's SYN, then its ACK of our SYN-ACK: the frames sent after the ACK.
+fn handshake_from(i: &mut Interface<RefusingMemory>, port: u16, now: Instant) -> Vec<Vec<u8>> {
+    let seg = |control, seq, ack| TcpRepr {
+        src_port: port,
+        dst_port: 80,
+        control,
+        seq_number: TcpSeqNumber(seq),
+        ack_number: ack,
+        window_len: 1000,
+        window_scale: None,
+        max_seg_size: None,
+        sack_permitted: false,
+        sack_ranges: [None; 4],
+        timestamp: None,
+        payload: &[],
+    };
+    let frame = |s: TcpRepr<'_>| {
+        let mut body = vec![0u8; s.buffer_len()];
+        s.emit(&mut body, &IpAddrPair::V4 { src: PEER, dst: US });
+        ipv4_frame(IpProtocol::Tcp, 64, &body)
+    };
+    i.ingress(&frame(seg(TcpControl::Syn, 100, None)), now);
+    let out = drain(i, now);
+    let f = Frame::parse(&out[0]).unwrap();
+    let Some(Transport::Tcp(t)) = f.transport else {
+        panic!("a SYN-ACK")
+    };
+    let syn_ack = TcpRepr::parse(&t).unwrap();
+    assert_eq!(syn_ack.control, TcpControl::Syn);
+    let ack = Some(syn_ack.seq_number + 1);
+    i.ingress(&frame(seg(TcpControl::None, 101, ack)), now);
+    drain(i, now)
+}
+
+/// A listener whose buffer provider refuses resets the completed handshake and gives its
+/// slot and index entry back; once the provider has buffers again connections are accepted.
+#[test]
+fn a_refusing_buffer_provider_resets_the_connection_and_frees_its_slot() {
+    let cfg = Config::new(MAC)
+        .with_ipv4(Ipv4Cidr::new(US, 24).unwrap(), Some(GW))
+        .with_seed(7);
+    let mem = RefusingMemory {
+        inner: VecMemory::new(&Capacities::default()),
+        buffers: Refuser { refuse: true },
+    };
+    let mut i = Interface::new(cfg, mem);
+    i.ingress(&arp(ArpOperation::Reply, PEER_MAC, PEER, US), at(0));
+    let l = i
+        .tcp_listen(SocketAddr::new(US.into(), 80), vec![None; 8])
+        .unwrap();
+    let (index, _) = i.table_sizes();
+    let out = handshake_from(&mut i, 4000, at(0));
+    let f = Frame::parse(&out[0]).unwrap();
+    let Some(Transport::Tcp(t)) = f.transport else {
+        panic!("a reset")
+    };
+    assert_eq!(TcpRepr::parse(&t).unwrap().control, TcpControl::Rst);
+    assert_eq!(i.stats().drop_tcp_accept_full, 1);
+    assert_eq!(i.table_sizes().0, index, "the index entry was given back");
+    assert_eq!(i.sockets_in_use(), 1, "only the listener");
+    assert_eq!(i.tcp_accept(l), Ok(None));
+    i.mem.buffers.refuse = false;
+    handshake_from(&mut i, 4001, at(10));
+    let s = i.tcp_accept(l).unwrap().expect("accepted");
+    assert_eq!(i.tcp_state(s), Ok(crate::tcp::State::Established));
+    assert_eq!(i.sockets_in_use(), 2);
 }

@@ -56,6 +56,7 @@ pub mod rtt;
 pub mod sack;
 
 pub use self::config::{Config, Keepalive};
+pub(crate) use self::conn::ConnConfig;
 pub use self::conn::{
     Connection, ConnectionError, ConnectionStats, RecvError, SendError, State, SynOptions,
 };

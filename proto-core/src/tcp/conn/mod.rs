@@ -192,7 +192,9 @@ fn units(d: Duration, unit_us: u64) -> u32 {
 }
 
 impl ConnConfig {
-    fn new(cfg: &Config) -> Self {
+    /// What connections made with `cfg` keep of it (a stack computes it once, not once
+    /// per connection: the unit conversions divide).
+    pub(crate) fn new(cfg: &Config) -> Self {
         let ka = cfg.keepalive.unwrap_or_default();
         Self {
             secret: cfg.secret,
@@ -496,6 +498,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     #[inline(always)]
     fn build(
         cfg: &Config,
+        pre: &ConnConfig,
         tuple: FourTuple,
         state: State,
         now: Instant,
@@ -565,7 +568,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             snd_wl1 = hs.ack_seq;
         }
         Self {
-            cfg: ConnConfig::new(cfg),
+            cfg: pre.clone(),
             tuple,
             state,
             error: None,
@@ -640,7 +643,28 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// sends the SYN. Data written before the handshake completes is sent after it.
     #[inline(always)]
     pub fn connect(cfg: &Config, tuple: FourTuple, now: Instant, rx: S, tx: S) -> Self {
-        Self::build(cfg, tuple, State::SynSent, now, (rx, tx), None)
+        Self::build(
+            cfg,
+            &ConnConfig::new(cfg),
+            tuple,
+            State::SynSent,
+            now,
+            (rx, tx),
+            None,
+        )
+    }
+
+    /// [`connect`](Self::connect) with `pre`, which must be `ConnConfig::new(cfg)`.
+    #[inline(always)]
+    pub(crate) fn connect_with(
+        cfg: &Config,
+        pre: &ConnConfig,
+        tuple: FourTuple,
+        now: Instant,
+        rx: S,
+        tx: S,
+    ) -> Self {
+        Self::build(cfg, pre, tuple, State::SynSent, now, (rx, tx), None)
     }
 
     /// Passive open of one connection (RFC 9293 §3.10.1): waits in LISTEN on `local` for a
@@ -651,7 +675,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             local,
             remote: local,
         };
-        Self::build(cfg, tuple, State::Listen, now, (rx, tx), None)
+        Self::build(
+            cfg,
+            &ConnConfig::new(cfg),
+            tuple,
+            State::Listen,
+            now,
+            (rx, tx),
+            None,
+        )
     }
 
     /// A connection whose handshake a [`Listener`](crate::tcp::Listener) completed, in
@@ -659,7 +691,37 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// it to [`handle_segment`](Self::handle_segment) next.
     #[inline(always)]
     pub fn accept(cfg: &Config, hs: &Handshake, now: Instant, rx: S, tx: S) -> Self {
-        Self::build(cfg, hs.tuple, State::Established, now, (rx, tx), Some(hs))
+        let pre = ConnConfig::new(cfg);
+        Self::build(
+            cfg,
+            &pre,
+            hs.tuple,
+            State::Established,
+            now,
+            (rx, tx),
+            Some(hs),
+        )
+    }
+
+    /// [`accept`](Self::accept) with `pre`, which must be `ConnConfig::new(cfg)`.
+    #[inline(always)]
+    pub(crate) fn accept_with(
+        cfg: &Config,
+        pre: &ConnConfig,
+        hs: &Handshake,
+        now: Instant,
+        rx: S,
+        tx: S,
+    ) -> Self {
+        Self::build(
+            cfg,
+            pre,
+            hs.tuple,
+            State::Established,
+            now,
+            (rx, tx),
+            Some(hs),
+        )
     }
 
     /// Applies what the peer's SYN offered (RFC 9293 §3.7.1, RFC 7323 §2.2 and §3.2, RFC 2018
