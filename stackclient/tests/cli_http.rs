@@ -424,30 +424,7 @@ fn ping_and_get_over_tapd_with_pcap_and_frame_log() {
 
     // get from python's http.server in the namespace.
     let dir = temp("www");
-    std::fs::create_dir_all(&dir).unwrap();
-    let data: Vec<u8> = (0..2_000_000u32).map(|i| (i ^ (i >> 9)) as u8).collect();
-    std::fs::write(dir.join("file.bin"), &data).unwrap();
-    let _web = ns.spawn(
-        &[
-            "python3",
-            "-m",
-            "http.server",
-            "8000",
-            "--bind",
-            KERNEL,
-            "--directory",
-            dir.to_str().unwrap(),
-        ],
-        &temp("web.log"),
-    );
-    ns.wait_for(
-        || {
-            ns.run(&["curl", "-sf", "-m", "2", &format!("http://{KERNEL}:8000/")])
-                .status
-                .success()
-        },
-        "python3 http.server",
-    );
+    let (_web, data) = ns.start_web(&dir, &temp("web.log"));
     let got = temp("got.bin");
     let out = ns.run(&[
         stackclient_bin(),
@@ -700,6 +677,29 @@ impl Netns {
         );
     }
 
+    /// python3's http.server on the kernel's address, port 8000, serving `dir` with a 2 MB
+    /// `file.bin` (returned), once it listens.
+    fn start_web(&self, dir: &Path, log: &Path) -> (Proc, Vec<u8>) {
+        std::fs::create_dir_all(dir).unwrap();
+        let file: Vec<u8> = (0..2_000_000u32).map(|i| (i ^ (i >> 9)) as u8).collect();
+        std::fs::write(dir.join("file.bin"), &file).unwrap();
+        let web = self.spawn(
+            &[
+                "python3",
+                "-m",
+                "http.server",
+                "8000",
+                "--bind",
+                KERNEL,
+                "--directory",
+                dir.to_str().unwrap(),
+            ],
+            log,
+        );
+        self.wait_listening("t", 8000, &web);
+        (web, file)
+    }
+
     fn start_peers(&self, dhcp_dev: Option<&str>) -> Peers {
         which("dnsmasq", "dnsmasq-base");
         which("chronyd", "chrony");
@@ -754,24 +754,7 @@ impl Netns {
             &dir.join("chronyd.log"),
         );
         self.wait_listening("u", 123, &chrony);
-        let www = dir.join("www");
-        std::fs::create_dir_all(&www).unwrap();
-        let file: Vec<u8> = (0..2_000_000u32).map(|i| (i ^ (i >> 9)) as u8).collect();
-        std::fs::write(www.join("file.bin"), &file).unwrap();
-        let web = self.spawn(
-            &[
-                "python3",
-                "-m",
-                "http.server",
-                "8000",
-                "--bind",
-                KERNEL,
-                "--directory",
-                www.to_str().unwrap(),
-            ],
-            &dir.join("web.log"),
-        );
-        self.wait_listening("t", 8000, &web);
+        let (web, file) = self.start_web(&dir.join("www"), &dir.join("web.log"));
         Peers {
             dir,
             file,

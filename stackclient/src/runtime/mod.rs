@@ -281,7 +281,7 @@ impl Stack {
     pub fn new<L: Link>(cfg: StackConfig, link: L) -> (Self, JoinHandle<io::Result<()>>) {
         let mut iface_cfg = cfg.iface;
         if iface_cfg.seed == 0 {
-            iface_cfg = iface_cfg.with_seed(os_seed());
+            iface_cfg = iface_cfg.with_seed(crate::apps::seed());
         }
         iface_cfg.mtu = iface_cfg.mtu.min(link.mtu());
         if cfg.offload && link.tso() > iface_cfg.mtu {
@@ -360,19 +360,6 @@ impl Stack {
     pub fn driver_iterations(&self) -> u64 {
         self.shared().iterations.load(Ordering::Relaxed)
     }
-}
-
-/// A seed from the OS's randomness (std's hasher keys come from it).
-fn os_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish() | 1
 }
 
 /// The driver: ingest, egress, wake, send; then sleep until a frame, a poke or `poll_at`.
