@@ -157,7 +157,7 @@ impl<M: Memory> Interface<M> {
     ) -> (usize, Option<Segmentation>) {
         self.st.segmentation = None;
         let n = self.egress(buf, now);
-        (n, self.st.segmentation.take().filter(|_| n > 0))
+        (n, self.st.segmentation.take())
     }
 }
 
@@ -517,16 +517,15 @@ impl<M: Memory> Ctx<'_, M> {
         match conn.poll_transmit_offload(now, &mut buf[ETH + l3..max], seg_room, offload) {
             Some((len, mss)) => {
                 self.st.stats.tcp_segments_sent += 1;
-                if len > seg_room {
-                    let tcp_header = usize::from(buf[ETH + l3 + 12] >> 4) * 4;
-                    self.st.segmentation = Some(Segmentation {
-                        mss: mss as u16,
-                        header_len: (ETH + l3 + tcp_header) as u16,
-                        ipv6: l3 == 40,
-                    });
-                }
                 // Routed and resolved only for a segment to send.
-                let to = self.conn_next_hop(i, tuple.remote.ip(), now);
+                let mut to = self.conn_next_hop(i, tuple.remote.ip(), now);
+                let oversized = len > seg_room;
+                if oversized && !matches!(to, Resolved::Mac(_)) {
+                    // A frame to cut cannot wait on a neighbour: the packet queue would
+                    // release it later without its segmentation. Dropped; the engine resends
+                    // (one segment at a time) on its timer.
+                    to = Resolved::Fail;
+                }
                 self.ip_header(
                     buf,
                     tuple.local.ip(),
@@ -536,6 +535,14 @@ impl<M: Memory> Ctx<'_, M> {
                 );
                 match self.finish(buf, l3 + len, to) {
                     Out::Sent(n) => {
+                        if oversized {
+                            let tcp_header = usize::from(buf[ETH + l3 + 12] >> 4) * 4;
+                            self.st.segmentation = Some(Segmentation {
+                                mss: mss as u16,
+                                header_len: (ETH + l3 + tcp_header) as u16,
+                                ipv6: l3 == 40,
+                            });
+                        }
                         self.mark_ready(i);
                         n
                     }
