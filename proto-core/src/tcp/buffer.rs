@@ -54,7 +54,10 @@ fn ring_write(buf: &mut [u8], start: usize, data: &[u8]) {
     let first = data.len().min(buf.len() - start);
     let (head, tail) = data.split_at(first);
     buf[start..start + first].copy_from_slice(head);
-    buf[..tail.len()].copy_from_slice(tail);
+    // Most writes do not wrap: no second (library) copy call for nothing.
+    if !tail.is_empty() {
+        buf[..tail.len()].copy_from_slice(tail);
+    }
 }
 
 /// Copies the two slices `(a, b)` into `dst`, which holds exactly `a.len() + b.len()` bytes.

@@ -1144,6 +1144,7 @@ impl<'a> TcpRepr<'a> {
     /// an option override earlier ones; up to 4 SACK blocks are kept.
     ///
     /// The checksum is *not* verified: call [`TcpPacket::check_checksum`].
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &TcpPacket<&'a T>) -> Result<Self> {
         packet.check_len()?;
         let buf = packet.buffer.as_ref();
@@ -1183,6 +1184,15 @@ impl<'a> TcpRepr<'a> {
             repr.timestamp = Some((be32(options, 4), be32(options, 8)));
             return Ok(repr);
         }
+        // The quick layouts above are inlined into the caller; the general walk is not.
+        repr.parse_options(options)?;
+        Ok(repr)
+    }
+
+    /// The options of [`parse`](Self::parse) in any layout, into `self`.
+    #[inline(never)]
+    fn parse_options(&mut self, options: &[u8]) -> Result<()> {
+        let repr = self;
         // The options every connection uses are matched on their exact bytes (kind, length,
         // data: what `TcpOption::parse` accepts for them); anything else goes through it.
         let mut opts = options;
@@ -1246,7 +1256,7 @@ impl<'a> TcpRepr<'a> {
                 }
             };
         }
-        Ok(repr)
+        Ok(())
     }
 
     /// The number of SACK blocks `emit` writes: the `Some` entries of `sack_ranges`, trimmed
