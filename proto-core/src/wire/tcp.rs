@@ -1183,6 +1183,20 @@ impl<'a> TcpRepr<'a> {
             repr.timestamp = Some((be32(options, 4), be32(options, 8)));
             return Ok(repr);
         }
+        // The SYN and SYN-ACK layout of Linux and this stack: `MSS, SACKPERM TS, NOP WS`
+        // (the same fields the loop below would read from these bytes).
+        if let Some(o) = options.first_chunk::<20>()
+            && options.len() == 20
+            && o[..2] == [kind::MAX_SEG_SIZE, 4]
+            && o[4..8] == [kind::SACK_PERMITTED, 2, kind::TIMESTAMPS, 10]
+            && o[16..19] == [kind::NO_OPERATION, kind::WINDOW_SCALE, 3]
+        {
+            repr.max_seg_size = Some(u16::from_be_bytes([o[2], o[3]]));
+            repr.sack_permitted = true;
+            repr.timestamp = Some((be32(options, 8), be32(options, 12)));
+            repr.window_scale = Some(o[19].min(MAX_WINDOW_SCALE));
+            return Ok(repr);
+        }
         // The options every connection uses are matched on their exact bytes (kind, length,
         // data: what `TcpOption::parse` accepts for them); anything else goes through it.
         let mut opts = options;
@@ -2344,6 +2358,23 @@ mod tests {
             seg.extend_from_slice(b"data");
             let fast = TcpRepr::parse(&TcpPacket::new_unchecked(&seg[..]));
             assert_eq!(fast, parse_by_iterator(&seg), "{opts:?}");
+        }
+        // The SYN layout (`MSS, SACKPERM TS, NOP WS`), exact and with any one byte changed.
+        let syn_opts: [u8; 20] = [
+            2, 4, 5, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 3, 3, 7,
+        ];
+        for at in 0..=20 {
+            for value in [0u8, 1, 2, 3, 4, 8, 10, 15, 0xff] {
+                let mut opts = syn_opts;
+                if at < 20 {
+                    opts[at] = value;
+                }
+                let mut seg = SYN[..20].to_vec();
+                seg[12] = (((20 + opts.len()) / 4) as u8) << 4 | (seg[12] & 0x0f);
+                seg.extend_from_slice(&opts);
+                let fast = TcpRepr::parse(&TcpPacket::new_unchecked(&seg[..]));
+                assert_eq!(fast, parse_by_iterator(&seg), "{opts:?}");
+            }
         }
     }
 }
