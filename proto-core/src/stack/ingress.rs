@@ -703,7 +703,7 @@ impl<M: Memory> Ctx<'_, M> {
             found = self.find_listener(&Key::new(Proto::Tcp, any, None));
         }
         if let Some(li) = found {
-            return self.listener_in(li, rx, &seg, now, (key, hash));
+            return self.listener_in(li, rx, &seg, now, tuple, (key, hash));
         }
         self.st.stats.drop_tcp_no_socket += 1;
         self.send_reset(rx, tuple, &seg, now);
@@ -724,20 +724,24 @@ impl<M: Memory> Ctx<'_, M> {
         }
     }
 
-    /// A segment for listener `li`; `looked_up` is the connection key `tcp_in` missed, with
-    /// its hash (the new connection's, when the listener completes a handshake).
+    /// A segment for listener `li`; `tuple` is the segment's (seen from our side), `key` the
+    /// connection key `tcp_in` missed and `hash` its hash (the new connection's, when the
+    /// listener completes a handshake).
     fn listener_in(
         &mut self,
         li: u32,
         rx: Rx<'_>,
         seg: &TcpRepr<'_>,
         now: Instant,
-        looked_up: (Key, u64),
+        tuple: FourTuple,
+        (key, hash): (Key, u64),
     ) {
         let Kind::Listen(l) = &mut self.mem.parts().slots[li as usize].kind else {
             return;
         };
-        let hs = l.listener.handle_segment(now, &rx.addrs, seg);
+        // The tuple `tcp_in` looked up is the listener's (the same local port, and the
+        // destination address whether the listener's is that one or unspecified).
+        let hs = l.listener.handle_segment_on(now, tuple, seg);
         let queued = l.queued;
         let local = l.listener.local();
         self.mark_ready(li);
@@ -748,12 +752,12 @@ impl<M: Memory> Ctx<'_, M> {
             self.st.stats.drop_tcp_accept_full += 1;
             return self.send_reset(rx, hs.tuple, seg, now);
         }
-        let key = Key::new(Proto::Tcp, hs.tuple.local, Some(hs.tuple.remote));
-        let hash = if key == looked_up.0 {
-            looked_up.1
-        } else {
-            key.hash(self.st.index.seed)
-        };
+        // A completed handshake carries the tuple it was given: its key and hash are the
+        // ones looked up.
+        debug_assert_eq!(
+            key,
+            Key::new(Proto::Tcp, hs.tuple.local, Some(hs.tuple.remote))
+        );
         let cfg = &self.cfg.tcp;
         let pre = self.conn_cfg;
         // The buffers are taken once the slot is certain, straight into the connection;

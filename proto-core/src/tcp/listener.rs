@@ -167,6 +167,20 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
         seg: &TcpRepr<'_>,
     ) -> Option<Handshake> {
         let tuple = self.tuple_of(addrs, seg);
+        self.handle_segment_on(now, tuple, seg)
+    }
+
+    /// [`handle_segment`](Self::handle_segment) with the segment's tuple already known
+    /// (ours: the listening port and the segment's destination address; the peer's: its
+    /// source), as the stack has it from its lookup. A completed handshake carries `tuple`.
+    #[inline]
+    pub(crate) fn handle_segment_on(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        seg: &TcpRepr<'_>,
+    ) -> Option<Handshake> {
+        debug_assert_eq!(tuple.local.port(), self.local.port());
         let slot = self
             .slots
             .as_ref()
