@@ -280,6 +280,8 @@ impl<M: Memory> Ctx<'_, M> {
             ident: ip.ident(),
             protocol: proto.into(),
         };
+        // A context this fragment makes expires `frag_timeout` from now (egress looks then).
+        self.st.frag_at = self.st.frag_at.min(now + self.cfg.frag_timeout);
         let p = self.mem.parts();
         let res = frag::add(
             p.frags,
