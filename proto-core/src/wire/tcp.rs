@@ -1460,69 +1460,33 @@ impl<'a> TcpRepr<'a> {
             return None;
         }
         let out = buf.first_chunk_mut::<LEN>()?;
-        let [s0, s1] = self.src_port.to_be_bytes();
-        let [d0, d1] = self.dst_port.to_be_bytes();
-        let [q0, q1, q2, q3] = self.seq_number.0.to_be_bytes();
-        let [a0, a1, a2, a3] = self.ack_number.map_or(0, |a| a.0).to_be_bytes();
-        let [f0, f1] = (((LEN as u16 / 4) << 12) | self.flags().0).to_be_bytes();
-        let [w0, w1] = self.window_len.to_be_bytes();
-        let [m0, m1] = mss.to_be_bytes();
-        let [v0, v1, v2, v3] = tsval.to_be_bytes();
-        let [e0, e1, e2, e3] = tsecr.to_be_bytes();
-        let mut h: [u8; LEN] = [
-            s0,
-            s1,
-            d0,
-            d1,
-            q0,
-            q1,
-            q2,
-            q3,
-            a0,
-            a1,
-            a2,
-            a3,
-            f0,
-            f1,
-            w0,
-            w1,
-            0,
-            0,
-            0,
-            0,
-            kind::MAX_SEG_SIZE,
-            4,
-            m0,
-            m1,
-            kind::SACK_PERMITTED,
-            2,
-            kind::TIMESTAMPS,
-            10,
-            v0,
-            v1,
-            v2,
-            v3,
-            e0,
-            e1,
-            e2,
-            e3,
-            kind::NO_OPERATION,
-            kind::WINDOW_SCALE,
-            3,
-            shift,
+        // The header as ten 32-bit words (the checksum word last filled in), summed as
+        // they are made rather than read back.
+        let mut words: [u32; LEN / 4] = [
+            u32::from(self.src_port) << 16 | u32::from(self.dst_port),
+            self.seq_number.0,
+            self.ack_number.map_or(0, |a| a.0),
+            u32::from(((LEN as u16 / 4) << 12) | self.flags().0) << 16 | u32::from(self.window_len),
+            0, // checksum and urgent pointer
+            u32::from_be_bytes([kind::MAX_SEG_SIZE, 4, 0, 0]) | u32::from(mss),
+            u32::from_be_bytes([kind::SACK_PERMITTED, 2, kind::TIMESTAMPS, 10]),
+            tsval,
+            tsecr,
+            u32::from_be_bytes([kind::NO_OPERATION, kind::WINDOW_SCALE, 3, shift]),
         ];
         let mut acc = u64::from(addrs.pseudo_header_sum(IpProtocol::Tcp, LEN));
-        for w in h.as_chunks::<4>().0 {
-            acc += u64::from(u32::from_be_bytes(*w));
+        for w in words {
+            acc += u64::from(w);
         }
         // At most 11 * (2^32 - 1): two folds bring it to 17 bits, a third to 16.
         acc = (acc & 0xffff_ffff) + (acc >> 32);
         let mut sum = (acc & 0xffff) + (acc >> 16);
         sum = (sum & 0xffff) + (sum >> 16);
         sum = (sum & 0xffff) + (sum >> 16);
-        h[field::CHECKSUM.start..field::CHECKSUM.end]
-            .copy_from_slice(&(!(sum as u16)).to_be_bytes());
-        *out = h;
+        words[4] = u32::from(!(sum as u16)) << 16;
+        for (chunk, w) in out.as_chunks_mut::<4>().0.iter_mut().zip(words) {
+            *chunk = w.to_be_bytes();
+        }
         Some(LEN)
     }
 }
