@@ -1183,26 +1183,46 @@ impl<'a> TcpRepr<'a> {
             repr.timestamp = Some((be32(options, 4), be32(options, 8)));
             return Ok(repr);
         }
-        // The SYN and SYN-ACK layout of Linux and this stack: `MSS, SACKPERM TS, NOP WS`
-        // (the same fields the loop below would read from these bytes).
-        if let Some(o) = options.first_chunk::<20>()
-            && options.len() == 20
-            && o[..2] == [kind::MAX_SEG_SIZE, 4]
-            && o[4..8] == [kind::SACK_PERMITTED, 2, kind::TIMESTAMPS, 10]
-            && o[16..19] == [kind::NO_OPERATION, kind::WINDOW_SCALE, 3]
-        {
-            repr.max_seg_size = Some(u16::from_be_bytes([o[2], o[3]]));
-            repr.sack_permitted = true;
-            repr.timestamp = Some((be32(options, 8), be32(options, 12)));
-            repr.window_scale = Some(o[19].min(MAX_WINDOW_SCALE));
-            return Ok(repr);
-        }
         // The options every connection uses are matched on their exact bytes (kind, length,
         // data: what `TcpOption::parse` accepts for them); anything else goes through it.
         let mut opts = options;
         loop {
             opts = match opts {
                 [] | [kind::END_OF_LIST, ..] => break,
+                // The SYN and SYN-ACK layout of Linux and this stack, in one step:
+                // `MSS, SACKPERM TS, NOP WS` (the fields the arms below read one by one).
+                [
+                    kind::MAX_SEG_SIZE,
+                    4,
+                    m0,
+                    m1,
+                    kind::SACK_PERMITTED,
+                    2,
+                    kind::TIMESTAMPS,
+                    10,
+                    v0,
+                    v1,
+                    v2,
+                    v3,
+                    e0,
+                    e1,
+                    e2,
+                    e3,
+                    kind::NO_OPERATION,
+                    kind::WINDOW_SCALE,
+                    3,
+                    shift,
+                    rest @ ..,
+                ] => {
+                    repr.max_seg_size = Some(u16::from_be_bytes([*m0, *m1]));
+                    repr.sack_permitted = true;
+                    repr.timestamp = Some((
+                        u32::from_be_bytes([*v0, *v1, *v2, *v3]),
+                        u32::from_be_bytes([*e0, *e1, *e2, *e3]),
+                    ));
+                    repr.window_scale = Some((*shift).min(MAX_WINDOW_SCALE));
+                    rest
+                }
                 [kind::NO_OPERATION, rest @ ..] => rest,
                 [kind::MAX_SEG_SIZE, 4, a, b, rest @ ..] => {
                     repr.max_seg_size = Some(u16::from_be_bytes([*a, *b]));
