@@ -290,8 +290,11 @@ impl<M: Memory> Ctx<'_, M> {
     }
 
     fn egress_once(&mut self, buf: &mut [u8], now: Instant) -> usize {
-        let expired = frag::expire(self.mem.parts().frags, now);
-        self.st.stats.drop_frag_timeout += expired;
+        if now >= self.st.frag_at {
+            let frags = self.mem.parts().frags;
+            self.st.stats.drop_frag_timeout += frag::expire(frags, now);
+            self.st.frag_at = frag::poll_at(frags).unwrap_or(NEVER);
+        }
         if now >= self.st.neighbor_at
             && let Some(n) = self.neighbor_out(buf, now)
         {

@@ -175,7 +175,54 @@ impl<M: Memory> Ctx<'_, M> {
         }
     }
 
+    /// The usual IPv4 packet read at fixed offsets, in one pass: a 20-byte header with a
+    /// correct checksum, not a fragment, TCP, to our unicast address (not a broadcast one)
+    /// from a unicast source that is not us, TTL above zero: straight to `tcp_in`, as
+    /// `ipv4_in` would send it. `false` (nothing done, nothing counted) for any other
+    /// packet, which `ipv4_in` then handles.
+    #[inline]
+    fn ipv4_tcp_fast(&mut self, src_mac: EthernetAddress, payload: &[u8], now: Instant) -> bool {
+        const HEADER: usize = 20;
+        let (Some(h), Some(cidr)) = (payload.first_chunk::<HEADER>(), self.cfg.ipv4) else {
+            return false;
+        };
+        let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+        let src = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
+        let dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
+        let ours = cidr.address();
+        // Version 4 and IHL 5; MF clear and offset 0 (DF may be set); TTL; protocol 6.
+        let usual = h[0] == 0x45
+            && (HEADER..=payload.len()).contains(&total)
+            && u16::from_be_bytes([h[6], h[7]]) & 0x3fff == 0
+            && h[8] != 0
+            && h[9] == 6;
+        if !usual
+            || dst != ours
+            || dst == Ipv4Addr::BROADCAST
+            || dst == cidr.broadcast()
+            || dst.is_multicast()
+            || src.is_multicast()
+            || src == Ipv4Addr::BROADCAST
+            || src == ours
+            || !crate::checksum::verify(crate::wire::ipv4::sum_fixed(h))
+        {
+            return false;
+        }
+        let rx = Rx {
+            src_mac,
+            addrs: IpAddrPair::V4 { src, dst },
+            packet: &payload[..total],
+            group: false,
+            ttl: h[8],
+        };
+        self.tcp_in(rx, &payload[HEADER..total], now);
+        true
+    }
+
     fn ipv4_in(&mut self, src_mac: EthernetAddress, payload: &[u8], now: Instant) {
+        if self.ipv4_tcp_fast(src_mac, payload, now) {
+            return;
+        }
         let Ok(ip) = Ipv4Packet::new_checked(payload) else {
             self.st.stats.drop_malformed += 1;
             return;
@@ -233,6 +280,8 @@ impl<M: Memory> Ctx<'_, M> {
             ident: ip.ident(),
             protocol: proto.into(),
         };
+        // A context this fragment makes expires `frag_timeout` from now (egress looks then).
+        self.st.frag_at = self.st.frag_at.min(now + self.cfg.frag_timeout);
         let p = self.mem.parts();
         let res = frag::add(
             p.frags,
@@ -656,7 +705,7 @@ impl<M: Memory> Ctx<'_, M> {
             found = self.find_listener(&Key::new(Proto::Tcp, any, None));
         }
         if let Some(li) = found {
-            return self.listener_in(li, rx, &seg, now, (key, hash));
+            return self.listener_in(li, rx, &seg, now, tuple, (key, hash));
         }
         self.st.stats.drop_tcp_no_socket += 1;
         self.send_reset(rx, tuple, &seg, now);
@@ -677,20 +726,24 @@ impl<M: Memory> Ctx<'_, M> {
         }
     }
 
-    /// A segment for listener `li`; `looked_up` is the connection key `tcp_in` missed, with
-    /// its hash (the new connection's, when the listener completes a handshake).
+    /// A segment for listener `li`; `tuple` is the segment's (seen from our side), `key` the
+    /// connection key `tcp_in` missed and `hash` its hash (the new connection's, when the
+    /// listener completes a handshake).
     fn listener_in(
         &mut self,
         li: u32,
         rx: Rx<'_>,
         seg: &TcpRepr<'_>,
         now: Instant,
-        looked_up: (Key, u64),
+        tuple: FourTuple,
+        (key, hash): (Key, u64),
     ) {
         let Kind::Listen(l) = &mut self.mem.parts().slots[li as usize].kind else {
             return;
         };
-        let hs = l.listener.handle_segment(now, &rx.addrs, seg);
+        // The tuple `tcp_in` looked up is the listener's (the same local port, and the
+        // destination address whether the listener's is that one or unspecified).
+        let hs = l.listener.handle_segment_on(now, tuple, seg);
         let queued = l.queued;
         let local = l.listener.local();
         self.mark_ready(li);
@@ -701,12 +754,12 @@ impl<M: Memory> Ctx<'_, M> {
             self.st.stats.drop_tcp_accept_full += 1;
             return self.send_reset(rx, hs.tuple, seg, now);
         }
-        let key = Key::new(Proto::Tcp, hs.tuple.local, Some(hs.tuple.remote));
-        let hash = if key == looked_up.0 {
-            looked_up.1
-        } else {
-            key.hash(self.st.index.seed)
-        };
+        // A completed handshake carries the tuple it was given: its key and hash are the
+        // ones looked up.
+        debug_assert_eq!(
+            key,
+            Key::new(Proto::Tcp, hs.tuple.local, Some(hs.tuple.remote))
+        );
         let cfg = &self.cfg.tcp;
         let pre = self.conn_cfg;
         // The buffers are taken once the slot is certain, straight into the connection;

@@ -589,6 +589,10 @@ pub(crate) struct State {
     /// egress skips the table until then. Lowered whenever a resolution starts or a reply
     /// releases packets; recomputed by the egress that finds nothing due.
     neighbor_at: Instant,
+    /// No reassembly context expires before this: egress skips the table until then.
+    /// Lowered when a fragment arrives (a context it makes expires `frag_timeout` later);
+    /// recomputed by the egress that expires contexts.
+    frag_at: Instant,
     /// How the frame the last `egress` wrote must be cut, when it is larger than the MTU.
     segmentation: Option<Segmentation>,
     /// Changes whenever a neighbour entry is made, replaced or updated, the table is
@@ -687,6 +691,7 @@ impl<M: Memory> Interface<M> {
                 echo: echo::EchoQueue::EMPTY,
                 probe: None,
                 neighbor_at: NEVER,
+                frag_at: NEVER,
                 segmentation: None,
                 neighbor_gen: 1,
                 neighbor_gen_until: NEVER,

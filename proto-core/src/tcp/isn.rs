@@ -6,14 +6,16 @@
 //! them from the OS. One key may serve all three: every hash input starts with a distinct
 //! domain tag.
 //!
-//! The ISN offset and the timestamp offset of a tuple come from one SipHash-1-3 computation
-//! with a 128-bit output ([`IsnGenerator::secrets`]): 32 bits of it for each. Both are halves
+//! The ISN offset and the timestamp offset of a tuple come from one SipHash-2-4 computation
+//! with a 64-bit output ([`IsnGenerator::secrets`]): 32 bits of it for each. Both are halves
 //! of one PRF output, so knowing one (the timestamp offset shows in TSval) says nothing about
-//! the other; one hash per connection instead of one per use keeps a handshake cheap.
-//! SipHash-1-3 (Rust's `HashMap` default) is a keyed PRF with no known attack at this output
-//! length; the inputs are short (13 or 37 bytes), and the 32-bit values an off-path attacker
-//! would have to guess are no weaker than with SipHash-2-4. SYN cookies, which an attacker can
-//! query at will, keep SipHash-2-4 (Linux's choice); they are computed only under a flood.
+//! the other; one hash per connection instead of one per use keeps a handshake cheap. SYN
+//! cookies use the same SipHash-2-4 (Linux's choice), with their own domain tags.
+//!
+//! SipHash-2-4 is computed here over the fixed-layout input (`tuple_input`: 13 bytes for an
+//! IPv4 tuple, 37 for IPv6, 4 more with a counter) from a keyed state derived once per key
+//! (`Sip24`), word by word: the same function as the `siphasher` crate's `SipHasher24`
+//! (a test checks it against that crate), without its generic byte streaming.
 //!
 //! Tuples are always seen from our side: `local` is our address and port (for a listener, the
 //! listening address), `remote` the peer's.
@@ -21,16 +23,13 @@
 use core::fmt;
 use core::net::{IpAddr, SocketAddr};
 
-use siphasher::sip::SipHasher24;
-use siphasher::sip128::SipHasher13;
-
 use super::FourTuple;
 use crate::time::Instant;
 use crate::wire::tcp::TcpSeqNumber;
 
 /// Domain tags: the first byte of every hash input, so that no two uses of a key collide.
 mod domain {
-    /// The ISN offset and the timestamp offset, from one 128-bit hash.
+    /// The ISN offset and the timestamp offset, from one 64-bit hash.
     pub const CONN: u8 = 0x10;
     /// Linux's `cookie_hash(.., 0, 0)`: the tuple alone.
     pub const COOKIE_TUPLE: u8 = 0x30;
@@ -40,45 +39,135 @@ mod domain {
 
 /// The longest hash input: tag, two IPv6 addresses, two ports, a 32-bit counter.
 const MAX_INPUT_LEN: usize = 1 + 16 + 2 + 16 + 2 + 4;
+/// The input buffer: the input, zero-padded to whole 64-bit words with room for SipHash's
+/// final word.
+const INPUT_BUF_LEN: usize = (MAX_INPUT_LEN / 8 + 1) * 8;
 
-/// `tag || local addr || local port || remote addr || remote port || extra` in a buffer, and
-/// its length.
+/// `tag || local addr || local port || remote addr || remote port || extra` in a zeroed
+/// buffer, and its length.
 ///
 /// Addresses are hashed as their bytes (4 for IPv4, 16 for IPv6), ports big-endian. The tag's
 /// high bits carry the two address families so that inputs of different shapes never collide.
 #[inline]
-fn tuple_input(tag: u8, tuple: &FourTuple, extra: Option<u32>) -> ([u8; MAX_INPUT_LEN], usize) {
-    let mut buf = [0u8; MAX_INPUT_LEN];
-    let mut len = 1;
-    let mut family = 0u8;
-    for (i, addr) in [tuple.local, tuple.remote].iter().enumerate() {
-        match addr.ip() {
-            IpAddr::V4(ip) => {
-                buf[len..len + 4].copy_from_slice(&ip.octets());
-                len += 4;
-            }
-            IpAddr::V6(ip) => {
-                buf[len..len + 16].copy_from_slice(&ip.octets());
-                len += 16;
-                family |= 1 << i;
-            }
+fn tuple_input(tag: u8, tuple: &FourTuple, extra: Option<u32>) -> ([u8; INPUT_BUF_LEN], usize) {
+    let mut buf = [0u8; INPUT_BUF_LEN];
+    let len = match (tuple.local, tuple.remote) {
+        // The usual case, at fixed offsets.
+        (SocketAddr::V4(l), SocketAddr::V4(r)) => {
+            buf[0] = tag;
+            buf[1..5].copy_from_slice(&l.ip().octets());
+            buf[5..7].copy_from_slice(&l.port().to_be_bytes());
+            buf[7..11].copy_from_slice(&r.ip().octets());
+            buf[11..13].copy_from_slice(&r.port().to_be_bytes());
+            13
         }
-        buf[len..len + 2].copy_from_slice(&addr.port().to_be_bytes());
-        len += 2;
-    }
+        _ => {
+            let mut len = 1;
+            let mut family = 0u8;
+            for (i, addr) in [tuple.local, tuple.remote].iter().enumerate() {
+                match addr.ip() {
+                    IpAddr::V4(ip) => {
+                        buf[len..len + 4].copy_from_slice(&ip.octets());
+                        len += 4;
+                    }
+                    IpAddr::V6(ip) => {
+                        buf[len..len + 16].copy_from_slice(&ip.octets());
+                        len += 16;
+                        family |= 1 << i;
+                    }
+                }
+                buf[len..len + 2].copy_from_slice(&addr.port().to_be_bytes());
+                len += 2;
+            }
+            buf[0] = tag | family;
+            len
+        }
+    };
     if let Some(extra) = extra {
         buf[len..len + 4].copy_from_slice(&extra.to_be_bytes());
-        len += 4;
+        return (buf, len + 4);
     }
-    buf[0] = tag | family;
     (buf, len)
 }
 
-/// SipHash-2-4 of [`tuple_input`] (the SYN cookie hashes).
+/// SipHash-2-4 (Aumasson and Bernstein, 64-bit output) with its keyed initial state derived
+/// once, for the short zero-padded inputs of [`tuple_input`].
+#[derive(Clone)]
+struct Sip24 {
+    /// `v0..v3` after keying (the state before the first message word).
+    v: [u64; 4],
+}
+
+impl Sip24 {
+    /// The state keyed with `key` (`k0` and `k1` little-endian, as the reference code).
+    #[inline]
+    fn new(key: &[u8; 16]) -> Self {
+        let mut k0 = [0u8; 8];
+        let mut k1 = [0u8; 8];
+        k0.copy_from_slice(&key[..8]);
+        k1.copy_from_slice(&key[8..]);
+        let (k0, k1) = (u64::from_le_bytes(k0), u64::from_le_bytes(k1));
+        Self {
+            v: [
+                k0 ^ 0x736f_6d65_7073_6575,
+                k1 ^ 0x646f_7261_6e64_6f6d,
+                k0 ^ 0x6c79_6765_6e65_7261,
+                k1 ^ 0x7465_6462_7974_6573,
+            ],
+        }
+    }
+
+    #[inline(always)]
+    fn round(v: &mut [u64; 4]) {
+        v[0] = v[0].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(13) ^ v[0];
+        v[0] = v[0].rotate_left(32);
+        v[2] = v[2].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(16) ^ v[2];
+        v[0] = v[0].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(21) ^ v[0];
+        v[2] = v[2].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(17) ^ v[2];
+        v[2] = v[2].rotate_left(32);
+    }
+
+    #[inline(always)]
+    fn compress(v: &mut [u64; 4], m: u64) {
+        v[3] ^= m;
+        Self::round(v);
+        Self::round(v);
+        v[0] ^= m;
+    }
+
+    /// SipHash-2-4 of `buf[..len]`; the bytes of `buf` from `len` on are zero and `len` is
+    /// below `INPUT_BUF_LEN` (what [`tuple_input`] returns).
+    #[inline]
+    fn hash(&self, buf: &[u8; INPUT_BUF_LEN], len: usize) -> u64 {
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&buf[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(w)
+        };
+        let mut v = self.v;
+        let full = len / 8;
+        for i in 0..full {
+            Self::compress(&mut v, word(i));
+        }
+        // The last word: the tail bytes (zero-padded) and the length's low byte on top.
+        Self::compress(&mut v, word(full) | ((len as u64 & 0xff) << 56));
+        v[2] ^= 0xff;
+        for _ in 0..4 {
+            Self::round(&mut v);
+        }
+        v[0] ^ v[1] ^ v[2] ^ v[3]
+    }
+}
+
+/// SipHash-2-4 of [`tuple_input`].
 #[inline]
-fn hash_tuple(sip: &SipHasher24, tag: u8, tuple: &FourTuple, extra: Option<u32>) -> u64 {
+fn hash_tuple(sip: &Sip24, tag: u8, tuple: &FourTuple, extra: Option<u32>) -> u64 {
     let (buf, len) = tuple_input(tag, tuple, extra);
-    sip.hash(&buf[..len])
+    sip.hash(&buf, len)
 }
 
 /// What a connection derives from its tuple and the secret: the RFC 6528 `F` and the RFC 7323
@@ -111,7 +200,7 @@ impl fmt::Debug for TupleSecrets {
 /// RFC 6528 §3 initial sequence numbers, and RFC 7323 §5.4 timestamp offsets.
 ///
 /// `ISN = M + F(localip, localport, remoteip, remoteport, secretkey)`, where `M` is a timer
-/// ticking every 4 µs and `F` is SipHash-1-3 keyed with the secret (see the module docs). A new incarnation of a
+/// ticking every 4 µs and `F` is SipHash-2-4 keyed with the secret (see the module docs). A new incarnation of a
 /// connection thus starts past the old one's sequence space (RFC 9293 §3.4.1), while an
 /// off-path attacker cannot guess the ISN of a tuple it is not part of.
 ///
@@ -129,7 +218,7 @@ impl fmt::Debug for TupleSecrets {
 /// ```
 #[derive(Clone)]
 pub struct IsnGenerator {
-    sip: SipHasher13,
+    sip: Sip24,
 }
 
 impl IsnGenerator {
@@ -137,20 +226,19 @@ impl IsnGenerator {
     #[inline]
     pub fn new(key: [u8; 16]) -> Self {
         Self {
-            sip: SipHasher13::new_with_key(&key),
+            sip: Sip24::new(&key),
         }
     }
 
-    /// Both per-tuple values at once: one SipHash-1-3-128 of the tuple, whose low 32 bits are
-    /// the ISN's `F` and whose bits 64..96 are the timestamp offset. Prefer this to calling
+    /// Both per-tuple values at once: one SipHash-2-4 of the tuple, whose low 32 bits are
+    /// the ISN's `F` and whose high 32 bits are the timestamp offset. Prefer this to calling
     /// [`isn`](Self::isn) and [`ts_offset`](Self::ts_offset), which each hash.
     #[inline]
     pub fn secrets(&self, tuple: &FourTuple) -> TupleSecrets {
-        let (buf, len) = tuple_input(domain::CONN, tuple, None);
-        let h = self.sip.hash(&buf[..len]).as_u128();
+        let h = hash_tuple(&self.sip, domain::CONN, tuple, None);
         TupleSecrets {
             f: h as u32,
-            ts_offset: (h >> 64) as u32,
+            ts_offset: (h >> 32) as u32,
         }
     }
 
@@ -264,7 +352,7 @@ const MAX_WINDOW_SCALE: u8 = 14;
 /// ```
 #[derive(Clone)]
 pub struct SynCookies {
-    sip: SipHasher24,
+    sip: Sip24,
 }
 
 impl SynCookies {
@@ -273,7 +361,7 @@ impl SynCookies {
     #[inline]
     pub fn new(key: [u8; 16]) -> Self {
         Self {
-            sip: SipHasher24::new_with_key(&key),
+            sip: Sip24::new(&key),
         }
     }
 
@@ -578,6 +666,32 @@ mod tests {
             std::format!("{:?}", isn_gen.secrets(&v4())),
             "TupleSecrets { .. }"
         );
+    }
+
+    // The word-wise SipHash-2-4 is the reference function (as the `siphasher` crate computes
+    // it) for every input shape: IPv4 and IPv6 tuples, with and without a counter.
+    #[test]
+    fn sip24_matches_the_reference() {
+        use core::hash::Hasher;
+        let mut rng = Rng::new(24);
+        for i in 0..2000u32 {
+            let mut key = [0u8; 16];
+            rng.fill(&mut key);
+            let tuple = random_tuple(&mut rng);
+            let extra = (i & 2 == 0).then(|| rng.next_u32());
+            let (buf, len) = tuple_input(domain::COOKIE_COUNT, &tuple, extra);
+            assert!(buf[len..].iter().all(|&b| b == 0));
+            let mut reference = siphasher::sip::SipHasher24::new_with_key(&key);
+            reference.write(&buf[..len]);
+            assert_eq!(Sip24::new(&key).hash(&buf, len), reference.finish());
+        }
+        // The reference paper's key and a short input (SipHash appendix A's key).
+        let key: [u8; 16] = core::array::from_fn(|i| i as u8);
+        let mut buf = [0u8; INPUT_BUF_LEN];
+        for (i, b) in buf[..15].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        assert_eq!(Sip24::new(&key).hash(&buf, 15), 0xa129_ca61_49be_45e5);
     }
 
     #[test]

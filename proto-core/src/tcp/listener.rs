@@ -167,6 +167,20 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
         seg: &TcpRepr<'_>,
     ) -> Option<Handshake> {
         let tuple = self.tuple_of(addrs, seg);
+        self.handle_segment_on(now, tuple, seg)
+    }
+
+    /// [`handle_segment`](Self::handle_segment) with the segment's tuple already known
+    /// (ours: the listening port and the segment's destination address; the peer's: its
+    /// source), as the stack has it from its lookup. A completed handshake carries `tuple`.
+    #[inline]
+    pub(crate) fn handle_segment_on(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        seg: &TcpRepr<'_>,
+    ) -> Option<Handshake> {
+        debug_assert_eq!(tuple.local.port(), self.local.port());
         let slot = self
             .slots
             .as_ref()
@@ -365,13 +379,25 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(FourTuple, usize)> {
         if let Some(i) = self.replies.iter().position(Option::is_some) {
             let reply = self.replies[i].take()?;
-            return self.emit_reply(now, reply, buf);
+            return match reply {
+                Reply::CookieSynAck {
+                    tuple,
+                    iss,
+                    irs,
+                    opts,
+                    tsval,
+                    tsecr,
+                } => self.emit_syn_ack(tuple, iss, irs, &opts, tsval.map(|v| (v, tsecr)), buf),
+                Reply::Rst { tuple, seq, ack } => emit_for(tuple, &rst_repr(tuple, seq, ack), buf),
+            };
         }
         let initial_rto = self.cfg.rtt.initial_rto;
         let max_rto = self.cfg.rtt.max_rto;
         let max_retries = self.cfg.max_syn_retransmissions;
+        let mss = self.cfg.mss;
         for i in 0..self.slots.as_ref().len() {
-            let Some(h) = self.slots.as_ref()[i] else {
+            // In place: only a due entry is read further (an entry is a hundred bytes).
+            let Some(h) = self.slots.as_mut()[i].as_mut() else {
                 continue;
             };
             if h.due > now {
@@ -386,71 +412,52 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
             let backoff = initial_rto
                 .saturating_mul(1u64 << h.retransmits.min(16))
                 .min(max_rto);
-            let next = HalfOpen {
-                due: now + backoff,
-                retransmits: h.retransmits + 1,
-                ..h
-            };
-            self.slots.as_mut()[i] = Some(next);
+            h.due = now + backoff;
+            h.retransmits += 1;
             let opts = CookieOptions {
-                mss: self.cfg.mss,
+                mss,
                 window_scale: h.peer.window_scale,
                 sack_permitted: h.peer.sack,
             };
             let clock = (now.millis() as u32).wrapping_add(h.ts_offset);
-            let tsval = h.peer.timestamps.then_some(clock);
-            let reply = Reply::CookieSynAck {
-                tuple: h.tuple,
-                iss: h.iss,
-                irs: h.irs,
-                opts,
-                tsval,
-                tsecr: h.peer_tsval.unwrap_or(0),
-            };
-            return self.emit_reply(now, reply, buf);
+            let timestamp = h
+                .peer
+                .timestamps
+                .then(|| (clock, h.peer_tsval.unwrap_or(0)));
+            let (tuple, iss, irs) = (h.tuple, h.iss, h.irs);
+            return self.emit_syn_ack(tuple, iss, irs, &opts, timestamp, buf);
         }
         None
     }
 
-    fn emit_reply(
+    /// A SYN-ACK for `tuple` (ours `iss`, the peer's `irs`) with the options `opts` agreed
+    /// to and `timestamp` (TSval, TSecr) when the peer uses timestamps.
+    #[inline]
+    fn emit_syn_ack(
         &self,
-        _now: Instant,
-        reply: Reply,
+        tuple: FourTuple,
+        iss: TcpSeqNumber,
+        irs: TcpSeqNumber,
+        opts: &CookieOptions,
+        timestamp: Option<(u32, u32)>,
         buf: &mut [u8],
     ) -> Option<(FourTuple, usize)> {
-        let (tuple, repr) = match reply {
-            Reply::CookieSynAck {
-                tuple,
-                iss,
-                irs,
-                opts,
-                tsval,
-                tsecr,
-            } => (
-                tuple,
-                TcpRepr {
-                    src_port: tuple.local.port(),
-                    dst_port: tuple.remote.port(),
-                    control: TcpControl::Syn,
-                    seq_number: iss,
-                    ack_number: Some(irs + 1),
-                    window_len: self.syn_window,
-                    window_scale: self.wscale.filter(|_| opts.window_scale.is_some()),
-                    // Our own MSS: what we can receive (RFC 9293 §3.7.1), not the peer's.
-                    max_seg_size: Some(self.cfg.mss),
-                    sack_permitted: opts.sack_permitted,
-                    sack_ranges: [None; MAX_SACK_BLOCKS],
-                    timestamp: tsval.map(|v| (v, tsecr)),
-                    payload: &[],
-                },
-            ),
-            Reply::Rst { tuple, seq, ack } => (tuple, rst_repr(tuple, seq, ack)),
+        let repr = TcpRepr {
+            src_port: tuple.local.port(),
+            dst_port: tuple.remote.port(),
+            control: TcpControl::Syn,
+            seq_number: iss,
+            ack_number: Some(irs + 1),
+            window_len: self.syn_window,
+            window_scale: self.wscale.filter(|_| opts.window_scale.is_some()),
+            // Our own MSS: what we can receive (RFC 9293 §3.7.1), not the peer's.
+            max_seg_size: Some(self.cfg.mss),
+            sack_permitted: opts.sack_permitted,
+            sack_ranges: [None; MAX_SACK_BLOCKS],
+            timestamp,
+            payload: &[],
         };
-        let addrs = tuple.outgoing_addrs()?;
-        if buf.len() < repr.buffer_len() {
-            return None;
-        }
-        Some((tuple, repr.emit(buf, &addrs)))
+        emit_for(tuple, &repr, buf)
     }
 
     /// When [`poll_transmit`](Self::poll_transmit) next has something to do.
@@ -460,6 +467,16 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
         }
         self.slots.as_ref().iter().flatten().map(|h| h.due).min()
     }
+}
+
+/// `repr` for `tuple` into `buf`; `None` when it does not fit or the tuple mixes families.
+#[inline]
+fn emit_for(tuple: FourTuple, repr: &TcpRepr<'_>, buf: &mut [u8]) -> Option<(FourTuple, usize)> {
+    let addrs = tuple.outgoing_addrs()?;
+    if buf.len() < repr.buffer_len() {
+        return None;
+    }
+    Some((tuple, repr.emit(buf, &addrs)))
 }
 
 /// A bare reset (`<SEQ=seq><ACK=ack><CTL=RST>`).
