@@ -294,6 +294,19 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> RecvBuffer<S> {
         u32::try_from(abs.saturating_sub(self.contiguous_end())).unwrap_or(u32::MAX)
     }
 
+    /// [`write_at`](Self::write_at) at offset 0 of data that fits the window with no
+    /// out-of-order data held (the caller checks both: the in-order segment of a bulk
+    /// transfer), in fewer steps: the bytes are appended and all of them become readable.
+    #[inline]
+    pub(crate) fn append_in_order(&mut self, data: &[u8]) {
+        debug_assert!(data.len() <= self.window() && self.assembler.is_empty());
+        let cap = self.capacity();
+        // head < cap and len <= cap, so the sum is below 2 * cap.
+        let at = wrap(self.head + self.len, cap);
+        ring_write(self.storage.as_mut(), at, data);
+        self.len += data.len();
+    }
+
     /// Stores a segment whose first byte is `offset` bytes after the contiguous end
     /// (`rcv_nxt`), and returns how many bytes the contiguous end advanced: the caller adds it
     /// to `rcv_nxt`.

@@ -526,6 +526,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// RFC 8985 §7.2: after sending new data or on an ACK, with data in flight, schedule a
     /// probe timeout if it comes before the RTO. While a probe is unanswered the timer is left
     /// to [`arm_next_probe`](Self::arm_next_probe).
+    #[inline]
     pub(crate) fn arm_tlp(&mut self, now: Instant) {
         if self.snd_una == self.snd_max {
             self.timers.stop(Timer::LossProbe);
