@@ -108,6 +108,7 @@ impl From<u8> for IpProtocol {
 }
 
 impl From<IpProtocol> for u8 {
+    #[inline]
     fn from(value: IpProtocol) -> Self {
         match value {
             IpProtocol::HopByHop => 0,
@@ -170,7 +171,7 @@ pub enum IpAddrPair {
 impl IpAddrPair {
     /// The folded sum of the pseudo-header for an upper-layer packet of `length` bytes.
     /// For IPv4 the length is truncated to 16 bits (an IPv4 payload cannot be longer).
-    #[inline]
+    #[inline(always)]
     pub fn pseudo_header_sum(&self, protocol: IpProtocol, length: usize) -> u16 {
         match *self {
             Self::V4 { src, dst } => {
