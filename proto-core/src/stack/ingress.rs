@@ -799,6 +799,7 @@ impl<M: Memory> Ctx<'_, M> {
 /// An Ethernet/IPv4 ARP packet (hardware type 1, protocol 0x0800, lengths 6 and 4) read at
 /// fixed offsets: what [`ArpRepr::parse`] returns for it. `None` for anything else (the
 /// caller parses that with the generic code, which says what is wrong).
+#[inline(always)]
 fn arp_fast(payload: &[u8]) -> Option<ArpRepr> {
     let b = payload.first_chunk::<28>()?;
     if b[..6] != [0, 1, 8, 0, 6, 4] {

@@ -442,6 +442,7 @@ impl ArpRepr {
 
     /// Writes the packet into the start of `buf`, which must hold at least 28 bytes. Returns
     /// the bytes written.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> usize {
         // One store of the whole packet.
         let [h0, h1] = u16::from(ArpHardware::Ethernet).to_be_bytes();

@@ -187,7 +187,7 @@ const OFFSET_MASK: u16 = 0x1fff;
 
 /// The folded one's-complement sum of a 20-byte header (RFC 1071), as five 32-bit adds: the
 /// common header's checksum without the general loop.
-#[inline]
+#[inline(always)]
 pub(crate) fn sum_fixed(h: &[u8; HEADER_LEN]) -> u16 {
     let mut acc = 0u64;
     for w in h.as_chunks::<4>().0 {
