@@ -94,7 +94,7 @@ pub(crate) fn arp_frame(
     arp: &ArpRepr,
 ) -> usize {
     let n = eth_header(buf, src, dst, 0x0806);
-    n + arp.emit(&mut buf[n..])
+    n + arp.emit_inline(&mut buf[n..])
 }
 
 /// Resolves a next hop, starting a resolution if needed (for [`Ctx::resolve`], and for

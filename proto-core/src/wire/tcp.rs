@@ -1504,7 +1504,7 @@ impl<'a> TcpRepr<'a> {
             tsecr,
             u32::from_be_bytes([kind::NO_OPERATION, kind::WINDOW_SCALE, 3, shift]),
         ];
-        let mut acc = u64::from(addrs.pseudo_header_sum(IpProtocol::Tcp, LEN));
+        let mut acc = u64::from(addrs.pseudo_header_sum_inline(IpProtocol::Tcp, LEN));
         for w in words {
             acc += u64::from(w);
         }
