@@ -475,6 +475,7 @@ impl<M: Memory> Ctx<'_, M> {
     /// Where a packet to `dst` goes: the last destination's MAC when `dst` is that one and
     /// the neighbour generation has not changed since (a one-entry destination cache: a
     /// listener answers one peer's SYN, then its ACK...); else routed and resolved.
+    #[inline(always)]
     fn next_hop(&mut self, dst: IpAddr, now: Instant) -> Resolved {
         if now >= self.st.neighbor_gen_until {
             self.st.neighbors_changed();
@@ -485,6 +486,12 @@ impl<M: Memory> Ctx<'_, M> {
         {
             return Resolved::Mac(mac);
         }
+        self.next_hop_resolve(dst, now)
+    }
+
+    /// [`next_hop`](Self::next_hop) past its one-entry cache: routed and resolved.
+    #[inline(never)]
+    fn next_hop_resolve(&mut self, dst: IpAddr, now: Instant) -> Resolved {
         match self.route(dst) {
             Ok(next) => {
                 let (to, until) = resolve_until(self.mem.parts().neighbors, self.st, next, now);

@@ -205,7 +205,7 @@ impl<M: Memory> Ctx<'_, M> {
     /// [`find`](Self::find) for a listener's key, through a one-entry cache of the last
     /// listener found (checked by its slot's generation: a freed slot's changes): a server's
     /// SYNs and handshake ACKs mostly go to one listener.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find_listener(&mut self, key: &Key) -> Option<u32> {
         if let Some((k, i, generation)) = self.st.last_listener
             && k == *key
@@ -215,6 +215,12 @@ impl<M: Memory> Ctx<'_, M> {
                 return Some(i);
             }
         }
+        self.find_listener_indexed(key)
+    }
+
+    /// [`find_listener`](Self::find_listener) past its cache: the index, and the cache set.
+    #[inline(never)]
+    fn find_listener_indexed(&mut self, key: &Key) -> Option<u32> {
         let i = self.find(key)?;
         let s = &self.mem.parts().slots[i as usize];
         if matches!(s.kind, Kind::Listen(_)) {
