@@ -679,7 +679,7 @@ impl<M: Memory> Ctx<'_, M> {
             self.st.stats.drop_checksum += 1;
             return;
         }
-        let Ok(seg) = TcpRepr::parse(&pkt) else {
+        let Ok(seg) = TcpRepr::parse_inline(&pkt) else {
             self.st.stats.drop_malformed += 1;
             return;
         };

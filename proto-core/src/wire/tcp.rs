@@ -1146,6 +1146,13 @@ impl<'a> TcpRepr<'a> {
     /// The checksum is *not* verified: call [`TcpPacket::check_checksum`].
     #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &TcpPacket<&'a T>) -> Result<Self> {
+        Self::parse_inline(packet)
+    }
+
+    /// [`parse`](Self::parse), always inlined (the stack's TCP input: no call, and the
+    /// result is built in the caller's frame).
+    #[inline(always)]
+    pub(crate) fn parse_inline<T: AsRef<[u8]> + ?Sized>(packet: &TcpPacket<&'a T>) -> Result<Self> {
         packet.check_len()?;
         let buf = packet.buffer.as_ref();
         // After `check_len`: the fixed header is there, and the options up to the data offset.
