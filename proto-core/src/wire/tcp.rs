@@ -1476,6 +1476,16 @@ impl<'a> TcpRepr<'a> {
         len
     }
 
+    /// [`emit`](Self::emit) with the usual SYN and SYN-ACK written inline (no call, the
+    /// header words built in the caller's frame); anything else through `emit`.
+    #[inline(always)]
+    pub(crate) fn emit_syn_inline(&self, buf: &mut [u8], addrs: &IpAddrPair) -> usize {
+        match self.emit_full_options(buf, addrs) {
+            Some(len) => len,
+            None => self.emit(buf, addrs),
+        }
+    }
+
     /// [`emit`](Self::emit) of the usual SYN and SYN-ACK: no payload, no SACK blocks, and
     /// every other option (`MSS, SACKPERM TS, NOP WS`: a 40-byte header). The same bytes as
     /// the general path, written as one array whose checksum is summed word by word. `None`
