@@ -99,6 +99,7 @@ pub(crate) fn arp_frame(
 
 /// Resolves a next hop, starting a resolution if needed (for [`Ctx::resolve`], and for
 /// callers that borrow only the neighbour table).
+#[inline]
 pub(crate) fn resolve(
     neighbors: &mut [neighbor::Neighbor],
     st: &mut Scalars,
@@ -110,6 +111,7 @@ pub(crate) fn resolve(
 
 /// [`resolve`], and until when a MAC it gives stays valid (while the neighbour table's
 /// generation stays the same): the entry's expiry, or never for a fixed address.
+#[inline]
 pub(crate) fn resolve_until(
     neighbors: &mut [neighbor::Neighbor],
     st: &mut Scalars,
