@@ -94,11 +94,12 @@ pub(crate) fn arp_frame(
     arp: &ArpRepr,
 ) -> usize {
     let n = eth_header(buf, src, dst, 0x0806);
-    n + arp.emit(&mut buf[n..])
+    n + arp.emit_inline(&mut buf[n..])
 }
 
 /// Resolves a next hop, starting a resolution if needed (for [`Ctx::resolve`], and for
 /// callers that borrow only the neighbour table).
+#[inline]
 pub(crate) fn resolve(
     neighbors: &mut [neighbor::Neighbor],
     st: &mut Scalars,
@@ -110,6 +111,7 @@ pub(crate) fn resolve(
 
 /// [`resolve`], and until when a MAC it gives stays valid (while the neighbour table's
 /// generation stays the same): the entry's expiry, or never for a fixed address.
+#[inline]
 pub(crate) fn resolve_until(
     neighbors: &mut [neighbor::Neighbor],
     st: &mut Scalars,
@@ -475,6 +477,7 @@ impl<M: Memory> Ctx<'_, M> {
     /// Where a packet to `dst` goes: the last destination's MAC when `dst` is that one and
     /// the neighbour generation has not changed since (a one-entry destination cache: a
     /// listener answers one peer's SYN, then its ACK...); else routed and resolved.
+    #[inline(always)]
     fn next_hop(&mut self, dst: IpAddr, now: Instant) -> Resolved {
         if now >= self.st.neighbor_gen_until {
             self.st.neighbors_changed();
@@ -485,6 +488,12 @@ impl<M: Memory> Ctx<'_, M> {
         {
             return Resolved::Mac(mac);
         }
+        self.next_hop_resolve(dst, now)
+    }
+
+    /// [`next_hop`](Self::next_hop) past its one-entry cache: routed and resolved.
+    #[inline(never)]
+    fn next_hop_resolve(&mut self, dst: IpAddr, now: Instant) -> Resolved {
         match self.route(dst) {
             Ok(next) => {
                 let (to, until) = resolve_until(self.mem.parts().neighbors, self.st, next, now);

@@ -669,11 +669,17 @@ impl<M: Memory> Ctx<'_, M> {
             self.st.stats.drop_malformed += 1;
             return;
         };
-        if !pkt.verify_checksum(&rx.addrs) {
+        // `verify_checksum`, with the pseudo-header summed inline (the protocol is constant).
+        let sum = crate::checksum::combine(&[
+            rx.addrs
+                .pseudo_header_sum_inline(IpProtocol::Tcp, body.len()),
+            crate::checksum::sum(body),
+        ]);
+        if !crate::checksum::verify(sum) {
             self.st.stats.drop_checksum += 1;
             return;
         }
-        let Ok(seg) = TcpRepr::parse(&pkt) else {
+        let Ok(seg) = TcpRepr::parse_inline(&pkt) else {
             self.st.stats.drop_malformed += 1;
             return;
         };
@@ -799,6 +805,7 @@ impl<M: Memory> Ctx<'_, M> {
 /// An Ethernet/IPv4 ARP packet (hardware type 1, protocol 0x0800, lengths 6 and 4) read at
 /// fixed offsets: what [`ArpRepr::parse`] returns for it. `None` for anything else (the
 /// caller parses that with the generic code, which says what is wrong).
+#[inline(always)]
 fn arp_fast(payload: &[u8]) -> Option<ArpRepr> {
     let b = payload.first_chunk::<28>()?;
     if b[..6] != [0, 1, 8, 0, 6, 4] {

@@ -256,6 +256,7 @@ pub(crate) fn learn(
 /// The next thing due at `now`: flushes first, then requests. Retries back off (the interval
 /// doubles, plus up to a quarter of it of jitter drawn from `rng`); after `max_requests` the entry is freed
 /// and the count of packets dropped with it is returned in `dropped`.
+#[inline]
 pub(crate) fn due(
     table: &mut [Neighbor],
     cfg: &NeighborConfig,

@@ -205,7 +205,7 @@ impl<M: Memory> Ctx<'_, M> {
     /// [`find`](Self::find) for a listener's key, through a one-entry cache of the last
     /// listener found (checked by its slot's generation: a freed slot's changes): a server's
     /// SYNs and handshake ACKs mostly go to one listener.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find_listener(&mut self, key: &Key) -> Option<u32> {
         if let Some((k, i, generation)) = self.st.last_listener
             && k == *key
@@ -215,6 +215,12 @@ impl<M: Memory> Ctx<'_, M> {
                 return Some(i);
             }
         }
+        self.find_listener_indexed(key)
+    }
+
+    /// [`find_listener`](Self::find_listener) past its cache: the index, and the cache set.
+    #[inline(never)]
+    fn find_listener_indexed(&mut self, key: &Key) -> Option<u32> {
         let i = self.find(key)?;
         let s = &self.mem.parts().slots[i as usize];
         if matches!(s.kind, Kind::Listen(_)) {
@@ -486,16 +492,22 @@ impl<M: Memory> Ctx<'_, M> {
     }
 
     /// An ephemeral port (RFC 6056 §3.3.3, "double-hash": a keyed offset per destination
-    /// plus a counter) for which `key_for(port)` is free, and that key's index hash.
-    fn ephemeral(&mut self, key_for: impl Fn(u16) -> Key) -> Result<(u16, u64), StackError> {
+    /// plus a counter) for which `key` with that local port is free, and that key's index
+    /// hash. The offset and every candidate's index hash share one keyed hash of the
+    /// addresses (the ports enter the index hash last).
+    fn ephemeral(&mut self, key: Key) -> Result<(u16, u64), StackError> {
         const LOW: u32 = 49152;
         const COUNT: u32 = 65536 - LOW;
-        let offset = (key_for(0).hash(self.st.index.seed ^ 0x6056) as u32) % COUNT;
+        let seed = self.st.index.seed;
+        let addrs = key.hash_addrs(seed);
+        // The offset: the addresses and the remote port, under another key than the index's.
+        let offset = (Key::hash_ports(addrs, key.ports() & 0xffff, seed ^ 0x6056) as u32) % COUNT;
         for _ in 0..COUNT {
             self.st.port_counter = self.st.port_counter.wrapping_add(1);
             let port = (LOW + (offset + u32::from(self.st.port_counter)) % COUNT) as u16;
-            let key = key_for(port);
-            let hash = key.hash(self.st.index.seed);
+            let key = key.with_local_port(port);
+            let hash = Key::hash_ports(addrs, key.ports(), seed);
+            debug_assert_eq!(hash, key.hash(seed));
             if self.find_hashed(&key, hash).is_none() {
                 return Ok((port, hash));
             }
@@ -530,8 +542,7 @@ impl<M: Memory> Interface<M> {
         let mut local = local;
         if local.port() == 0 {
             let ip = local.ip();
-            let (port, _) =
-                c.ephemeral(|port| Key::new(Proto::Udp, SocketAddr::new(ip, port), None))?;
+            let (port, _) = c.ephemeral(Key::new(Proto::Udp, SocketAddr::new(ip, 0), None))?;
             local.set_port(port);
         }
         let key = Key::new(Proto::Udp, local, None);
@@ -749,8 +760,8 @@ impl<M: Memory> Interface<M> {
         // (and its hash serves the insertion).
         let (port, free) = match local.map(|l| l.port()).unwrap_or(0) {
             0 => {
-                let key_for = |port| Key::new(Proto::Tcp, SocketAddr::new(ip, port), Some(remote));
-                let (port, hash) = c.ephemeral(key_for)?;
+                let key = Key::new(Proto::Tcp, SocketAddr::new(ip, 0), Some(remote));
+                let (port, hash) = c.ephemeral(key)?;
                 (port, Some(hash))
             }
             p => (p, None),

@@ -66,6 +66,9 @@ impl Key {
     }
 }
 
+const K0: u64 = 0x243f_6a88_85a3_08d3;
+const K1: u64 = 0x1319_8a2e_0370_7344;
+
 /// A keyed 64-bit mix (a multiply-fold, as foldhash/wyhash), with a per-interface seed so
 /// that remote peers cannot aim collisions at one chain.
 #[inline]
@@ -78,14 +81,39 @@ impl Key {
     /// The hash of this key under `seed`.
     #[inline]
     pub(crate) fn hash(&self, seed: u64) -> u64 {
-        const K0: u64 = 0x243f_6a88_85a3_08d3;
-        const K1: u64 = 0x1319_8a2e_0370_7344;
+        Self::hash_ports(self.hash_addrs(seed), self.ports, seed)
+    }
+
+    /// The part of [`hash`](Self::hash) that the ports do not enter: the addresses and the
+    /// tag. An ephemeral port search hashes the addresses once and each candidate port with
+    /// [`hash_ports`](Self::hash_ports).
+    #[inline]
+    pub(crate) fn hash_addrs(&self, seed: u64) -> u64 {
         let (l0, l1) = (self.local as u64, (self.local >> 64) as u64);
-        let meta = (u64::from(self.ports) << 16) | u64::from(self.tag);
-        let h = mix(l0 ^ seed, l1 ^ K0 ^ meta);
+        let h = mix(l0 ^ seed, l1 ^ K0 ^ u64::from(self.tag));
         let (r0, r1) = (self.remote as u64, (self.remote >> 64) as u64);
-        let h = mix(h ^ r0 ^ K1, r1 ^ seed.rotate_left(17));
-        mix(h, K0 ^ seed)
+        mix(h ^ r0 ^ K1, r1 ^ seed.rotate_left(17))
+    }
+
+    /// [`hash`](Self::hash) from [`hash_addrs`](Self::hash_addrs) and the ports.
+    #[inline]
+    pub(crate) fn hash_ports(addrs: u64, ports: u32, seed: u64) -> u64 {
+        mix(addrs ^ (u64::from(ports) << 16), K0 ^ seed)
+    }
+
+    /// This key with another local port.
+    #[inline]
+    pub(crate) fn with_local_port(self, port: u16) -> Self {
+        Self {
+            ports: (u32::from(port) << 16) | (self.ports & 0xffff),
+            ..self
+        }
+    }
+
+    /// The ports as [`hash_ports`](Self::hash_ports) takes them.
+    #[inline]
+    pub(crate) fn ports(&self) -> u32 {
+        self.ports
     }
 }
 

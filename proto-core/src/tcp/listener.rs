@@ -476,7 +476,7 @@ fn emit_for(tuple: FourTuple, repr: &TcpRepr<'_>, buf: &mut [u8]) -> Option<(Fou
     if buf.len() < repr.buffer_len() {
         return None;
     }
-    Some((tuple, repr.emit(buf, &addrs)))
+    Some((tuple, repr.emit_syn_inline(buf, &addrs)))
 }
 
 /// A bare reset (`<SEQ=seq><ACK=ack><CTL=RST>`).

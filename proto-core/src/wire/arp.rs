@@ -443,6 +443,12 @@ impl ArpRepr {
     /// Writes the packet into the start of `buf`, which must hold at least 28 bytes. Returns
     /// the bytes written.
     pub fn emit(&self, buf: &mut [u8]) -> usize {
+        self.emit_inline(buf)
+    }
+
+    /// [`emit`](Self::emit), always inlined (the stack's ARP frames: most fields fold).
+    #[inline(always)]
+    pub(crate) fn emit_inline(&self, buf: &mut [u8]) -> usize {
         // One store of the whole packet.
         let [h0, h1] = u16::from(ArpHardware::Ethernet).to_be_bytes();
         let [p0, p1] = u16::from(EtherType::Ipv4).to_be_bytes();

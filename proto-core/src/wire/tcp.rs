@@ -1146,6 +1146,13 @@ impl<'a> TcpRepr<'a> {
     /// The checksum is *not* verified: call [`TcpPacket::check_checksum`].
     #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &TcpPacket<&'a T>) -> Result<Self> {
+        Self::parse_inline(packet)
+    }
+
+    /// [`parse`](Self::parse), always inlined (the stack's TCP input: no call, and the
+    /// result is built in the caller's frame).
+    #[inline(always)]
+    pub(crate) fn parse_inline<T: AsRef<[u8]> + ?Sized>(packet: &TcpPacket<&'a T>) -> Result<Self> {
         packet.check_len()?;
         let buf = packet.buffer.as_ref();
         // After `check_len`: the fixed header is there, and the options up to the data offset.
@@ -1469,6 +1476,16 @@ impl<'a> TcpRepr<'a> {
         len
     }
 
+    /// [`emit`](Self::emit) with the usual SYN and SYN-ACK written inline (no call, the
+    /// header words built in the caller's frame); anything else through `emit`.
+    #[inline(always)]
+    pub(crate) fn emit_syn_inline(&self, buf: &mut [u8], addrs: &IpAddrPair) -> usize {
+        match self.emit_full_options(buf, addrs) {
+            Some(len) => len,
+            None => self.emit(buf, addrs),
+        }
+    }
+
     /// [`emit`](Self::emit) of the usual SYN and SYN-ACK: no payload, no SACK blocks, and
     /// every other option (`MSS, SACKPERM TS, NOP WS`: a 40-byte header). The same bytes as
     /// the general path, written as one array whose checksum is summed word by word. `None`
@@ -1504,7 +1521,7 @@ impl<'a> TcpRepr<'a> {
             tsecr,
             u32::from_be_bytes([kind::NO_OPERATION, kind::WINDOW_SCALE, 3, shift]),
         ];
-        let mut acc = u64::from(addrs.pseudo_header_sum(IpProtocol::Tcp, LEN));
+        let mut acc = u64::from(addrs.pseudo_header_sum_inline(IpProtocol::Tcp, LEN));
         for w in words {
             acc += u64::from(w);
         }

@@ -863,7 +863,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             self.syn_due = true;
             return None;
         }
-        let len = repr.emit(buf, &addrs);
+        let len = repr.emit_syn_inline(buf, &addrs);
         if synack {
             self.rcv_adv = self.rcv_nxt + usize::from(repr.window_len);
         }
