@@ -1272,13 +1272,8 @@ mod tests {
     // The word-wise header checksum is the one the general sum computes, for any fields.
     #[test]
     fn emit_checksum_matches_the_general_sum() {
-        let mut seed = 0x2545_f491_u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::rand::Rng::new(0x2545_f491_u64);
+        let mut next = || rng.next_u64();
         for _ in 0..20_000 {
             let r = next();
             let repr = Ipv4Repr {

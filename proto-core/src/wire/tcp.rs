@@ -2423,13 +2423,8 @@ mod tests {
     // for SYNs and SYN-ACKs over IPv4 and IPv6 with random field values.
     #[test]
     fn emit_full_options_matches_the_general_path() {
-        let mut seed = 0x9e37_79b9_u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::rand::Rng::new(0x9e37_79b9_u64);
+        let mut next = || rng.next_u64();
         for i in 0..20_000 {
             let addrs = if i % 2 == 0 {
                 IpAddrPair::V4 {
@@ -2523,13 +2518,8 @@ mod tests {
             &[254, 4, 9, 9],
             &[254, 1],
         ];
-        let mut seed = 0x1234_5678_u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::rand::Rng::new(0x1234_5678_u64);
+        let mut next = || rng.next_u64();
         for _ in 0..20_000 {
             let mut opts = Vec::new();
             for _ in 0..next() % 6 {
