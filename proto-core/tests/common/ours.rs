@@ -13,7 +13,7 @@ use proto_core::tcp::{Config, Connection, FourTuple, RecvError, State, reset_for
 use proto_core::time::Instant;
 use proto_core::wire::{
     ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetRepr, Frame, IpAddrPair,
-    IpProtocol, Ipv4Repr, Network, TcpPacket, TcpRepr, Transport,
+    IpProtocol, Ipv4Repr, Network, TcpRepr, Transport,
 };
 
 use super::smol::{BUFFER_SIZE, CLIENT_IP, CLIENT_PORT, SERVER_IP, pattern_check, pattern_fill};
@@ -259,7 +259,7 @@ impl OurEndpoint {
     /// packet from the peer to us, with both checksums verified, found without the generic
     /// [`Frame`] walk. `None` for anything else, which the generic path then handles (and
     /// counts if it is bad).
-    fn fast_tcp<'f>(&self, frame: &'f [u8]) -> Option<TcpPacket<&'f [u8]>> {
+    fn fast_tcp<'f>(&self, frame: &'f [u8]) -> Option<&'f [u8]> {
         let ip = frame.get(14..)?;
         if frame[12..14] != [0x08, 0x00] || ip.len() < 40 || ip[0] != 0x45 || ip[9] != 6 {
             return None;
@@ -280,7 +280,7 @@ impl OurEndpoint {
         if !checksum::verify(sum) {
             return None;
         }
-        TcpPacket::new_checked(tcp).ok()
+        Some(tcp)
     }
 
     fn handle_arp(&mut self, arp: &ArpPacket<&[u8]>) {
@@ -305,15 +305,14 @@ impl Endpoint for OurEndpoint {
         if let Some(tcp) = self.fast_tcp(frame)
             && self.conn.state() != State::Closed
         {
-            let Ok(seg) = TcpRepr::parse(&tcp) else {
-                self.dropped_bad += 1;
-                return;
-            };
             let addrs = IpAddrPair::V4 {
                 src: self.peer_ip,
                 dst: self.ip,
             };
-            return self.conn.handle_segment(now, &addrs, &seg);
+            if self.conn.handle_packet(now, &addrs, tcp).is_err() {
+                self.dropped_bad += 1;
+            }
+            return;
         }
         let Ok(parsed) = Frame::parse(frame) else {
             self.dropped_bad += 1;

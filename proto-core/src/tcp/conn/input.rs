@@ -12,6 +12,49 @@ use crate::wire::{IpAddrPair, TcpControl, TcpRepr, TcpSeqNumber};
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 
 impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
+    /// [`handle_segment`](Self::handle_segment) for the TCP header and payload `tcp` as
+    /// received (checksum already verified): the in-order data segment that header
+    /// prediction takes (Van Jacobson's fast path, see `handle_segment`), with the usual
+    /// header (20 bytes, or 32 with `NOP NOP TS`; flags ACK or ACK|PSH), is recognised from
+    /// its fixed-offset fields and handled without building a [`TcpRepr`]; any other
+    /// segment goes through [`TcpRepr::parse`] and `handle_segment`, whose error is returned.
+    pub fn handle_packet(
+        &mut self,
+        now: Instant,
+        addrs: &IpAddrPair,
+        tcp: &[u8],
+    ) -> crate::wire::Result<()> {
+        const ACK: u8 = 0x10;
+        const ACK_PSH: u8 = 0x18;
+        if self.state == State::Established
+            && let Some(h) = tcp.first_chunk::<32>()
+            && (h[13] == ACK || h[13] == ACK_PSH)
+        {
+            let word = |at: usize| u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+            // Data offset 5, or 8 with `NOP NOP TS` (kind 8, length 10); reserved bits clear.
+            let (header_len, tsval) = match h[12] {
+                0x50 => (20, None),
+                0x80 if word(20) == 0x0101_080a => (32, Some(word(24))),
+                _ => (0, None),
+            };
+            if header_len > 0
+                && self.predicted_fields(
+                    now,
+                    TcpSeqNumber(word(4)),
+                    TcpSeqNumber(word(8)),
+                    u16::from_be_bytes([h[14], h[15]]),
+                    tsval,
+                    &tcp[header_len..],
+                )
+            {
+                return Ok(());
+            }
+        }
+        let seg = TcpRepr::parse(&crate::wire::TcpPacket::new_unchecked(tcp))?;
+        self.handle_segment(now, addrs, &seg);
+        Ok(())
+    }
+
     /// Processes one segment of this connection. `addrs` are the segment's IP addresses as
     /// received (source = the peer); the TCP checksum must already be verified. Replies (ACKs,
     /// resets) are queued for [`poll_transmit`](Self::poll_transmit).
@@ -43,25 +86,47 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// queued with the delayed-ACK rules (seventh).
     #[inline]
     fn predicted_data(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
-        let seq = seg.seq_number;
+        let Some(ack) = seg.ack_number else {
+            return false;
+        };
         if !matches!(seg.control, TcpControl::None | TcpControl::Psh)
-            || seg.ack_number != Some(self.snd_una)
+            || seg.sack_ranges.iter().any(Option::is_some)
+        {
+            return false;
+        }
+        let tsval = seg.timestamp.map(|(tsval, _)| tsval);
+        self.predicted_fields(now, seg.seq_number, ack, seg.window_len, tsval, seg.payload)
+    }
+
+    /// [`predicted_data`](Self::predicted_data) for a segment with ACK, neither SYN, FIN nor
+    /// RST and no SACK blocks, given by its fields: `tsval` is its timestamp value when it
+    /// carries the timestamps option.
+    #[inline(always)]
+    fn predicted_fields(
+        &mut self,
+        now: Instant,
+        seq: TcpSeqNumber,
+        ack: TcpSeqNumber,
+        window_len: u16,
+        tsval: Option<u32>,
+        payload: &[u8],
+    ) -> bool {
+        if ack != self.snd_una
             || seq != self.rcv_nxt
             || self.snd_una != self.snd_max
-            || seg.payload.is_empty()
-            || seg.payload.len() > self.rx.window()
+            || payload.is_empty()
+            || payload.len() > self.rx.window()
             || self.rx.has_ooo()
             || self.peer_fin.is_some()
             || self.recovery.is_some()
             || self.tlp_end.is_some()
             || !self.scoreboard.is_empty()
-            || u32::from(seg.window_len) << self.snd_wscale != self.snd_wnd
-            || seg.sack_ranges.iter().any(Option::is_some)
+            || u32::from(window_len) << self.snd_wscale != self.snd_wnd
         {
             return false;
         }
-        match (self.ts.as_mut(), seg.timestamp) {
-            (Some(ts), Some((tsval, _))) if (tsval.wrapping_sub(ts.recent) as i32) >= 0 => {
+        match (self.ts.as_mut(), tsval) {
+            (Some(ts), Some(tsval)) if (tsval.wrapping_sub(ts.recent) as i32) >= 0 => {
                 // RFC 7323 §4.3 (3), as `update_timestamps`.
                 if seq <= self.last_ack_sent {
                     ts.recent = tsval;
@@ -92,8 +157,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         self.timers.stop(Timer::LossProbe);
         // In order, within the window, no out-of-order data held: what `write_at` at
         // offset 0 does then.
-        let n = seg.payload.len();
-        self.rx.append_in_order(seg.payload);
+        let n = payload.len();
+        self.rx.append_in_order(payload);
         self.rcv_nxt += n;
         self.delay_ack(now, n as u32);
         true

@@ -382,3 +382,103 @@ fn offload_retransmits_one_segment_at_a_time() {
     assert_eq!(again[0].0.seq, first[0].0.seq);
     assert_eq!(again[0].0.payload.len(), 1448, "{again:?}");
 }
+
+// `handle_packet` (header prediction straight from the header bytes, else `TcpRepr::parse`
+// and `handle_segment`) leaves the connection exactly as `TcpRepr::parse` + `handle_segment`
+// does: for in-order data, and for segments with random bytes in the header, random
+// headers, old timestamps, changed windows, data of ours in flight and a full buffer.
+#[test]
+fn handle_packet_matches_parse_and_handle_segment() {
+    use std::format;
+    let mut delivered = 0;
+    for seed in 0..48u64 {
+        let mut rng = crate::rand::Rng::new(seed);
+        let setup = if seed % 4 == 3 {
+            Setup::plain()
+        } else {
+            Setup::default()
+        };
+        let (mut a, mut peer) = open(setup.clone());
+        let (mut b, _) = open(setup);
+        let mut t = T0;
+        let mut buf = [0u8; 1600];
+        let mut sent = 0;
+        for step in 0..300 {
+            t += rng.below(25);
+            let now = at(t);
+            if rng.chance_ppm(100_000) {
+                let data = pattern(sent, rng.below(3000) as usize);
+                assert_eq!(a.send(&data), b.send(&data));
+                sent += data.len();
+            }
+            if rng.chance_ppm(50_000) {
+                peer.window = rng.below(65_536) as u16;
+            }
+            let payload = pattern(step * 1000, rng.below(1400) as usize);
+            let mut seg = peer.data_at(peer.seq, &payload);
+            if rng.chance_ppm(50_000)
+                && let Some((v, e)) = seg.timestamp
+            {
+                seg.timestamp = Some((v.wrapping_sub(rng.below(1 << 31) as u32), e));
+            }
+            let len = seg.emit(&mut buf, &from_peer());
+            let bytes = &mut buf[..len];
+            let mutated = match rng.below(6) {
+                0 => {
+                    let i = rng.below(bytes.len().min(40) as u64) as usize;
+                    bytes[i] ^= (rng.below(255) + 1) as u8;
+                    true
+                }
+                1 => {
+                    let i = [12, 13, 13, 20, 21, 22, 23][rng.below(7) as usize];
+                    if i < bytes.len() {
+                        bytes[i] = rng.next_u32() as u8;
+                    }
+                    true
+                }
+                2 => {
+                    let n = bytes.len().min(32);
+                    rng.fill(&mut bytes[..n]);
+                    true
+                }
+                _ => false,
+            };
+            let before = a.rcv_nxt;
+            let ra = a.handle_packet(now, &from_peer(), bytes);
+            delivered += usize::from(a.rcv_nxt != before);
+            let rb = TcpRepr::parse(&TcpPacket::new_unchecked(&bytes[..]))
+                .map(|seg| b.handle_segment(now, &from_peer(), &seg));
+            assert_eq!(
+                ra.is_ok(),
+                rb.is_ok(),
+                "seed {seed} step {step}: {bytes:02x?}"
+            );
+            assert_eq!(
+                format!("{a:?}"),
+                format!("{b:?}"),
+                "seed {seed} step {step}"
+            );
+            if !mutated {
+                peer.seq += payload.len();
+            }
+            let (oa, ob) = (out(&mut a, now), out(&mut b, now));
+            assert!(oa == ob, "seed {seed} step {step}: {oa:?} / {ob:?}");
+            peer.saw(&oa);
+            if let Some(end) = oa.last().map(Seg::end)
+                && rng.chance_ppm(700_000)
+                && end > peer.ack
+            {
+                peer.ack = end;
+            }
+            assert_eq!(a.poll_at(), b.poll_at());
+            if rng.chance_ppm(300_000) {
+                assert_eq!(read_all(&mut a), read_all(&mut b));
+            }
+            assert_eq!(a.state(), b.state());
+            if a.state() != State::Established {
+                break;
+            }
+        }
+    }
+    assert!(delivered > 1_000, "{delivered}");
+}
