@@ -7,7 +7,7 @@ use crate::checksum;
 use crate::tcp::sack::DUP_THRESH;
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::{MAX_SACK_BLOCKS, TcpPacket};
-use crate::wire::{IpProtocol, TcpControl, TcpFlags, TcpRepr, TcpSeqNumber};
+use crate::wire::{IpAddrPair, IpProtocol, TcpControl, TcpFlags, TcpRepr, TcpSeqNumber};
 
 /// Loss probes in a row without progress before only the RTO is left (see `arm_next_probe`).
 const MAX_LOSS_PROBES: u8 = 3;
@@ -669,7 +669,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let timestamp = self.ts.map(|ts| (self.ts_now(now), ts.recent));
         let (header_len, header_sum) = if self.sack_ok && self.rx.has_ooo() {
             let len = self.emit_header_with_sack(seg, ack, window_len, timestamp, buf)?;
-            (len, checksum::sum(&buf[..len]))
+            (len, u32::from(checksum::sum(&buf[..len])))
         } else {
             self.emit_plain_header(seg, ack, window_len, timestamp, buf)?
         };
@@ -691,12 +691,17 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 }
             }
         }
-        let c = !checksum::combine(&[
-            addrs.pseudo_header_sum(IpProtocol::Tcp, total),
-            header_sum,
-            sum_first,
-            sum_second,
-        ]);
+        // One accumulator (each part is below 2^20: no overflow), folded once.
+        let pseudo = match addrs {
+            IpAddrPair::V4 { src, dst } => {
+                let (s, d) = (u32::from(src), u32::from(dst));
+                let proto = u32::from(u8::from(IpProtocol::Tcp));
+                (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + proto + (total as u16) as u32
+            }
+            _ => u32::from(addrs.pseudo_header_sum(IpProtocol::Tcp, total)),
+        };
+        let acc = pseudo + header_sum + u32::from(sum_first) + u32::from(sum_second);
+        let c = !checksum::combine(&[(acc >> 16) as u16, acc as u16]);
         TcpPacket::new_unchecked(&mut buf[..total]).set_checksum(c);
         Some(total)
     }
@@ -704,7 +709,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// The header of a segment without SACK blocks, the layout nearly every segment has:
     /// 20 bytes, then `NOP NOP TS` with timestamps (RFC 7323 appendix A), the same bytes
     /// [`TcpRepr::emit_header`] writes, written field by field. Returns the header length and
-    /// the header's folded sum (taken from the field values, not read back from `buf`);
+    /// the header's sum, not folded (taken from the field values, not read back from `buf`);
     /// `None` when `buf` is shorter than the header and `seg.len` bytes of payload.
     #[inline]
     fn emit_plain_header(
@@ -714,7 +719,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         window_len: u16,
         timestamp: Option<(u32, u32)>,
         buf: &mut [u8],
-    ) -> Option<(usize, u16)> {
+    ) -> Option<(usize, u32)> {
         const NOP_NOP_TS: [u8; 4] = [1, 1, 8, 10];
         let header_len = if timestamp.is_some() { 32 } else { 20 };
         if buf.len() < header_len + seg.len {
@@ -744,10 +749,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             h[28..32].copy_from_slice(&tsecr.to_be_bytes());
             sum += 0x0101 + 0x080a + words(tsval) + words(tsecr);
         }
-        Some((
-            header_len,
-            checksum::combine(&[(sum >> 16) as u16, sum as u16]),
-        ))
+        Some((header_len, sum))
     }
 
     /// The header of a segment that reports SACK blocks (RFC 2018 §3: as many as fit, the
