@@ -42,9 +42,6 @@ const ALL: [Timer; COUNT] = [
 #[derive(Clone)]
 pub(crate) struct Timers {
     deadline: [u64; COUNT],
-    /// At or before every deadline (stopping a timer leaves it as it is): before it, no
-    /// timer has expired, which `take_expired` tells with one comparison.
-    earliest: u64,
 }
 
 /// A stopped timer. No deadline is this late: it is 584,000 years after the origin.
@@ -54,7 +51,6 @@ impl Default for Timers {
     fn default() -> Self {
         Self {
             deadline: [IDLE; COUNT],
-            earliest: IDLE,
         }
     }
 }
@@ -75,9 +71,7 @@ impl Timers {
     #[inline]
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
         // An instant at the very end of time would read as stopped; keep it running.
-        let at = at.micros().min(IDLE - 1);
-        self.deadline[timer as usize] = at;
-        self.earliest = self.earliest.min(at);
+        self.deadline[timer as usize] = at.micros().min(IDLE - 1);
     }
 
     /// Sets the timer unless it is already running.
@@ -101,7 +95,6 @@ impl Timers {
 
     pub(crate) fn stop_all(&mut self) {
         self.deadline = [IDLE; COUNT];
-        self.earliest = IDLE;
     }
 
     /// The earliest deadline.
@@ -116,14 +109,9 @@ impl Timers {
     pub(crate) fn take_expired(&mut self, now: Instant) -> Option<Timer> {
         // A stopped timer's IDLE is later than any `now` below it: one comparison a timer.
         let now = now.micros().min(IDLE - 1);
-        if now < self.earliest {
-            return None;
-        }
-        let Some(timer) = ALL.into_iter().find(|&t| self.deadline[t as usize] <= now) else {
-            // Nothing expired: the deadlines that made `earliest` early were stopped.
-            self.earliest = self.deadline.iter().copied().min().unwrap_or(IDLE);
-            return None;
-        };
+        let timer = ALL
+            .into_iter()
+            .find(|&t| self.deadline[t as usize] <= now)?;
         self.stop(timer);
         Some(timer)
     }
