@@ -189,16 +189,7 @@ const OFFSET_MASK: u16 = 0x1fff;
 /// common header's checksum without the general loop.
 #[inline(always)]
 pub(crate) fn sum_fixed(h: &[u8; HEADER_LEN]) -> u16 {
-    let mut acc = 0u64;
-    for w in h.as_chunks::<4>().0 {
-        acc += u64::from(u32::from_be_bytes(*w));
-    }
-    // At most 5 * (2^32 - 1): two folds bring it to 17 bits, a third to 16.
-    acc = (acc & 0xffff_ffff) + (acc >> 32);
-    let mut s = (acc & 0xffff) + (acc >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s as u16
+    checksum::sum_words32(h.as_chunks::<4>().0.iter().map(|w| u32::from_be_bytes(*w)))
 }
 
 /// A read/write view of an IPv4 packet.
@@ -989,16 +980,7 @@ impl Ipv4Repr {
         let out = &mut buf[..HEADER_LEN];
         if header_len == HEADER_LEN {
             // The common header: its checksum from the five words in hand.
-            let mut acc = 0u64;
-            for w in words {
-                acc += u64::from(w);
-            }
-            // At most 5 * (2^32 - 1): two folds bring it to 17 bits, a third to 16.
-            acc = (acc & 0xffff_ffff) + (acc >> 32);
-            let mut sum = (acc & 0xffff) + (acc >> 16);
-            sum = (sum & 0xffff) + (sum >> 16);
-            sum = (sum & 0xffff) + (sum >> 16);
-            words[2] |= u32::from(!(sum as u16));
+            words[2] |= u32::from(!checksum::sum_words32(words));
         }
         for (chunk, w) in out.as_chunks_mut::<4>().0.iter_mut().zip(words) {
             *chunk = w.to_be_bytes();

@@ -1521,16 +1521,9 @@ impl<'a> TcpRepr<'a> {
             tsecr,
             u32::from_be_bytes([kind::NO_OPERATION, kind::WINDOW_SCALE, 3, shift]),
         ];
-        let mut acc = u64::from(addrs.pseudo_header_sum_inline(IpProtocol::Tcp, LEN));
-        for w in words {
-            acc += u64::from(w);
-        }
-        // At most 11 * (2^32 - 1): two folds bring it to 17 bits, a third to 16.
-        acc = (acc & 0xffff_ffff) + (acc >> 32);
-        let mut sum = (acc & 0xffff) + (acc >> 16);
-        sum = (sum & 0xffff) + (sum >> 16);
-        sum = (sum & 0xffff) + (sum >> 16);
-        words[4] = u32::from(!(sum as u16)) << 16;
+        let pseudo = u32::from(addrs.pseudo_header_sum_inline(IpProtocol::Tcp, LEN));
+        let sum = checksum::sum_words32(core::iter::once(pseudo).chain(words));
+        words[4] = u32::from(!sum) << 16;
         for (chunk, w) in out.as_chunks_mut::<4>().0.iter_mut().zip(words) {
             *chunk = w.to_be_bytes();
         }
