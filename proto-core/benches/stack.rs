@@ -107,6 +107,7 @@ impl FixedMemory {
 impl Memory for FixedMemory {
     type Buffer = Buf;
     type Backlog = Backlog;
+    #[inline]
     fn parts(&mut self) -> Parts<'_, Buf, Backlog> {
         Parts {
             slots: &mut self.slots,

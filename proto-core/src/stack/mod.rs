@@ -355,6 +355,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>, B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Memor
 {
     type Buffer = S;
     type Backlog = B;
+    #[inline]
     fn parts(&mut self) -> Parts<'_, S, B> {
         let p = &mut self.0;
         Parts {
@@ -437,6 +438,7 @@ impl VecMemory {
 impl Memory for VecMemory {
     type Buffer = std::vec::Vec<u8>;
     type Backlog = std::vec::Vec<SynSlot>;
+    #[inline]
     fn parts(&mut self) -> Parts<'_, Self::Buffer, Self::Backlog> {
         Parts {
             slots: &mut self.slots,
@@ -604,8 +606,8 @@ pub(crate) struct State {
     neighbor_gen_until: Instant,
     /// The last destination resolved, its MAC, and the generation it was resolved in.
     last_hop: Option<(IpAddr, EthernetAddress, u32)>,
-    /// The last listener `tcp_in` found: its key, slot and the slot's generation.
-    last_listener: Option<(table::Key, u32, u32)>,
+    /// The last listener `tcp_in` found: its key and slot (cleared when that slot is freed).
+    last_listener: Option<(table::Key, u32)>,
 }
 
 impl State {

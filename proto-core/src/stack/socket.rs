@@ -203,17 +203,15 @@ impl<M: Memory> Ctx<'_, M> {
     }
 
     /// [`find`](Self::find) for a listener's key, through a one-entry cache of the last
-    /// listener found (checked by its slot's generation: a freed slot's changes): a server's
-    /// SYNs and handshake ACKs mostly go to one listener.
+    /// listener found (which [`free`](Self::free) clears when it frees that slot: a slot
+    /// changes kind only through a free): a server's SYNs and handshake ACKs mostly go to one
+    /// listener. A hit is one key comparison, without a look at the slot.
     #[inline(always)]
     pub(crate) fn find_listener(&mut self, key: &Key) -> Option<u32> {
-        if let Some((k, i, generation)) = self.st.last_listener
+        if let Some((k, i)) = self.st.last_listener
             && k == *key
         {
-            let s = &self.mem.parts().slots[i as usize];
-            if s.generation == generation && matches!(s.kind, Kind::Listen(_)) {
-                return Some(i);
-            }
+            return Some(i);
         }
         self.find_listener_indexed(key)
     }
@@ -224,7 +222,7 @@ impl<M: Memory> Ctx<'_, M> {
         let i = self.find(key)?;
         let s = &self.mem.parts().slots[i as usize];
         if matches!(s.kind, Kind::Listen(_)) {
-            self.st.last_listener = Some((*key, i, s.generation));
+            self.st.last_listener = Some((*key, i));
         }
         Some(i)
     }
@@ -335,6 +333,9 @@ impl<M: Memory> Ctx<'_, M> {
         }
         s.kind = Kind::Free;
         s.generation = s.generation.wrapping_add(1);
+        if self.st.last_listener.is_some_and(|(_, l)| l == i) {
+            self.st.last_listener = None;
+        }
         // Flags IN_READY / IN_EVENTS stay until those queues pop the slot (they skip free
         // slots); the timer entry goes stale.
         s.flags &= IN_READY | IN_EVENTS;
