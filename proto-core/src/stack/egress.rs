@@ -619,6 +619,7 @@ impl<M: Memory> Ctx<'_, M> {
     }
 
     /// One datagram (or IPv4 fragment) of UDP socket `i`.
+    #[inline(never)]
     fn udp_out(&mut self, i: u32, buf: &mut [u8], now: Instant) -> usize {
         let Kind::Udp(u) = self.mem.parts().slots[i as usize].kind else {
             return 0;

@@ -220,9 +220,15 @@ impl<M: Memory> Ctx<'_, M> {
     }
 
     fn ipv4_in(&mut self, src_mac: EthernetAddress, payload: &[u8], now: Instant) {
-        if self.ipv4_tcp_fast(src_mac, payload, now) {
-            return;
+        if !self.ipv4_tcp_fast(src_mac, payload, now) {
+            self.ipv4_in_general(src_mac, payload, now);
         }
+    }
+
+    /// [`ipv4_in`](Self::ipv4_in) past its fast path: any IPv4 packet (out of line, so that
+    /// the fast path's code stays small).
+    #[inline(never)]
+    fn ipv4_in_general(&mut self, src_mac: EthernetAddress, payload: &[u8], now: Instant) {
         let Ok(ip) = Ipv4Packet::new_checked(payload) else {
             self.st.stats.drop_malformed += 1;
             return;
