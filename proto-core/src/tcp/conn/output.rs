@@ -68,11 +68,24 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     }
 
     /// Handles every expired timer (RFC 6298 §5.4-5.7, RFC 9293 §3.8.6.1 and §3.8.6.3,
-    /// RFC 1122 §4.2.3.6, TIME-WAIT, user timeout).
+    /// RFC 1122 §4.2.3.6, TIME-WAIT, user timeout). Inlined: the check; out of line: the
+    /// handling, which most calls skip (it would otherwise make every caller's code larger).
+    #[inline(always)]
     fn handle_timers(&mut self, now: Instant) {
+        if let Some(timer) = self.timers.take_expired(now) {
+            self.handle_expired(now, timer);
+        }
+    }
+
+    /// [`handle_timers`](Self::handle_timers) once `first` expired: it and every other
+    /// expired timer.
+    #[cold]
+    #[inline(never)]
+    fn handle_expired(&mut self, now: Instant, first: Timer) {
+        let mut next = Some(first);
         // Bounded: each timer is taken (stopped) as it is handled, eight at most.
         for _ in 0..9 {
-            let Some(timer) = self.timers.take_expired(now) else {
+            let Some(timer) = next else {
                 return;
             };
             match timer {
@@ -99,6 +112,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                     }
                 }
             }
+            next = self.timers.take_expired(now);
         }
     }
 
