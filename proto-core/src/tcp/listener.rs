@@ -263,29 +263,42 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
                 });
                 self.stats.syns_queued += 1;
             }
-            None => {
-                let mss = seg.max_seg_size.unwrap_or(536).min(self.cfg.mss);
-                let offered = CookieOptions {
-                    mss,
-                    window_scale: peer.window_scale,
-                    sack_permitted: peer.sack,
-                };
-                let (iss, opts, bits) =
-                    self.cookies
-                        .encode(&tuple, now, seg.seq_number, offered, peer.timestamps);
-                let clock = (now.millis() as u32).wrapping_add(self.isn.ts_offset(&tuple));
-                let tsval = bits.map(|b| SynCookies::tsval(clock, b));
-                self.stats.cookies_sent += 1;
-                self.push_reply(Reply::CookieSynAck {
-                    tuple,
-                    iss,
-                    irs: seg.seq_number,
-                    opts,
-                    tsval,
-                    tsecr: peer_tsval.unwrap_or(0),
-                });
-            }
+            None => self.syn_cookie(now, tuple, seg, peer, peer_tsval),
         }
+    }
+
+    /// A SYN with the backlog full: a SYN-ACK whose sequence number is a cookie (out of line:
+    /// a listener under a SYN flood is no fast path).
+    #[cold]
+    #[inline(never)]
+    fn syn_cookie(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        seg: &TcpRepr<'_>,
+        peer: SynOptions,
+        peer_tsval: Option<u32>,
+    ) {
+        let mss = seg.max_seg_size.unwrap_or(536).min(self.cfg.mss);
+        let offered = CookieOptions {
+            mss,
+            window_scale: peer.window_scale,
+            sack_permitted: peer.sack,
+        };
+        let (iss, opts, bits) =
+            self.cookies
+                .encode(&tuple, now, seg.seq_number, offered, peer.timestamps);
+        let clock = (now.millis() as u32).wrapping_add(self.isn.ts_offset(&tuple));
+        let tsval = bits.map(|b| SynCookies::tsval(clock, b));
+        self.stats.cookies_sent += 1;
+        self.push_reply(Reply::CookieSynAck {
+            tuple,
+            iss,
+            irs: seg.seq_number,
+            opts,
+            tsval,
+            tsecr: peer_tsval.unwrap_or(0),
+        });
     }
 
     /// An ACK: completes a half-open entry or a cookie; anything else gets a reset.
@@ -332,6 +345,21 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
             });
             return None;
         }
+        self.ack_cookie(now, tuple, seg, ack)
+    }
+
+    /// An ACK without a half-open entry: a cookie's, or a reset (out of line, as
+    /// [`syn_cookie`](Self::syn_cookie)).
+    #[cold]
+    #[inline(never)]
+    fn ack_cookie(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        seg: &TcpRepr<'_>,
+        ack: TcpSeqNumber,
+    ) -> Option<Handshake> {
+        let peer_tsval = seg.timestamp.map(|t| t.0);
         let tsecr = seg.timestamp.map(|t| t.1);
         match self.cookies.decode(&tuple, now, ack, seg.seq_number, tsecr) {
             Some(opts) => {
