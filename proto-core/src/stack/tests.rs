@@ -351,6 +351,55 @@ fn closed_udp_port_gets_port_unreachable_and_closed_tcp_port_a_reset() {
     assert_eq!(rst.ack_number, Some(TcpSeqNumber(101)));
 }
 
+/// The one-entry listener cache forgets a released listener: its slot, reused by a UDP
+/// socket, is no listener, and a SYN to the port gets a reset.
+#[test]
+fn a_released_listener_is_not_found_through_the_cache() {
+    let mut i = iface();
+    let syn_to = |port: u16, seq: u32| {
+        let syn = TcpRepr {
+            src_port: 4000,
+            dst_port: port,
+            control: TcpControl::Syn,
+            seq_number: TcpSeqNumber(seq),
+            ack_number: None,
+            window_len: 1000,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 4],
+            timestamp: None,
+            payload: &[],
+        };
+        let mut body = vec![0u8; syn.buffer_len()];
+        syn.emit(&mut body, &IpAddrPair::V4 { src: PEER, dst: US });
+        ipv4_frame(IpProtocol::Tcp, 64, &body)
+    };
+    let control_of = |frame: &[u8]| {
+        let f = Frame::parse(frame).unwrap();
+        let Some(Transport::Tcp(t)) = f.transport else {
+            panic!()
+        };
+        TcpRepr::parse(&t).unwrap().control
+    };
+    // The peer's address is known (the SYN-ACK leaves without an ARP request first).
+    i.ingress(&arp(ArpOperation::Request, PEER_MAC, PEER, US), at(0));
+    drain(&mut i, at(0));
+    let l = i
+        .tcp_listen(SocketAddr::new(US.into(), 80), vec![None; 8])
+        .unwrap();
+    i.ingress(&syn_to(80, 100), at(0));
+    let out = drain(&mut i, at(0));
+    assert_eq!(control_of(&out[0]), TcpControl::Syn, "a SYN-ACK");
+    i.tcp_release(l).unwrap();
+    drain(&mut i, at(0));
+    let u = i.udp_bind(SocketAddr::new(US.into(), 80)).unwrap();
+    assert_eq!(u.index, l.index, "the listener's slot is reused");
+    i.ingress(&syn_to(80, 500), at(1));
+    let out = drain(&mut i, at(1));
+    assert_eq!(control_of(&out[0]), TcpControl::Rst);
+}
+
 #[test]
 fn errors_are_rate_limited() {
     let mut i = iface();
