@@ -32,7 +32,6 @@
 //! ```
 
 use super::assembler::{Assembler, MAX_RANGES, TooManyRanges};
-use crate::checksum;
 
 /// `idx` reduced into `0..cap`, for `idx < 2 * cap`: a conditional subtract instead of `%`.
 #[inline(always)]
@@ -306,39 +305,6 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> RecvBuffer<S> {
         let at = wrap(self.head + self.len, cap);
         ring_write(self.storage.as_mut(), at, data);
         self.len += data.len();
-    }
-
-    /// [`append_in_order`](Self::append_in_order) with the segment's checksum verified on
-    /// the way: the bytes are copied into the free space and summed in the same pass
-    /// ([`checksum::copy_and_sum`]); `start` is the folded sum of everything before `data`
-    /// (pseudo-header and TCP header; `data` starts at an even offset). Only when the whole
-    /// sums to `0xffff` do the bytes become readable (true); otherwise the buffer is as it
-    /// was (the free space it wrote holds nothing: no out-of-order data is held) and the
-    /// result is false.
-    #[inline]
-    pub(crate) fn append_in_order_summed(&mut self, data: &[u8], start: u16) -> bool {
-        debug_assert!(data.len() <= self.window() && self.assembler.is_empty());
-        let cap = self.capacity();
-        let at = wrap(self.head + self.len, cap);
-        let buf = self.storage.as_mut();
-        let first = data.len().min(cap - at);
-        let (head, tail) = data.split_at(first);
-        let mut sum = checksum::copy_and_sum(&mut buf[at..at + first], head);
-        if !tail.is_empty() {
-            let rest = checksum::copy_and_sum(&mut buf[..tail.len()], tail);
-            // RFC 1071 §2(B): bytes summed from an odd offset give the byte-swapped sum.
-            let rest = if first % 2 == 1 {
-                rest.swap_bytes()
-            } else {
-                rest
-            };
-            sum = checksum::combine(&[sum, rest]);
-        }
-        if !checksum::verify(checksum::combine(&[start, sum])) {
-            return false;
-        }
-        self.len += data.len();
-        true
     }
 
     /// Stores a segment whose first byte is `offset` bytes after the contiguous end

@@ -256,11 +256,10 @@ impl OurEndpoint {
     }
 
     /// The frame nearly every frame is: a TCP segment in an option-less, unfragmented IPv4
-    /// packet from the peer to us, with the IPv4 header checksum verified, found without the
-    /// generic [`Frame`] walk: the segment and its pseudo-header sum (the connection verifies
-    /// the TCP checksum, see [`Connection::handle_packet_unverified`]). `None` for anything
-    /// else, which the generic path then handles (and counts if it is bad).
-    fn fast_tcp<'f>(&self, frame: &'f [u8]) -> Option<(&'f [u8], u16)> {
+    /// packet from the peer to us, with both checksums verified, found without the generic
+    /// [`Frame`] walk. `None` for anything else, which the generic path then handles (and
+    /// counts if it is bad).
+    fn fast_tcp<'f>(&self, frame: &'f [u8]) -> Option<&'f [u8]> {
         let ip = frame.get(14..)?;
         if frame[12..14] != [0x08, 0x00] || ip.len() < 40 || ip[0] != 0x45 || ip[9] != 6 {
             return None;
@@ -276,8 +275,12 @@ impl OurEndpoint {
         if !checksum::verify(checksum::sum(&ip[..20])) {
             return None;
         }
-        let pseudo = checksum::combine(&[self.peer_pseudo, (total - 20) as u16]);
-        Some((&ip[20..total], pseudo))
+        let tcp = &ip[20..total];
+        let sum = checksum::combine(&[self.peer_pseudo, (total - 20) as u16, checksum::sum(tcp)]);
+        if !checksum::verify(sum) {
+            return None;
+        }
+        Some(tcp)
     }
 
     fn handle_arp(&mut self, arp: &ArpPacket<&[u8]>) {
@@ -299,18 +302,14 @@ impl OurEndpoint {
 impl Endpoint for OurEndpoint {
     fn ingress(&mut self, now: Instant, frame: &[u8]) {
         self.now = self.now.max(now);
-        if let Some((tcp, pseudo)) = self.fast_tcp(frame)
+        if let Some(tcp) = self.fast_tcp(frame)
             && self.conn.state() != State::Closed
         {
             let addrs = IpAddrPair::V4 {
                 src: self.peer_ip,
                 dst: self.ip,
             };
-            if self
-                .conn
-                .handle_packet_unverified(now, &addrs, pseudo, tcp)
-                .is_err()
-            {
+            if self.conn.handle_packet(now, &addrs, tcp).is_err() {
                 self.dropped_bad += 1;
             }
             return;

@@ -4,23 +4,12 @@ use core::net::SocketAddr;
 
 use super::timer::Timer;
 use super::{ACK_POINTS, Connection, ConnectionError, Recovery, State, Timestamps};
-use crate::checksum;
 use crate::tcp::sack::DUP_THRESH;
 use crate::time::{Duration, Instant};
 use crate::wire::{IpAddrPair, TcpControl, TcpRepr, TcpSeqNumber};
 
 /// RFC 7323 §5.5: `TS.Recent` older than 24 days is invalid for PAWS.
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
-
-/// The error for segment `tcp` whose checksum, with the pseudo-header sum `pseudo`, is wrong:
-/// the checksum it carries and the one its bytes call for.
-#[cold]
-fn bad_checksum(pseudo: u16, tcp: &[u8]) -> crate::wire::Error {
-    let found = tcp.get(16..18).map_or(0, |f| u16::from_be_bytes([f[0], f[1]]));
-    // The sum without the checksum field: adding its complement takes it out.
-    let rest = checksum::combine(&[pseudo, checksum::sum(tcp), !found]);
-    crate::wire::Error::bad_checksum(crate::wire::Proto::Tcp, found, !rest)
-}
 
 impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// [`handle_segment`](Self::handle_segment) for the TCP header and payload `tcp` as
@@ -35,35 +24,6 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         addrs: &IpAddrPair,
         tcp: &[u8],
     ) -> crate::wire::Result<()> {
-        self.handle_packet_with(now, addrs, tcp, None)
-    }
-
-    /// [`handle_packet`](Self::handle_packet) for a segment whose checksum is not verified
-    /// yet: `pseudo` is the folded sum of its pseudo-header, length included (RFC 9293
-    /// §3.1). The predicted in-order data segment has its checksum verified while its payload
-    /// is copied into the receive buffer (one pass over the bytes instead of two): the copy
-    /// goes to the free space and becomes readable only when the sum is right, so a corrupt
-    /// segment changes nothing. Any other segment is verified first, then handled as by
-    /// `handle_packet`. A wrong checksum is an error (`BadChecksum`), the segment dropped.
-    pub fn handle_packet_unverified(
-        &mut self,
-        now: Instant,
-        addrs: &IpAddrPair,
-        pseudo: u16,
-        tcp: &[u8],
-    ) -> crate::wire::Result<()> {
-        self.handle_packet_with(now, addrs, tcp, Some(pseudo))
-    }
-
-    /// `handle_packet`, with the checksum still to verify when `pseudo` is given.
-    #[inline]
-    fn handle_packet_with(
-        &mut self,
-        now: Instant,
-        addrs: &IpAddrPair,
-        tcp: &[u8],
-        pseudo: Option<u16>,
-    ) -> crate::wire::Result<()> {
         const ACK: u8 = 0x10;
         const ACK_PSH: u8 = 0x18;
         if self.state == State::Established
@@ -77,34 +37,18 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 0x80 if word(20) == 0x0101_080a => (32, Some(word(24))),
                 _ => (0, None),
             };
-            let seq = TcpSeqNumber(word(4));
-            let payload = &tcp[header_len..];
             if header_len > 0
-                && self.predicted(
-                    seq,
+                && self.predicted_fields(
+                    now,
+                    TcpSeqNumber(word(4)),
                     TcpSeqNumber(word(8)),
                     u16::from_be_bytes([h[14], h[15]]),
                     tsval,
-                    payload.len(),
+                    &tcp[header_len..],
                 )
             {
-                match pseudo {
-                    None => self.rx.append_in_order(payload),
-                    Some(pseudo) => {
-                        let start = checksum::combine(&[pseudo, checksum::sum(&h[..header_len])]);
-                        if !self.rx.append_in_order_summed(payload, start) {
-                            return Err(bad_checksum(pseudo, tcp));
-                        }
-                    }
-                }
-                self.take_predicted(now, seq, tsval, payload.len());
                 return Ok(());
             }
-        }
-        if let Some(pseudo) = pseudo
-            && !checksum::verify(checksum::combine(&[pseudo, checksum::sum(tcp)]))
-        {
-            return Err(bad_checksum(pseudo, tcp));
         }
         let seg = TcpRepr::parse(&crate::wire::TcpPacket::new_unchecked(tcp))?;
         self.handle_segment(now, addrs, &seg);
@@ -167,32 +111,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         tsval: Option<u32>,
         payload: &[u8],
     ) -> bool {
-        if !self.predicted(seq, ack, window_len, tsval, payload.len()) {
-            return false;
-        }
-        // In order, within the window, no out-of-order data held: what `write_at` at
-        // offset 0 does then.
-        self.rx.append_in_order(payload);
-        self.take_predicted(now, seq, tsval, payload.len());
-        true
-    }
-
-    /// Whether the segment given by its fields (ACK, neither SYN, FIN nor RST, no SACK
-    /// blocks, `len` bytes of payload) is the one header prediction takes; changes nothing.
-    #[inline(always)]
-    fn predicted(
-        &self,
-        seq: TcpSeqNumber,
-        ack: TcpSeqNumber,
-        window_len: u16,
-        tsval: Option<u32>,
-        len: usize,
-    ) -> bool {
         if ack != self.snd_una
             || seq != self.rcv_nxt
             || self.snd_una != self.snd_max
-            || len == 0
-            || len > self.rx.window()
+            || payload.is_empty()
+            || payload.len() > self.rx.window()
             || self.rx.has_ooo()
             || self.peer_fin.is_some()
             || self.recovery.is_some()
@@ -202,24 +125,16 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         {
             return false;
         }
-        match (self.ts.as_ref(), tsval) {
-            // RFC 7323 §5.3: PAWS passes.
-            (Some(ts), Some(tsval)) => (tsval.wrapping_sub(ts.recent) as i32) >= 0,
-            (None, None) => true,
-            _ => false,
-        }
-    }
-
-    /// The rest of a predicted segment's processing once its `len` payload bytes are
-    /// appended to the receive buffer.
-    #[inline(always)]
-    fn take_predicted(&mut self, now: Instant, seq: TcpSeqNumber, tsval: Option<u32>, len: usize) {
-        // RFC 7323 §4.3 (3), as `update_timestamps`.
-        if let (Some(ts), Some(tsval)) = (self.ts.as_mut(), tsval)
-            && seq <= self.last_ack_sent
-        {
-            ts.recent = tsval;
-            ts.recent_at = now;
+        match (self.ts.as_mut(), tsval) {
+            (Some(ts), Some(tsval)) if (tsval.wrapping_sub(ts.recent) as i32) >= 0 => {
+                // RFC 7323 §4.3 (3), as `update_timestamps`.
+                if seq <= self.last_ack_sent {
+                    ts.recent = tsval;
+                    ts.recent_at = now;
+                }
+            }
+            (None, None) => {}
+            _ => return false,
         }
         self.last_rx = now;
         self.probes = 0;
@@ -240,8 +155,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             self.timers.stop(Timer::Reorder);
         }
         self.timers.stop(Timer::LossProbe);
-        self.rcv_nxt += len;
-        self.delay_ack(now, len as u32);
+        // In order, within the window, no out-of-order data held: what `write_at` at
+        // offset 0 does then.
+        let n = payload.len();
+        self.rx.append_in_order(payload);
+        self.rcv_nxt += n;
+        self.delay_ack(now, n as u32);
+        true
     }
 
     /// RFC 9293 §3.10.7.2: LISTEN.
