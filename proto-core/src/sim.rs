@@ -440,6 +440,13 @@ impl SimLink {
     }
 }
 
+/// Writes one frame into the buffer it is given and returns its length (0: no frame).
+pub type FrameWriter<'a> = dyn FnMut(&mut [u8]) -> usize + 'a;
+
+/// Calls the [`FrameWriter`] it is given with a buffer of the link's, sends what it wrote,
+/// and returns its length (0: nothing was written).
+pub type FrameSink<'a> = dyn FnMut(&mut FrameWriter<'_>) -> usize + 'a;
+
 /// One end of a [`Sim`]: a network stack (and its application) that takes frames in, gives
 /// frames out and says when it next needs to run.
 pub trait Endpoint {
@@ -448,6 +455,22 @@ pub trait Endpoint {
     /// Writes the next frame to send at `now` into `buf` and returns its length; 0 when there
     /// is nothing to send.
     fn egress(&mut self, now: Instant, buf: &mut [u8]) -> usize;
+    /// Up to `max` of the frames [`egress`](Self::egress) would give next at `now`, written
+    /// at once (an endpoint may do per-frame work once for several frames): for each, `send`
+    /// is called with a writer, which it calls with a buffer of `room` bytes and which
+    /// returns what `egress` would; `send` returns that length. Stops at the first 0 and
+    /// returns the number of frames; `egress` then gives the frames after them. The default
+    /// writes none.
+    fn egress_burst(
+        &mut self,
+        now: Instant,
+        max: usize,
+        room: usize,
+        send: &mut FrameSink<'_>,
+    ) -> usize {
+        let _ = (now, max, room, send);
+        0
+    }
     /// The instant the endpoint next needs to run with nothing arriving (a timer, or at or
     /// before the current instant for "as soon as possible"); `None` when it only waits for
     /// frames.
@@ -566,9 +589,15 @@ impl<A: Endpoint, B: Endpoint> Sim<A, B> {
     pub fn step(&mut self) -> bool {
         let (now, mtu) = (self.now, self.mtu);
         let mut active = false;
-        // Each endpoint writes its frames straight into the link's buffers.
+        // Each endpoint writes its frames straight into the link's buffers: a burst first
+        // (if the endpoint has one), then one by one.
+        let ab = &mut self.ab;
         let a = &mut self.a;
-        for _ in 0..Self::MAX_FRAMES_PER_STEP {
+        let burst = a.egress_burst(now, Self::MAX_FRAMES_PER_STEP, mtu, &mut |write| {
+            ab.send_with(now, mtu, |buf| write(buf).min(mtu))
+        });
+        active |= burst > 0;
+        for _ in burst..Self::MAX_FRAMES_PER_STEP {
             if self
                 .ab
                 .send_with(now, mtu, |buf| a.egress(now, buf).min(mtu))
@@ -578,8 +607,13 @@ impl<A: Endpoint, B: Endpoint> Sim<A, B> {
             }
             active = true;
         }
+        let ba = &mut self.ba;
         let b = &mut self.b;
-        for _ in 0..Self::MAX_FRAMES_PER_STEP {
+        let burst = b.egress_burst(now, Self::MAX_FRAMES_PER_STEP, mtu, &mut |write| {
+            ba.send_with(now, mtu, |buf| write(buf).min(mtu))
+        });
+        active |= burst > 0;
+        for _ in burst..Self::MAX_FRAMES_PER_STEP {
             if self
                 .ba
                 .send_with(now, mtu, |buf| b.egress(now, buf).min(mtu))

@@ -8,7 +8,7 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use proto_core::checksum;
-use proto_core::sim::Endpoint;
+use proto_core::sim::{Endpoint, FrameSink};
 use proto_core::tcp::{Config, Connection, FourTuple, RecvError, State, reset_for};
 use proto_core::time::Instant;
 use proto_core::wire::{
@@ -299,6 +299,17 @@ impl OurEndpoint {
     }
 }
 
+/// The prebuilt `headers` in front of a segment of `len` bytes: the IPv4 total length set and
+/// the header checksum updated for it (RFC 1624).
+fn write_headers(headers: &[u8; HEADERS], h: &mut [u8], len: usize) {
+    h.copy_from_slice(headers);
+    let old = u16::from_be_bytes([h[16], h[17]]);
+    let new = old + len as u16;
+    h[16..18].copy_from_slice(&new.to_be_bytes());
+    let c = u16::from_be_bytes([h[24], h[25]]);
+    h[24..26].copy_from_slice(&checksum::update_u16(c, old, new).to_be_bytes());
+}
+
 impl Endpoint for OurEndpoint {
     fn ingress(&mut self, now: Instant, frame: &[u8]) {
         self.now = self.now.max(now);
@@ -380,16 +391,41 @@ impl Endpoint for OurEndpoint {
                 None => return 0,
             },
         };
-        // The prebuilt headers with this packet's total length; its header checksum updated
-        // for the new length (RFC 1624).
-        let h = &mut buf[..HEADERS];
-        h.copy_from_slice(&self.headers);
-        let old = u16::from_be_bytes([h[16], h[17]]);
-        let new = old + len as u16;
-        h[16..18].copy_from_slice(&new.to_be_bytes());
-        let c = u16::from_be_bytes([h[24], h[25]]);
-        h[24..26].copy_from_slice(&checksum::update_u16(c, old, new).to_be_bytes());
+        write_headers(&self.headers, &mut buf[..HEADERS], len);
         HEADERS + len
+    }
+
+    fn egress_burst(
+        &mut self,
+        now: Instant,
+        max: usize,
+        room: usize,
+        send: &mut FrameSink<'_>,
+    ) -> usize {
+        let mut n = 0;
+        // A run of full segments, when nothing comes before them (as `egress` decides).
+        if self.arp_reply.is_none() && self.rst_reply.is_none() && max > 0 {
+            self.now = self.now.max(now);
+            let headers = &self.headers;
+            let seg_room = room.saturating_sub(HEADERS);
+            n = self
+                .conn
+                .poll_transmit_burst(now, max, seg_room, |segment| {
+                    let len = send(&mut |buf: &mut [u8]| {
+                        if buf.len() <= HEADERS {
+                            return 0;
+                        }
+                        let len = segment(&mut buf[HEADERS..]);
+                        if len == 0 {
+                            return 0;
+                        }
+                        write_headers(headers, &mut buf[..HEADERS], len);
+                        HEADERS + len
+                    });
+                    len > 0
+                });
+        }
+        n
     }
 
     fn poll_at(&self) -> Option<Instant> {

@@ -67,6 +67,96 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         }
     }
 
+    /// The run of full-sized segments of new data that [`poll_transmit`](Self::poll_transmit)
+    /// would return one by one from now on (a bulk transfer with open windows), up to
+    /// `max_segments`, decided and written at once: the per-connection work (timers, window
+    /// advertisement, timestamps, addresses) is done once for the run instead of once a
+    /// segment, and the send bookkeeping once at its end, where the result is the same.
+    /// Each segment is written by the writer handed to `emit`, which `emit` calls with a
+    /// buffer of `seg_room` bytes (as `poll_transmit`'s `buf`); the writer returns the
+    /// segment's length, 0 when the buffer is too small. `emit` returns whether a segment
+    /// was written; the run stops at the first that was not. Returns the number written.
+    ///
+    /// When anything else is due (a reset, a loss probe, a retransmission, a FIN, an idle
+    /// restart, SACK blocks to report, a short segment) the run is empty and nothing but the
+    /// timers has run: [`poll_transmit`](Self::poll_transmit) then does the rest, and after
+    /// a run it continues exactly where the run stopped.
+    pub fn poll_transmit_burst(
+        &mut self,
+        now: Instant,
+        max_segments: usize,
+        seg_room: usize,
+        mut emit: impl FnMut(&mut dyn FnMut(&mut [u8]) -> usize) -> bool,
+    ) -> usize {
+        self.handle_timers(now);
+        if self.rst_due.is_some()
+            || !matches!(self.state, State::Established | State::CloseWait)
+            || self.tlp_due
+            || (self.sack_ok && self.rx.has_ooo())
+            // RFC 5681 §4.1's restart changes the window between the first and second segment.
+            || (self.snd_una == self.snd_max && now - self.last_tx > self.rtt.rto())
+        {
+            return 0;
+        }
+        let Some(addrs) = self.addrs() else {
+            return 0;
+        };
+        // `emit_next` with `poll_transmit`'s sizes (no offload).
+        let max_len = (self.eff_mss() as usize).min(seg_room.saturating_sub(self.header_len_now()));
+        let n = if max_len == 0 {
+            0
+        } else {
+            self.full_segments(max_len).min(max_segments)
+        };
+        if n == 0 {
+            return 0;
+        }
+        // What `next_full_segment` and `emit_segment` do before writing the first segment.
+        self.fast_rtx_due = false;
+        let window_len = self.advertise_window();
+        let (first, ack) = (self.snd_nxt, self.rcv_nxt);
+        let timestamp = self.ts.map(|ts| (self.ts_now(now), ts.recent));
+        let mut sent = 0;
+        while sent < n {
+            let seg = Segment {
+                seq: first + sent * max_len,
+                len: max_len,
+                control: TcpControl::None,
+                probe: false,
+            };
+            let this = &*self;
+            let written = emit(&mut |buf: &mut [u8]| {
+                let room = seg_room.min(buf.len());
+                let buf = &mut buf[..room];
+                match this.emit_plain_header(&seg, ack, window_len, timestamp, buf) {
+                    Some((header_len, header_sum)) => {
+                        this.write_payload(&seg, &addrs, header_len, header_sum, buf)
+                    }
+                    None => 0,
+                }
+            });
+            if !written {
+                break;
+            }
+            sent += 1;
+        }
+        if sent > 0 {
+            // `emit_segment`'s and `after_send`'s bookkeeping, once for the run: the same as
+            // after each segment in turn (the state it reads is the run's, the timers are
+            // set from `now` and the final flight).
+            self.last_ack_sent = ack;
+            self.ack_points_len = 0;
+            let run = Segment {
+                seq: first,
+                len: sent * max_len,
+                control: TcpControl::None,
+                probe: false,
+            };
+            self.after_send(now, run);
+        }
+        sent
+    }
+
     /// Handles every expired timer (RFC 6298 §5.4-5.7, RFC 9293 §3.8.6.1 and §3.8.6.3,
     /// RFC 1122 §4.2.3.6, TIME-WAIT, user timeout). Inlined: the check; out of line: the
     /// handling, which most calls skip (it would otherwise make every caller's code larger).
@@ -444,8 +534,29 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
     /// steps; `None` sends the decision to them.
     #[inline]
     fn next_full_segment(&mut self, max_len: usize) -> Option<Segment> {
-        if self.recovery.is_some() || self.snd_nxt != self.snd_max || !self.scoreboard.is_empty() {
+        if self.full_segments(max_len) == 0 {
             return None;
+        }
+        self.fast_rtx_due = false;
+        Some(Segment {
+            seq: self.snd_nxt,
+            len: max_len,
+            control: TcpControl::None,
+            probe: false,
+        })
+    }
+
+    /// How many [`next_full_segment`](Self::next_full_segment)s of `max_len` bytes (> 0)
+    /// would leave in a row now, each sent before the next is chosen: nothing but the
+    /// sequence pointers and the flight change in between (sending moves `snd_nxt` and
+    /// `snd_max` together; windows, recovery and SACK state stay), so the k-th (from 0) has
+    /// `k * max_len` bytes less available, cwnd room and receive window room; the count ends
+    /// before any of those runs short, and before the segment that would end where a FIN is
+    /// due.
+    #[inline]
+    fn full_segments(&self, max_len: usize) -> usize {
+        if self.recovery.is_some() || self.snd_nxt != self.snd_max || !self.scoreboard.is_empty() {
+            return 0;
         }
         let seq = self.snd_nxt;
         let available = (self.data_start() + self.tx.len()) - seq;
@@ -453,17 +564,13 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let window = self.cc.cwnd().saturating_add(self.inflation);
         let cwnd_room = window.saturating_sub(flight) as usize;
         let rwnd_room = (self.snd_una + self.snd_wnd as usize) - seq;
-        let fin_next = self.fin_queued && available == max_len;
-        if available < max_len || cwnd_room < max_len || rwnd_room < max_len || fin_next {
-            return None;
+        let n = (available / max_len)
+            .min(cwnd_room / max_len)
+            .min(rwnd_room / max_len);
+        if n > 0 && self.fin_queued && available == n * max_len {
+            return n - 1;
         }
-        self.fast_rtx_due = false;
-        Some(Segment {
-            seq,
-            len: max_len,
-            control: TcpControl::None,
-            probe: false,
-        })
+        n
     }
 
     /// RFC 8985 §7.3: the probe is the last segment sent, again. (The RFC prefers a new
@@ -687,6 +794,21 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         } else {
             self.emit_plain_header(seg, ack, window_len, timestamp, buf)?
         };
+        Some(self.write_payload(seg, &addrs, header_len, header_sum, buf))
+    }
+
+    /// The rest of [`write_segment`](Self::write_segment) once the header (`header_len`
+    /// bytes, summing to `header_sum`, not folded) is in `buf`, which has room for the
+    /// payload: the payload and the checksum. Returns the segment's length.
+    #[inline]
+    fn write_payload(
+        &self,
+        seg: &Segment,
+        addrs: &IpAddrPair,
+        header_len: usize,
+        header_sum: u32,
+        buf: &mut [u8],
+    ) -> usize {
         let total = header_len + seg.len;
         // The payload is copied out of the send buffer and summed in the same pass (it may
         // sit in two pieces of the ring; a piece at an odd offset sums byte-swapped, RFC 1071
@@ -706,7 +828,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             }
         }
         // One accumulator (each part is below 2^20: no overflow), folded once.
-        let pseudo = match addrs {
+        let pseudo = match *addrs {
             IpAddrPair::V4 { src, dst } => {
                 let (s, d) = (u32::from(src), u32::from(dst));
                 let proto = u32::from(u8::from(IpProtocol::Tcp));
@@ -717,7 +839,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         let acc = pseudo + header_sum + u32::from(sum_first) + u32::from(sum_second);
         let c = !checksum::combine(&[(acc >> 16) as u16, acc as u16]);
         TcpPacket::new_unchecked(&mut buf[..total]).set_checksum(c);
-        Some(total)
+        total
     }
 
     /// The header of a segment without SACK blocks, the layout nearly every segment has:

@@ -482,3 +482,185 @@ fn handle_packet_matches_parse_and_handle_segment() {
     }
     assert!(delivered > 1_000, "{delivered}");
 }
+
+/// The send and ACK state `Connection`'s `Debug` leaves out.
+fn hidden(c: &Conn) -> std::string::String {
+    std::format!(
+        "{:?}",
+        (
+            (c.last_ack_sent, c.ack_points_len, c.ack_points, c.rcv_adv),
+            (c.fast_rtx_due, c.rtt_probe, c.last_tx, c.unacked_bytes),
+            (c.ack_now, c.tlp_due, c.probe_due, c.inflation, c.dupacks),
+            (c.stats.retransmitted_segments, c.stats.loss_probes),
+        )
+    )
+}
+
+/// Every frame `poll_transmit` writes at `now` into `room`-byte buffers, as bytes, until it
+/// returns `None` (bounded); with `burst`, `poll_transmit_burst` (at most `max` segments,
+/// its buffers `room` bytes, `seg_room` offered) goes first.
+fn raw_out(conn: &mut Conn, now: Instant, burst: Option<(usize, usize)>) -> Vec<Vec<u8>> {
+    let mut frames = Vec::new();
+    if let Some((max, room)) = burst {
+        let n = conn.poll_transmit_burst(now, max, 1480, |write| {
+            let mut buf = std::vec![0u8; room];
+            let n = write(&mut buf);
+            buf.truncate(n);
+            if n > 0 {
+                frames.push(buf);
+            }
+            n > 0
+        });
+        assert!(n <= max && n == frames.len());
+    }
+    let mut buf = [0u8; 1480];
+    for _ in 0..10_000 {
+        let Some(n) = conn.poll_transmit(now, &mut buf) else {
+            return frames;
+        };
+        frames.push(buf[..n].to_vec());
+    }
+    panic!("poll_transmit never returned None");
+}
+
+// `poll_transmit_burst` (a run of full segments written at once, the bookkeeping done once)
+// followed by `poll_transmit` gives the same segments, byte for byte, and leaves the
+// connection exactly as `poll_transmit` alone: over random writes, ACKs (partial, duplicate,
+// with SACK blocks, window changes), losses left to the timers, data from the peer, closes,
+// small buffers and run limits.
+#[test]
+fn poll_transmit_burst_matches_poll_transmit() {
+    use std::format;
+    let mut bursts = 0;
+    for seed in 0..64u64 {
+        let mut rng = crate::rand::Rng::new(seed);
+        let mut setup = if seed % 4 == 3 {
+            Setup::plain()
+        } else {
+            Setup::default()
+        };
+        setup.tx = [4_000, 65_536, 200_000][(seed % 3) as usize];
+        let (mut a, mut peer) = open(setup.clone());
+        let (mut b, _) = open(setup);
+        let mut t = T0;
+        let mut sent = 0;
+        let mut in_flight: Vec<(TcpSeqNumber, TcpSeqNumber)> = Vec::new();
+        for step in 0..400 {
+            t += [0, 0, 1, 5, 50, 400, 1_500][rng.below(7) as usize];
+            let now = at(t);
+            if rng.chance_ppm(400_000) {
+                // Often whole segments, so a FIN can be due right after a full one.
+                let len = if rng.chance_ppm(300_000) {
+                    1448 * (1 + rng.below(6) as usize)
+                } else {
+                    rng.below(20_000) as usize
+                };
+                let data = pattern(sent, len);
+                assert_eq!(a.send(&data), b.send(&data));
+                sent += data.len();
+            }
+            if rng.chance_ppm(8_000) {
+                a.close();
+                b.close();
+            }
+            if rng.chance_ppm(50_000) {
+                peer.window = rng.below(65_536) as u16;
+            }
+            // The peer acknowledges some of what it saw, maybe with a SACK block past a hole.
+            if !in_flight.is_empty() && rng.chance_ppm(600_000) {
+                // Often all of it: the flight drains, and an idle restart may follow.
+                let i = if rng.chance_ppm(400_000) {
+                    in_flight.len() - 1
+                } else {
+                    rng.below(in_flight.len() as u64) as usize
+                };
+                let ack = in_flight[i].1;
+                let seg = if rng.chance_ppm(100_000) && i + 2 < in_flight.len() {
+                    let j = i + 2 + rng.below((in_flight.len() - i - 2) as u64) as usize;
+                    peer.sack(ack, &[in_flight[j]])
+                } else if rng.chance_ppm(100_000) {
+                    peer.ack_of(in_flight[0].0)
+                } else {
+                    peer.ack_of(ack)
+                };
+                feed(&mut a, now, &seg);
+                feed(&mut b, now, &seg);
+            }
+            if rng.chance_ppm(100_000) {
+                // Up to two full segments: ACK points may be owed when ours go out.
+                let payload = pattern(step * 100, 1 + rng.below(2 * 1448) as usize);
+                let seg = peer.data(&payload);
+                feed(&mut a, now, &seg);
+                feed(&mut b, now, &seg);
+            }
+            let max = [1, 2, 5, 1 << 16][rng.below(4) as usize];
+            let room = if rng.chance_ppm(100_000) { 1_000 } else { 1480 };
+            let fa = raw_out(&mut a, now, Some((max, room)));
+            let fb = raw_out(&mut b, now, None);
+            assert!(fa == fb, "seed {seed} step {step}");
+            assert_eq!(
+                format!("{a:?}"),
+                format!("{b:?}"),
+                "seed {seed} step {step}"
+            );
+            assert_eq!(hidden(&a), hidden(&b), "seed {seed} step {step}");
+            assert_eq!(a.poll_at(), b.poll_at());
+            let segs: Vec<Seg> = fa
+                .iter()
+                .map(|f| parse_out(f, &a.tuple().outgoing_addrs().unwrap()))
+                .collect();
+            bursts += usize::from(segs.len() > 1 && segs[1].payload.len() == 1448);
+            peer.saw(&segs);
+            for s in &segs {
+                // A few segments are lost: the timers and SACK recover them.
+                if !s.payload.is_empty() && !rng.chance_ppm(30_000) {
+                    in_flight.push((s.seq, s.end()));
+                }
+            }
+            in_flight.retain(|&(_, e)| e > a.snd_una);
+            if a.state() == State::Closed {
+                break;
+            }
+        }
+    }
+    assert!(bursts > 200, "{bursts}");
+}
+
+// RFC 5681 §4.1: after an idle period the window restarts between the first segment and
+// the second; `poll_transmit_burst` leaves that to `poll_transmit`, which sends the same.
+#[test]
+fn poll_transmit_burst_after_idle_matches_poll_transmit() {
+    let setup = Setup {
+        tx: 400_000,
+        ..Setup::default()
+    };
+    let (mut a, mut peer) = open(setup.clone());
+    let (mut b, _) = open(setup);
+    let mut t = T0;
+    let mut sent = 0;
+    let mut run = |a: &mut Conn, b: &mut Conn, peer: &mut Peer, t: u64, write: usize| {
+        let data = pattern(sent, write);
+        assert_eq!(a.send(&data), b.send(&data));
+        sent += data.len();
+        let fa = raw_out(a, at(t), Some((1 << 16, 1480)));
+        let fb = raw_out(b, at(t), None);
+        assert!(fa == fb);
+        assert_eq!(std::format!("{a:?}"), std::format!("{b:?}"));
+        assert_eq!(hidden(a), hidden(b));
+        let addrs = a.tuple().outgoing_addrs().unwrap();
+        let segs: Vec<Seg> = fa.iter().map(|f| parse_out(f, &addrs)).collect();
+        peer.saw(&segs);
+        let ack = peer.ack_of(a.snd_max);
+        feed(a, at(t + 10), &ack);
+        feed(b, at(t + 10), &ack);
+        segs.len()
+    };
+    for _ in 0..6 {
+        t += 20;
+        run(&mut a, &mut b, &mut peer, t, 100_000);
+    }
+    assert!(a.cc.cwnd() > 40_000, "{}", a.cc.cwnd());
+    t += 3_000;
+    let n = run(&mut a, &mut b, &mut peer, t, 100_000);
+    assert!(n <= 11, "{n} segments after the restart");
+}
