@@ -18,7 +18,7 @@
 //! `TCP_BENCH_QUICK=1` (a smoke run of a few MiB), `TCP_BENCH_MIB=n` (the no-loss size),
 //! `TCP_BENCH_WALL_CAP=s` (the per-run wall-clock cap, default 20), `TCP_BENCH_REAL=0` (skip
 //! the real-clock variant), `TCP_BENCH_REPEAT=n` (report the fastest of n runs of each
-//! transfer, default 3, 1 when quick; the stacks take turns, and a run stopped by the wall cap is not
+//! transfer, default 7, 1 when quick; the stacks take turns, and a run stopped by the wall cap is not
 //! repeated), `TCP_BENCH_SEED=n`, `TCP_BENCH_ONLY=name` (run one stack, e.g. for a profile).
 //!
 //! To add a stack: implement [`BenchEndpoint`] for its endpoint type and add one line to
@@ -243,7 +243,7 @@ impl Config {
             ],
             clocks: vec![Clock::Sim, Clock::Real],
             seed: 0x7c9_5eed,
-            repeat: 3,
+            repeat: 7,
         }
     }
 }
