@@ -324,11 +324,24 @@ fn closed_udp_port_gets_port_unreachable_and_closed_tcp_port_a_reset() {
             ..
         }
     ));
+    i.ingress(&syn_frame(81, 100), at(0));
+    let out = drain(&mut i, at(0));
+    let f = Frame::parse(&out[0]).unwrap();
+    let Some(Transport::Tcp(t)) = f.transport else {
+        panic!()
+    };
+    let rst = TcpRepr::parse(&t).unwrap();
+    assert_eq!(rst.control, TcpControl::Rst);
+    assert_eq!(rst.ack_number, Some(TcpSeqNumber(101)));
+}
+
+/// A SYN from the peer's port 4000 to our `dst_port`, in an IPv4 frame.
+fn syn_frame(dst_port: u16, seq: u32) -> Vec<u8> {
     let syn = TcpRepr {
         src_port: 4000,
-        dst_port: 81,
+        dst_port,
         control: TcpControl::Syn,
-        seq_number: TcpSeqNumber(100),
+        seq_number: TcpSeqNumber(seq),
         ack_number: None,
         window_len: 1000,
         window_scale: None,
@@ -340,15 +353,7 @@ fn closed_udp_port_gets_port_unreachable_and_closed_tcp_port_a_reset() {
     };
     let mut body = vec![0u8; syn.buffer_len()];
     syn.emit(&mut body, &IpAddrPair::V4 { src: PEER, dst: US });
-    i.ingress(&ipv4_frame(IpProtocol::Tcp, 64, &body), at(0));
-    let out = drain(&mut i, at(0));
-    let f = Frame::parse(&out[0]).unwrap();
-    let Some(Transport::Tcp(t)) = f.transport else {
-        panic!()
-    };
-    let rst = TcpRepr::parse(&t).unwrap();
-    assert_eq!(rst.control, TcpControl::Rst);
-    assert_eq!(rst.ack_number, Some(TcpSeqNumber(101)));
+    ipv4_frame(IpProtocol::Tcp, 64, &body)
 }
 
 /// The one-entry listener cache forgets a released listener: its slot, reused by a UDP
@@ -356,25 +361,6 @@ fn closed_udp_port_gets_port_unreachable_and_closed_tcp_port_a_reset() {
 #[test]
 fn a_released_listener_is_not_found_through_the_cache() {
     let mut i = iface();
-    let syn_to = |port: u16, seq: u32| {
-        let syn = TcpRepr {
-            src_port: 4000,
-            dst_port: port,
-            control: TcpControl::Syn,
-            seq_number: TcpSeqNumber(seq),
-            ack_number: None,
-            window_len: 1000,
-            window_scale: None,
-            max_seg_size: None,
-            sack_permitted: false,
-            sack_ranges: [None; 4],
-            timestamp: None,
-            payload: &[],
-        };
-        let mut body = vec![0u8; syn.buffer_len()];
-        syn.emit(&mut body, &IpAddrPair::V4 { src: PEER, dst: US });
-        ipv4_frame(IpProtocol::Tcp, 64, &body)
-    };
     let control_of = |frame: &[u8]| {
         let f = Frame::parse(frame).unwrap();
         let Some(Transport::Tcp(t)) = f.transport else {
@@ -388,14 +374,14 @@ fn a_released_listener_is_not_found_through_the_cache() {
     let l = i
         .tcp_listen(SocketAddr::new(US.into(), 80), vec![None; 8])
         .unwrap();
-    i.ingress(&syn_to(80, 100), at(0));
+    i.ingress(&syn_frame(80, 100), at(0));
     let out = drain(&mut i, at(0));
     assert_eq!(control_of(&out[0]), TcpControl::Syn, "a SYN-ACK");
     i.tcp_release(l).unwrap();
     drain(&mut i, at(0));
     let u = i.udp_bind(SocketAddr::new(US.into(), 80)).unwrap();
     assert_eq!(u.index, l.index, "the listener's slot is reused");
-    i.ingress(&syn_to(80, 500), at(1));
+    i.ingress(&syn_frame(80, 500), at(1));
     let out = drain(&mut i, at(1));
     assert_eq!(control_of(&out[0]), TcpControl::Rst);
 }
