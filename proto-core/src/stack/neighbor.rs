@@ -99,6 +99,8 @@ pub(crate) fn share(pending: &mut [u8], n: usize, i: usize) -> &mut [u8] {
 
 /// One pass over the table: the index of `ip`'s entry, else the first free one. The address
 /// is compared by family first (an `Option<IpAddr>` compare costs more than the scan).
+/// Inlined: a caller that knows the family gets the scan for that family only.
+#[inline(always)]
 fn scan(table: &[Neighbor], ip: IpAddr) -> Result<usize, Option<usize>> {
     let mut free = None;
     for (i, e) in table.iter().enumerate() {
@@ -223,7 +225,9 @@ pub(crate) fn enqueue_parts(
 }
 
 /// Records `ip` at `mac` (RFC 826 "merge": only updates an existing entry unless `create`).
-/// Returns the entry index when it now has packets to flush.
+/// Returns the entry index when it now has packets to flush. Inlined: ARP's callers know the
+/// address family, and the scan folds to it.
+#[inline(always)]
 pub(crate) fn learn(
     table: &mut [Neighbor],
     cfg: &NeighborConfig,
