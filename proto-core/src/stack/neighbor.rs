@@ -229,24 +229,25 @@ pub(crate) fn learn(
     now: Instant,
     create: bool,
 ) -> Option<usize> {
-    let i = match find(table, ip) {
-        Some(i) => i,
-        None if create => {
-            let i = victim(table, now)?;
-            table[i] = Neighbor {
-                pending: Ring::EMPTY,
-                ..Neighbor::EMPTY
-            };
-            i
-        }
-        None => return None,
-    };
-    let e = &mut table[i];
-    e.ip = Some(ip);
-    e.mac = mac;
-    e.state = State::Reachable {
+    let state = State::Reachable {
         expires: now + cfg.reachable,
     };
+    let Some(i) = find(table, ip) else {
+        if create && let Some(i) = victim(table, now) {
+            // A new entry: nothing queued on it.
+            table[i] = Neighbor {
+                ip: Some(ip),
+                mac,
+                state,
+                pending: Ring::EMPTY,
+            };
+        }
+        return None;
+    };
+    // Found by its address: that stays.
+    let e = &mut table[i];
+    e.mac = mac;
+    e.state = state;
     (!e.pending.is_empty()).then_some(i)
 }
 
