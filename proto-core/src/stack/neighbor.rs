@@ -75,11 +75,16 @@ impl Neighbor {
     };
 }
 
-impl Neighbor {
-    /// Packets waiting on this entry.
-    pub(crate) fn pending_len(&self) -> usize {
-        self.pending.len()
+/// Frees every entry in use (the free ones are left as they are); returns how many queued
+/// packets that dropped.
+#[inline]
+pub(crate) fn flush(table: &mut [Neighbor]) -> u64 {
+    let mut dropped = 0;
+    for e in table.iter_mut().filter(|e| e.ip.is_some()) {
+        dropped += e.pending.len() as u64;
+        *e = Neighbor::EMPTY;
     }
+    dropped
 }
 
 /// Something the cache needs sent.
