@@ -87,6 +87,8 @@ fn ip_ethertype(ip_packet: &[u8]) -> u16 {
 }
 
 /// An ARP packet in an Ethernet frame from `src` to `dst` (at least 42 bytes); its length.
+/// Always inlined: the constant fields fold into the stores.
+#[inline(always)]
 pub(crate) fn arp_frame(
     buf: &mut [u8],
     src: EthernetAddress,
@@ -292,30 +294,24 @@ impl<M: Memory> Ctx<'_, M> {
     }
 
     fn egress_once(&mut self, buf: &mut [u8], now: Instant) -> usize {
+        // Link-level work first, each a test here and its body out of line (the usual egress
+        // has none of it; the prologue of this function stays small).
         if now >= self.st.frag_at {
-            let frags = self.mem.parts().frags;
-            self.st.stats.drop_frag_timeout += frag::expire(frags, now);
-            self.st.frag_at = frag::poll_at(frags).unwrap_or(NEVER);
+            self.expire_frags(now);
         }
         if now >= self.st.neighbor_at
             && let Some(n) = self.neighbor_out(buf, now)
         {
             return n;
         }
-        if let Some((at, left)) = self.st.announce
+        if let Some((at, _)) = self.st.announce
             && at <= now
+            && let Some(n) = self.announce_out(buf, now)
         {
-            self.st.announce =
-                (left > 1).then(|| (now + crate::time::Duration::from_secs(2), left - 1));
-            if let Some(cidr) = self.cfg.ipv4 {
-                // RFC 5227 §2.3: an ARP Announcement, broadcast.
-                let arp = ArpRepr::announce(self.cfg.mac, cidr.address());
-                return arp_frame(buf, self.cfg.mac, EthernetAddress::BROADCAST, &arp);
-            }
+            return n;
         }
-        if let Some(reply) = self.st.arp_reply.take() {
-            // RFC 826: the reply to a request for our address, unicast to the requester.
-            return arp_frame(buf, self.cfg.mac, reply.target_hardware_addr, &reply);
+        if self.st.arp_reply.is_some() {
+            return self.arp_reply_out(buf);
         }
         // O(1) when empty (the usual case): no look at the ring's bytes.
         while !self.st.control.is_empty()
@@ -348,6 +344,43 @@ impl<M: Memory> Ctx<'_, M> {
             }
         }
         0
+    }
+
+    /// Drops the reassembly contexts that timed out.
+    #[cold]
+    #[inline(never)]
+    fn expire_frags(&mut self, now: Instant) {
+        let frags = self.mem.parts().frags;
+        self.st.stats.drop_frag_timeout += frag::expire(frags, now);
+        self.st.frag_at = frag::poll_at(frags).unwrap_or(NEVER);
+    }
+
+    /// The announcement due (RFC 5227 §2.3: an ARP Announcement, broadcast), if we have an
+    /// address.
+    #[cold]
+    #[inline(never)]
+    fn announce_out(&mut self, buf: &mut [u8], now: Instant) -> Option<usize> {
+        let (_, left) = self.st.announce?;
+        self.st.announce =
+            (left > 1).then(|| (now + crate::time::Duration::from_secs(2), left - 1));
+        let cidr = self.cfg.ipv4?;
+        let arp = ArpRepr::announce(self.cfg.mac, cidr.address());
+        Some(arp_frame(
+            buf,
+            self.cfg.mac,
+            EthernetAddress::BROADCAST,
+            &arp,
+        ))
+    }
+
+    /// RFC 826: the reply to a request for our address, unicast to the requester (the
+    /// caller saw one owed).
+    #[inline]
+    fn arp_reply_out(&mut self, buf: &mut [u8]) -> usize {
+        match self.st.arp_reply.take() {
+            Some(reply) => arp_frame(buf, self.cfg.mac, reply.target_hardware_addr, &reply),
+            None => 0,
+        }
     }
 
     /// Neighbour work due at `now`: a request, or a packet a resolution released. Called only

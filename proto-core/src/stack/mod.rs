@@ -749,10 +749,7 @@ impl<M: Memory> Interface<M> {
     /// Forgets every neighbour (packets waiting on a resolution are dropped and counted).
     pub fn flush_neighbors(&mut self) {
         self.st.neighbors_changed();
-        for e in self.mem.parts().neighbors.iter_mut() {
-            self.st.stats.drop_resolution_failed += e.pending_len() as u64;
-            *e = Neighbor::EMPTY;
-        }
+        self.st.stats.drop_resolution_failed += neighbor::flush(self.mem.parts().neighbors);
     }
 
     /// Our IPv6 link-local address (RFC 4862 §5.3).

@@ -75,11 +75,16 @@ impl Neighbor {
     };
 }
 
-impl Neighbor {
-    /// Packets waiting on this entry.
-    pub(crate) fn pending_len(&self) -> usize {
-        self.pending.len()
+/// Frees every entry in use (the free ones are left as they are); returns how many queued
+/// packets that dropped.
+#[inline]
+pub(crate) fn flush(table: &mut [Neighbor]) -> u64 {
+    let mut dropped = 0;
+    for e in table.iter_mut().filter(|e| e.ip.is_some()) {
+        dropped += e.pending.len() as u64;
+        *e = Neighbor::EMPTY;
     }
+    dropped
 }
 
 /// Something the cache needs sent.
@@ -97,25 +102,20 @@ pub(crate) fn share(pending: &mut [u8], n: usize, i: usize) -> &mut [u8] {
     &mut pending[i * per..(i + 1) * per]
 }
 
-/// One pass over the table: the index of `ip`'s entry, else the first free one. The address
-/// is compared by family first (an `Option<IpAddr>` compare costs more than the scan).
-fn scan(table: &[Neighbor], ip: IpAddr) -> Result<usize, Option<usize>> {
-    let mut free = None;
-    for (i, e) in table.iter().enumerate() {
-        let hit = match (e.ip, ip) {
-            (Some(IpAddr::V4(a)), IpAddr::V4(b)) => a == b,
-            (Some(IpAddr::V6(a)), IpAddr::V6(b)) => a == b,
-            (None, _) => {
-                free = free.or(Some(i));
-                false
-            }
-            _ => false,
-        };
-        if hit {
-            return Ok(i);
-        }
+/// The index of `ip`'s entry. The family is matched once, outside the loop, so that each
+/// entry costs a tag and an address compare (no free-entry bookkeeping: a miss looks for a
+/// free entry afterwards, in [`victim`]). Inlined: a caller that knows the family gets the
+/// loop for that family only.
+#[inline(always)]
+fn find(table: &[Neighbor], ip: IpAddr) -> Option<usize> {
+    match ip {
+        IpAddr::V4(b) => table
+            .iter()
+            .position(|e| matches!(e.ip, Some(IpAddr::V4(a)) if a == b)),
+        IpAddr::V6(b) => table
+            .iter()
+            .position(|e| matches!(e.ip, Some(IpAddr::V6(a)) if a == b)),
     }
-    Err(free)
 }
 
 /// The outcome of [`resolve`].
@@ -134,16 +134,15 @@ pub(crate) enum Resolution {
 /// [`lookup`], then [`start`] when the address is unknown or expired, in one pass over the
 /// table in the usual cases (a hit, or a miss with a free entry).
 pub(crate) fn resolve(table: &mut [Neighbor], ip: IpAddr, now: Instant) -> Resolution {
-    let i = match scan(table, ip) {
-        Ok(i) => match table[i].state {
+    let i = match find(table, ip) {
+        Some(i) => match table[i].state {
             State::Reachable { expires } if expires > now => {
                 return Resolution::Mac(table[i].mac, expires);
             }
             State::Reachable { .. } => i,
             State::Incomplete { .. } => return Resolution::Pending(i),
         },
-        Err(Some(free)) => free,
-        Err(None) => match victim(table, now) {
+        None => match victim(table, now) {
             Some(i) => i,
             None => return Resolution::Full,
         },
@@ -163,6 +162,7 @@ fn incomplete(ip: IpAddr, now: Instant) -> Neighbor {
 }
 
 /// A free entry, else an expired one, else the resolved one that expires first.
+#[inline]
 fn victim(table: &[Neighbor], now: Instant) -> Option<usize> {
     if let Some(i) = table.iter().position(|e| e.ip.is_none()) {
         return Some(i);
@@ -223,7 +223,9 @@ pub(crate) fn enqueue_parts(
 }
 
 /// Records `ip` at `mac` (RFC 826 "merge": only updates an existing entry unless `create`).
-/// Returns the entry index when it now has packets to flush.
+/// Returns the entry index when it now has packets to flush. Inlined: ARP's callers know the
+/// address family, and the scan folds to it.
+#[inline(always)]
 pub(crate) fn learn(
     table: &mut [Neighbor],
     cfg: &NeighborConfig,
@@ -232,24 +234,25 @@ pub(crate) fn learn(
     now: Instant,
     create: bool,
 ) -> Option<usize> {
-    let i = match scan(table, ip) {
-        Ok(i) => i,
-        Err(free) if create => {
-            let i = free.or_else(|| victim(table, now))?;
-            table[i] = Neighbor {
-                pending: Ring::EMPTY,
-                ..Neighbor::EMPTY
-            };
-            i
-        }
-        Err(_) => return None,
-    };
-    let e = &mut table[i];
-    e.ip = Some(ip);
-    e.mac = mac;
-    e.state = State::Reachable {
+    let state = State::Reachable {
         expires: now + cfg.reachable,
     };
+    let Some(i) = find(table, ip) else {
+        if create && let Some(i) = victim(table, now) {
+            // A new entry: nothing queued on it.
+            table[i] = Neighbor {
+                ip: Some(ip),
+                mac,
+                state,
+                pending: Ring::EMPTY,
+            };
+        }
+        return None;
+    };
+    // Found by its address: that stays.
+    let e = &mut table[i];
+    e.mac = mac;
+    e.state = state;
     (!e.pending.is_empty()).then_some(i)
 }
 
