@@ -8,7 +8,7 @@
 //! sequence number is a cookie instead, and nothing is stored: a SYN flood cannot exhaust
 //! memory, and genuine clients still get through.
 
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 
 use crate::tcp::FourTuple;
 use crate::tcp::config::Config;
@@ -46,9 +46,59 @@ pub struct Handshake {
     pub ts_offset: u32,
 }
 
+/// A four-tuple as plain values, compared in one piece (a [`FourTuple`]'s comparison is a
+/// match over the address families of both ends, compiled for each pair): both addresses
+/// (IPv4 in the low 32 bits), both ports, and the families. The listener's tuples never
+/// carry an IPv6 flow label or scope (they are made from addresses and ports): equal keys
+/// are equal tuples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TupleKey {
+    local: u128,
+    remote: u128,
+    /// Local port << 16 | remote port.
+    ports: u32,
+    /// Bit 1: the local address is IPv6; bit 0: the remote one.
+    v6: u8,
+}
+
+impl TupleKey {
+    #[inline]
+    fn new(tuple: &FourTuple) -> Self {
+        let bits = |ip: IpAddr| match ip {
+            IpAddr::V4(a) => u128::from(u32::from(a)),
+            IpAddr::V6(a) => u128::from(a),
+        };
+        Self {
+            local: bits(tuple.local.ip()),
+            remote: bits(tuple.remote.ip()),
+            ports: u32::from(tuple.local.port()) << 16 | u32::from(tuple.remote.port()),
+            v6: u8::from(tuple.local.is_ipv6()) << 1 | u8::from(tuple.remote.is_ipv6()),
+        }
+    }
+
+    /// The tuple back (the tests check the key is exact).
+    #[cfg(test)]
+    fn tuple(&self) -> FourTuple {
+        let addr = |bits: u128, v6: bool, port: u16| {
+            let ip = if v6 {
+                IpAddr::V6(core::net::Ipv6Addr::from(bits))
+            } else {
+                IpAddr::V4(core::net::Ipv4Addr::from(bits as u32))
+            };
+            SocketAddr::new(ip, port)
+        };
+        FourTuple {
+            local: addr(self.local, self.v6 & 2 != 0, (self.ports >> 16) as u16),
+            remote: addr(self.remote, self.v6 & 1 != 0, self.ports as u16),
+        }
+    }
+}
+
 /// One half-open connection: SYN received, SYN-ACK sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HalfOpen {
+    /// What the backlog is searched by.
+    key: TupleKey,
     tuple: FourTuple,
     iss: TcpSeqNumber,
     irs: TcpSeqNumber,
@@ -181,11 +231,12 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
         seg: &TcpRepr<'_>,
     ) -> Option<Handshake> {
         debug_assert_eq!(tuple.local.port(), self.local.port());
+        let key = TupleKey::new(&tuple);
         let slot = self
             .slots
             .as_ref()
             .iter()
-            .position(|s| s.is_some_and(|h| h.tuple == tuple));
+            .position(|s| s.is_some_and(|h| h.key == key));
         match (seg.control, seg.ack_number) {
             // RFC 9293 §3.10.7.2: a reset in LISTEN is ignored; for a half-open entry it
             // ends the attempt (RFC 5961 §3.2: only with the exact sequence number).
@@ -199,7 +250,7 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
                 None
             }
             (TcpControl::Syn, None) => {
-                self.on_syn(now, tuple, seg, slot);
+                self.on_syn(now, (tuple, key), seg, slot);
                 None
             }
             (_, Some(ack)) => self.on_ack(now, tuple, seg, ack, slot),
@@ -232,7 +283,13 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
     }
 
     /// A SYN: take a slot, or answer with a cookie when the backlog is full.
-    fn on_syn(&mut self, now: Instant, tuple: FourTuple, seg: &TcpRepr<'_>, slot: Option<usize>) {
+    fn on_syn(
+        &mut self,
+        now: Instant,
+        (tuple, key): (FourTuple, TupleKey),
+        seg: &TcpRepr<'_>,
+        slot: Option<usize>,
+    ) {
         let peer = self.peer_options(seg);
         let peer_tsval = seg.timestamp.map(|t| t.0).filter(|_| peer.timestamps);
         if let Some(i) = slot {
@@ -251,6 +308,7 @@ impl<B: AsRef<[SynSlot]> + AsMut<[SynSlot]>> Listener<B> {
                 // One keyed hash for the ISN and the timestamp offset (see `isn`).
                 let secrets = self.isn.secrets(&tuple);
                 self.slots.as_mut()[i] = Some(HalfOpen {
+                    key,
                     tuple,
                     iss: secrets.isn(now),
                     irs: seg.seq_number,
@@ -669,6 +727,37 @@ mod tests {
 
     // RFC 9293 §3.10.7.2: a SYN in LISTEN takes a backlog slot and is answered with a SYN-ACK
     // <SEQ=ISS><ACK=RCV.NXT> offering our MSS and the options the SYN offered.
+    // The backlog's compact key: the tuple back exactly, and equal keys for equal tuples
+    // only (IPv4, IPv6, an IPv4-mapped IPv6 address, mixed families, swapped ports).
+    #[test]
+    fn tuple_key_round_trips_and_tells_tuples_apart() {
+        use core::net::{Ipv6Addr, SocketAddrV6};
+        let v4 =
+            |a: u8, port: u16| SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, a), port));
+        let v6 = |ip: Ipv6Addr, port: u16| SocketAddr::V6(SocketAddrV6::new(ip, port, 0, 0));
+        let mapped = Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped();
+        let addrs = [
+            v4(1, 80),
+            v4(2, 80),
+            v4(1, 81),
+            v6(mapped, 80),
+            v6(Ipv6Addr::LOCALHOST, 80),
+            v6(Ipv6Addr::new(0xfe80, 0, 0, 0, 1, 2, 3, 4), 81),
+        ];
+        let mut tuples = Vec::new();
+        for &local in &addrs {
+            for &remote in &addrs {
+                tuples.push(FourTuple { local, remote });
+            }
+        }
+        for a in &tuples {
+            assert_eq!(TupleKey::new(a).tuple(), *a);
+            for b in &tuples {
+                assert_eq!(TupleKey::new(a) == TupleKey::new(b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
+
     #[test]
     fn syn_answered_with_syn_ack_from_backlog() {
         let cfg = Config::default();

@@ -49,6 +49,21 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         seg_room: usize,
         max_payload: usize,
     ) -> Option<(usize, usize)> {
+        self.poll_transmit_with::<true>(now, buf, seg_room, max_payload)
+    }
+
+    /// [`poll_transmit_offload`](Self::poll_transmit_offload), with (`ACK_SHORTCUT`) or
+    /// without the short cut to a pure ACK when nothing else can be due (see
+    /// [`only_ack_due`](Self::only_ack_due)): without it only in the tests that check the
+    /// two send the same.
+    #[inline(always)]
+    pub(in crate::tcp::conn) fn poll_transmit_with<const ACK_SHORTCUT: bool>(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        seg_room: usize,
+        max_payload: usize,
+    ) -> Option<(usize, usize)> {
         self.handle_timers(now);
         if let Some((seq, ack)) = self.rst_due.take() {
             return self.emit_rst(seq, ack, buf).map(|n| (n, 0));
@@ -63,8 +78,42 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
                 }
                 None
             }
+            _ if ACK_SHORTCUT && self.only_ack_due() => {
+                let max_len = self.max_seg_len(seg_room);
+                self.emit_pure_ack(now, &mut buf[..seg_room])
+                    .map(|n| (n, max_len))
+            }
             _ => self.emit_next(now, buf, seg_room, max_payload),
         }
+    }
+
+    /// Only a pure ACK can be owed: one is due (`ack_now`: e.g. the third segment of our
+    /// active open, RFC 9293 §3.10.7.3, or an ACK of data), with no ACK point, loss probe,
+    /// window probe or fast retransmission pending, nothing in flight or in recovery, no
+    /// data or FIN left to send and nothing SACKed. [`emit_next`](Self::emit_next) then
+    /// chooses no segment (`next_segment` finds nothing available and arms no persist timer,
+    /// as nothing is unsent) and ends in [`emit_pure_ack`](Self::emit_pure_ack): the short
+    /// cut goes there directly.
+    #[inline(always)]
+    fn only_ack_due(&self) -> bool {
+        self.ack_now
+            && !self.tlp_due
+            && !self.probe_due
+            && !self.fast_rtx_due
+            && self.ack_points_len == 0
+            && self.recovery.is_none()
+            && self.snd_una == self.snd_max
+            && self.snd_nxt == self.snd_max
+            && !self.fin_queued
+            && self.scoreboard.is_empty()
+            && !self.has_unsent()
+    }
+
+    /// The payload a segment may carry with `seg_room` bytes for it on the wire: the
+    /// effective MSS, less what the header takes now.
+    #[inline]
+    fn max_seg_len(&self, seg_room: usize) -> usize {
+        (self.eff_mss() as usize).min(seg_room.saturating_sub(self.header_len_now()))
     }
 
     /// The run of full-sized segments of new data that [`poll_transmit`](Self::poll_transmit)
@@ -323,7 +372,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         offload: usize,
     ) -> Option<(usize, usize)> {
         let header = self.header_len_now();
-        let max_len = (self.eff_mss() as usize).min(seg_room.saturating_sub(header));
+        let max_len = self.max_seg_len(seg_room);
         // With segmentation offload, new data may leave as several whole segments at once.
         let room = buf.len().saturating_sub(header);
         let bulk_len = if offload > max_len && max_len > 0 {
@@ -392,15 +441,40 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
             if let Some(sent) = self.emit_ack_point(now, buf) {
                 return Some(sent);
             }
-            let seg = Segment {
-                seq: self.snd_max,
-                len: 0,
-                control: TcpControl::None,
-                probe: false,
-            };
-            return self.emit_segment(now, seg, buf);
+            return self.emit_pure_ack(now, buf);
         }
         None
+    }
+
+    /// The pure ACK `<SEQ=SND.MAX><ACK=RCV.NXT><CTL=ACK>` (RFC 9293 §3.10.7.3 SYN-SENT:
+    /// "form an ACK segment ... and send it"; §3.10.7.4 for any other owed ACK), what
+    /// [`emit_segment`](Self::emit_segment) writes for it, without its data, FIN and flight
+    /// bookkeeping (a pure ACK has none). With SACK blocks to report, through it.
+    #[inline(never)]
+    fn emit_pure_ack(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        let seg = Segment {
+            seq: self.snd_max,
+            len: 0,
+            control: TcpControl::None,
+            probe: false,
+        };
+        if self.sack_ok && self.rx.has_ooo() {
+            return self.emit_segment(now, seg, buf);
+        }
+        let window_len = self.advertise_window();
+        let addrs = self.addrs()?;
+        let ack = self.rcv_nxt;
+        let timestamp = self.ts.map(|ts| (self.ts_now(now), ts.recent));
+        let (header_len, header_sum) =
+            self.emit_plain_header(&seg, ack, window_len, timestamp, buf)?;
+        // No payload: the checksum covers the pseudo-header and the header.
+        let pseudo = addrs.pseudo_header_sum_inline(IpProtocol::Tcp, header_len);
+        let c = !checksum::combine(&[pseudo, (header_sum >> 16) as u16, header_sum as u16]);
+        TcpPacket::new_unchecked(&mut buf[..header_len]).set_checksum(c);
+        self.last_ack_sent = ack;
+        self.ack_points_len = 0;
+        self.after_ack_sent();
+        Some(header_len)
     }
 
     /// The length of the header our next data segment carries: 20 bytes, timestamps, and
@@ -927,9 +1001,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
 
     /// Bookkeeping after a segment left: sequence pointers, timers, ACK state.
     fn after_send(&mut self, now: Instant, seg: Segment) {
-        self.ack_now = false;
-        self.unacked_bytes = 0;
-        self.timers.stop(Timer::DelayedAck);
+        self.after_ack_sent();
         if seg.probe {
             return;
         }
@@ -972,6 +1044,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Connection<S> {
         if is_new {
             self.arm_tlp(now);
         }
+    }
+
+    /// What any segment we send does: it acknowledges all we received, no ACK is owed.
+    #[inline(always)]
+    fn after_ack_sent(&mut self) {
+        self.ack_now = false;
+        self.unacked_bytes = 0;
+        self.timers.stop(Timer::DelayedAck);
     }
 
     /// SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) with our options (RFC 9293 §3.7.1,

@@ -664,3 +664,145 @@ fn poll_transmit_burst_after_idle_matches_poll_transmit() {
     let n = run(&mut a, &mut b, &mut peer, t, 100_000);
     assert!(n <= 11, "{n} segments after the restart");
 }
+
+/// Every frame `poll_transmit_with::<SHORTCUT>` writes at `now` (into a `room`-byte buffer,
+/// `offload` as `poll_transmit_offload`'s), with the payload size it reports, until `None`.
+fn shortcut_out<const SHORTCUT: bool>(
+    conn: &mut Conn,
+    now: Instant,
+    room: usize,
+    offload: usize,
+) -> Vec<(Vec<u8>, usize)> {
+    let mut frames = Vec::new();
+    let mut buf = std::vec![0u8; room];
+    for _ in 0..10_000 {
+        let Some((n, mss)) = conn.poll_transmit_with::<SHORTCUT>(now, &mut buf, 1480, offload)
+        else {
+            return frames;
+        };
+        frames.push((buf[..n].to_vec(), mss));
+    }
+    panic!("poll_transmit never returned None");
+}
+
+// The short cut to a pure ACK (`only_ack_due`, the third segment of an active open and any
+// ACK owed with nothing else to send) writes the same bytes as the general path and leaves
+// the connection the same (state, timers, hidden send/ACK state): twin connections, one
+// with the short cut and one without, over random active opens (options on or off at
+// either end, data or a close queued before the SYN-ACK, the SYN-ACK late or retransmitted)
+// followed by random traffic both ways (data in and out of order, ACKs with and without
+// SACK blocks, FINs, reads opening the window, losses left to the timers, offload).
+#[test]
+fn pure_ack_shortcut_matches_general_path() {
+    use std::format;
+    let mut pure_acks = 0;
+    for seed in 0..96u64 {
+        let mut rng = crate::rand::Rng::new(seed ^ 0x5eed);
+        let mut setup = match seed % 4 {
+            3 => Setup::plain(),
+            2 => Setup::no_sack(),
+            _ => Setup::default(),
+        };
+        setup.peer.ts = rng.chance_ppm(700_000);
+        setup.peer.sack = rng.chance_ppm(700_000);
+        setup.peer.wscale = [None, Some(0), Some(7)][rng.below(3) as usize];
+        setup.rx = [4_000, 65_536][rng.below(2) as usize];
+        let mut a = connect(&setup);
+        let mut b = connect(&setup);
+        let mut peer = Peer::new(setup.peer);
+        let mut t = 0;
+        let mut sent = 0;
+        let mut got_syn = false;
+        let mut in_flight: Vec<(TcpSeqNumber, TcpSeqNumber)> = Vec::new();
+        for step in 0..300 {
+            let now = at(t);
+            let (room, offload) = if rng.chance_ppm(200_000) {
+                (65_536, 65_536)
+            } else {
+                (1480, 0)
+            };
+            let fa = shortcut_out::<true>(&mut a, now, room, offload);
+            let fb = shortcut_out::<false>(&mut b, now, room, offload);
+            assert!(fa == fb, "seed {seed} step {step}");
+            assert_eq!(
+                format!("{a:?}"),
+                format!("{b:?}"),
+                "seed {seed} step {step}"
+            );
+            assert_eq!(hidden(&a), hidden(&b), "seed {seed} step {step}");
+            assert_eq!(a.poll_at(), b.poll_at(), "seed {seed} step {step}");
+            let addrs = a.tuple().outgoing_addrs().unwrap();
+            let segs: Vec<Seg> = fa.iter().map(|(f, _)| parse_out(f, &addrs)).collect();
+            pure_acks += segs.iter().filter(|s| s.is_pure_ack()).count();
+            if !got_syn && let Some(syn) = segs.iter().find(|s| s.is_syn()) {
+                got_syn = true;
+                peer.ack = syn.seq + 1;
+            }
+            peer.saw(&segs);
+            for s in &segs {
+                if !s.is_syn() && s.len() > 0 && !rng.chance_ppm(50_000) {
+                    in_flight.push((s.seq, s.end()));
+                }
+            }
+            if a.state() == State::Closed {
+                break;
+            }
+            t += [0, 0, 1, 5, 40, 300, 1_500][rng.below(7) as usize];
+            let now = at(t);
+            macro_rules! both {
+                ($seg:expr) => {{
+                    let seg = $seg;
+                    feed(&mut a, now, &seg);
+                    feed(&mut b, now, &seg);
+                }};
+            }
+            if a.state() == State::SynSent {
+                if got_syn && rng.chance_ppm(500_000) {
+                    both!(peer.syn_ack());
+                    if rng.chance_ppm(100_000) {
+                        // A retransmitted SYN-ACK once established: acknowledged again.
+                        both!(peer.syn_ack());
+                    }
+                    peer.seq += 1;
+                }
+            } else {
+                if !in_flight.is_empty() && rng.chance_ppm(500_000) {
+                    let i = rng.below(in_flight.len() as u64) as usize;
+                    let ack = in_flight[i].1;
+                    if rng.chance_ppm(150_000) && i + 2 < in_flight.len() {
+                        both!(peer.sack(ack, &[in_flight[i + 2]]));
+                    } else {
+                        both!(peer.ack_of(ack));
+                    }
+                    in_flight.retain(|&(_, e)| e > ack);
+                }
+                if rng.chance_ppm(400_000) {
+                    let payload = pattern(step * 37, 1 + rng.below(3_000) as usize);
+                    if rng.chance_ppm(200_000) {
+                        // Out of order: a hole before it (SACK blocks reported).
+                        let gap = 1 + rng.below(2_000) as usize;
+                        both!(peer.data_at(peer.seq + gap, &payload));
+                    } else {
+                        both!(peer.data(&payload));
+                    }
+                }
+                if rng.chance_ppm(10_000) {
+                    both!(peer.fin());
+                }
+                if rng.chance_ppm(300_000) {
+                    assert_eq!(read_all(&mut a), read_all(&mut b));
+                }
+            }
+            if rng.chance_ppm(150_000) {
+                let data = pattern(sent, rng.below(5_000) as usize);
+                assert_eq!(a.send(&data), b.send(&data));
+                sent += data.len();
+            }
+            if rng.chance_ppm(5_000) {
+                a.close();
+                b.close();
+            }
+        }
+    }
+    assert!(pure_acks > 2_000, "{pure_acks}");
+}
